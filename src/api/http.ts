@@ -1,0 +1,150 @@
+/**
+ * The plumbing of the local HTTP API on node:http: a route table, bearer-token checks, bounded bodies, and
+ * errors as `{"error":{"code","message"}}`. Routes are plain functions; this file knows nothing of kith.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+
+export class HttpError extends Error {
+  readonly status: number
+  readonly code: string
+
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.name = 'HttpError'
+    this.status = status
+    this.code = code
+  }
+}
+
+export interface Request {
+  method: string
+  path: string
+  query: URLSearchParams
+  params: Record<string, string>
+  /** the parsed JSON body; undefined for bodiless requests */
+  body: unknown
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE'
+  /** a path with `:name` segments, e.g. `/v1/tasks/:id` */
+  path: string
+  /** open routes answer without a token (only `/healthz`) */
+  open?: boolean
+  handle(req: Request): unknown | Promise<unknown>
+}
+
+export interface HttpServerInit {
+  routes: Route[]
+  token?: string
+  maxBodyBytes: number
+  maxConnections: number
+  onError?(err: unknown, req: { method: string; path: string }): void
+}
+
+interface CompiledRoute extends Route {
+  pattern: RegExp
+  names: string[]
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = []
+  const source = route.path.replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+    names.push(name)
+    return '([^/]+)'
+  })
+  return { ...route, pattern: new RegExp(`^${source}$`), names }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest()
+
+/**
+ * Creates (does not start) the API server.
+ *
+ * @example
+ * const server = createHttpServer({ routes: [{ method: 'GET', path: '/healthz', open: true, handle: () => ({ status: 'ok' }) }], maxBodyBytes: 1 << 20, maxConnections: 64 })
+ * server.listen(7700, '127.0.0.1')
+ */
+export function createHttpServer(init: HttpServerInit): Server {
+  const routes = init.routes.map(compile)
+  const tokenDigest = init.token != null ? digest(init.token) : undefined
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (tokenDigest == null) return true
+    const header = req.headers.authorization ?? ''
+    const match = /^Bearer (.+)$/.exec(header)
+    return match != null && timingSafeEqual(digest(match[1] as string), tokenDigest)
+  }
+
+  const server = createServer(
+    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://kith')
+      const method = req.method ?? 'GET'
+      handle(req, res, url, method).catch((err: unknown) => {
+        if (!(err instanceof HttpError)) init.onError?.(err, { method, path: url.pathname })
+        const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error')
+        sendJson(res, e.status, { error: { code: e.code, message: e.message } })
+      })
+    },
+  )
+  server.maxConnections = init.maxConnections
+  server.keepAliveTimeout = 5_000
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    const candidates = routes.filter((r) => r.pattern.test(url.pathname))
+    if (candidates.length === 0) throw new HttpError(404, 'not_found', `no such endpoint: ${url.pathname}`)
+    const route = candidates.find((r) => r.method === method)
+    if (route == null) {
+      res.setHeader('allow', candidates.map((r) => r.method).join(', '))
+      throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}`)
+    }
+    if (route.open !== true && !authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required')
+    }
+    const values = route.pattern.exec(url.pathname)?.slice(1) ?? []
+    const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i] ?? '')]))
+    const body = method === 'GET' ? undefined : await readJson(req, init.maxBodyBytes)
+    const result = await route.handle({ method, path: url.pathname, query: url.searchParams, params, body })
+    sendJson(res, 200, result)
+  }
+
+  return server
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return undefined
+  const type = req.headers['content-type'] ?? ''
+  if (!type.startsWith('application/json'))
+    throw new HttpError(415, 'unsupported_media_type', 'send application/json')
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new HttpError(400, 'bad_json', 'the body is not valid JSON')
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = JSON.stringify(value ?? null)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  })
+  res.end(body)
+}

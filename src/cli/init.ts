@@ -1,0 +1,61 @@
+/** `kith init`: writes DIR/kith.yaml and DIR/identity.key (mode 0600) and prints the peer id. */
+import { mkdir, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN, loadConfig } from '../config/index.ts'
+import { createIdentity } from '../connectivity/identity.ts'
+
+export interface InitOptions {
+  dir: string
+  name?: string
+  api?: string
+  listen?: string[]
+  bootstrap?: string[]
+}
+
+const HEADER = `# kith node configuration. Every key, its default and its meaning: README.md, "Configuration".
+# Check it with: kith config check <this file>
+`
+
+export class InitError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InitError'
+  }
+}
+
+/**
+ * Creates a node directory; refuses to touch an existing config or identity.
+ *
+ * @example
+ * const { peerId } = await initNode({ dir: '.kith', name: 'hall-hub' })
+ */
+export async function initNode(options: InitOptions): Promise<{ peerId: string; config: string }> {
+  await mkdir(options.dir, { recursive: true, mode: 0o700 })
+  const configPath = join(options.dir, 'kith.yaml')
+  const doc: Record<string, unknown> = { version: CONFIG_VERSION }
+  if (options.name != null) doc.name = options.name
+  doc.api = options.api ?? DEFAULT_API
+  doc.network = {
+    listen: options.listen != null && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN],
+    bootstrap: options.bootstrap ?? [],
+  }
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(configPath, 'wx', 0o644)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new InitError(
+      `${configPath}: ${code === 'EEXIST' ? 'already exists; refusing to overwrite it' : code}`,
+    )
+  }
+  try {
+    await handle.writeFile(HEADER + stringify(doc))
+  } finally {
+    await handle.close()
+  }
+  // validate what was written (flags such as --listen may be bad) before making an identity for it
+  await loadConfig(configPath, { env: {} })
+  const identity = await createIdentity(join(options.dir, 'identity.key'))
+  return { peerId: identity.peerId.toString(), config: configPath }
+}

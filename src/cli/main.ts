@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
+ * Exit codes: 0 success, 1 failure, 2 usage, 78 configuration (sysexits EX_CONFIG).
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
+import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
+import { VERSION } from '../version.ts'
+import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
+import { InitError, initNode } from './init.ts'
+import { printPeers, printStatus } from './output.ts'
+import { startNode } from './start.ts'
+
+const collect = (value: string, previous: string[] = []) => [...previous, value]
+
+function clientOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', 'the node API, e.g. http://127.0.0.1:7700 (default: from the config)')
+    .option('--config <file>', 'config file to read the API address and token from', DEFAULT_CONFIG)
+    .option('--json', 'print JSON instead of a table')
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kith')
+    .description('a peer-to-peer node that shares capabilities and actions across a household')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .showHelpAfterError()
+
+  program
+    .command('init')
+    .description(
+      'create a node directory: DIR/kith.yaml and DIR/identity.key (mode 0600); prints the peer id',
+    )
+    .requiredOption('--dir <dir>', 'directory to create the node in')
+    .option('--name <name>', 'a name for this node')
+    .option('--api <host:port>', 'where the local API listens')
+    .option('--listen <multiaddr>', 'a libp2p listen address (repeatable)', collect)
+    .option(
+      '--bootstrap <multiaddr>',
+      'a peer to connect to at start, ending in /p2p/<id> (repeatable)',
+      collect,
+    )
+    .action(async (opts) => {
+      const { peerId } = await initNode(opts)
+      console.log(peerId)
+    })
+
+  program
+    .command('start')
+    .description('run the node; prints {"event":"ready",…} on stdout when ready')
+    .addOption(new Option('--config <file>', 'the node config').env('KITH_CONFIG').default(DEFAULT_CONFIG))
+    .option('--init', 'create the config and identity first if the config file does not exist')
+    .action(async (opts) => startNode(opts))
+
+  const config = program.command('config').description('work with config files')
+  config
+    .command('check')
+    .description('validate a config; exit 0, or 78 with FILE:LINE: path: problem for each problem')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const loaded = await loadConfig(file)
+      try {
+        await loadIdentity(loaded.paths.identity)
+      } catch (err) {
+        if (!(err instanceof IdentityError)) throw err
+        throw new ConfigError([{ ...loaded.locate(['identity']), path: 'identity', message: err.message }])
+      }
+      console.log(`${file}: ok`)
+    })
+
+  clientOptions(
+    program.command('status').description('show the running node: peer id, addresses, connections'),
+  ).action(async (opts) => printStatus(await (await apiClient(opts)).get('/v1/status'), opts.json === true))
+  clientOptions(
+    program.command('peers').description('list the peers the running node is connected to'),
+  ).action(async (opts) => printPeers(await (await apiClient(opts)).get('/v1/peers'), opts.json === true))
+  return program
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv)
+  } catch (err) {
+    process.exitCode = exitCodeFor(err)
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+  if (err instanceof ConfigError) {
+    for (const p of err.problems) console.error(formatProblem(p))
+    return EX_CONFIG
+  }
+  if (err instanceof IdentityError) {
+    console.error(`kith: ${err.message}`)
+    return EX_CONFIG
+  }
+  if (err instanceof InitError || err instanceof ApiError) {
+    console.error(`kith: ${err.message}`)
+    return 1
+  }
+  console.error(`kith: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  return 1
+}
+
+await main(process.argv)

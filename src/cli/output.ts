@@ -1,0 +1,66 @@
+/** Human-readable output of the client verbs; `--json` prints the API's answer as it is. */
+import type { NodeStatus } from '../api/routes.ts'
+import type { PeerInfo } from '../connectivity/peers.ts'
+
+/** Left-aligned columns separated by two spaces. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+function ago(ms: number): string {
+  const s = Math.round(ms / 1000)
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`
+}
+
+export function printStatus(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2))
+    return
+  }
+  const s = value as NodeStatus
+  console.log(
+    table([
+      ['peer id', s.peerId],
+      ['name', s.name ?? '-'],
+      ['version', s.version],
+      ['uptime', ago(s.uptimeMs)],
+      ['connections', String(s.connections)],
+      ['mdns', s.mdns ? 'on' : 'off'],
+      ['dht', s.dht],
+      ...s.listen.map((a, i) => [i === 0 ? 'listen' : '', a]),
+    ]),
+  )
+}
+
+export function printPeers(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2))
+    return
+  }
+  const peers = (value as { peers: PeerInfo[] }).peers
+  if (peers.length === 0) {
+    console.log('no peers connected')
+    return
+  }
+  const now = Date.now()
+  console.log(
+    table([
+      ['PEER', 'DIRECTION', 'SINCE', 'STREAMS', 'ADDRESS'],
+      ...peers.map((p) => [
+        p.peerId,
+        p.direction + (p.relayed ? ' (relayed)' : ''),
+        ago(now - p.since),
+        String(p.streams),
+        p.addrs[0] ?? '',
+      ]),
+    ]),
+  )
+}

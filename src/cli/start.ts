@@ -1,0 +1,51 @@
+/**
+ * `kith start`: runs the node until SIGTERM or SIGINT. Logs go to stderr as JSON lines; stdout carries one
+ * line, the ready event, for scripts and supervisors to wait on.
+ */
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { loadConfig } from '../config/index.ts'
+import { createNode } from '../node/node.ts'
+import { componentLogger, createLogger } from '../util/logger.ts'
+import { initNode } from './init.ts'
+
+/** How long a clean stop may take before the process gives up and exits 1. */
+const STOP_TIMEOUT_MS = 10_000
+
+export async function startNode(options: { config: string; init?: boolean }): Promise<void> {
+  if (options.init === true && !existsSync(options.config)) {
+    const { peerId, config } = await initNode({ dir: dirname(options.config) })
+    process.stderr.write(`kith: created ${config} and a new identity ${peerId}\n`)
+  }
+  const config = await loadConfig(options.config)
+  const root = createLogger(config.log.level)
+  const log = componentLogger(root, 'kith:cli')
+  const node = await createNode(config, root)
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now')
+      process.exit(1)
+    }
+    stopping = true
+    log.info({ signal }, 'stopping')
+    const timer = setTimeout(() => {
+      log.error('stop timed out')
+      process.exit(1)
+    }, STOP_TIMEOUT_MS)
+    timer.unref()
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+
+  const ready = await node.start()
+  process.stdout.write(`${JSON.stringify(ready)}\n`)
+}

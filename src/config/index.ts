@@ -1,0 +1,12 @@
+export { ConfigError, type ConfigProblem, EX_CONFIG, formatProblem } from './errors.ts'
+export { type Config, type LoadConfigOptions, loadConfig, mergeDeep } from './load.ts'
+export {
+  type CapabilityConfig,
+  CONFIG_VERSION,
+  type ConfigFile,
+  configSchema,
+  DEFAULT_API,
+  DEFAULT_LISTEN,
+  isLoopbackHost,
+  parseHostPort,
+} from './schema.ts'

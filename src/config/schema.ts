@@ -1,0 +1,159 @@
+/**
+ * The one schema for `kith.yaml`: every key a user may write, its default, and what makes it valid.
+ * Defaults live here and nowhere else; `kith init` writes only what differs from them.
+ */
+import { isIP } from 'node:net'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+
+export const CONFIG_VERSION = 1
+export const DEFAULT_API = '127.0.0.1:7700'
+export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/7701'
+
+function isMultiaddr(value: string): boolean {
+  try {
+    multiaddr(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isPeerId(value: string): boolean {
+  try {
+    peerIdFromString(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Splits `HOST:PORT` (IPv6 hosts in brackets); undefined when the text is not of that form. */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value)
+  if (match == null) return undefined
+  const host = match[1] ?? match[2] ?? ''
+  const port = Number(match[3])
+  if (port > 65535) return undefined
+  if (match[1] != null && isIP(host) !== 6) return undefined
+  return { host, port }
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+const hostPort = z.string().refine((v) => parseHostPort(v) != null, 'expected HOST:PORT, e.g. 127.0.0.1:7700')
+const multiaddrString = z.string().refine(isMultiaddr, 'not a valid multiaddr')
+const peerIdString = z.string().refine(isPeerId, 'not a valid libp2p peer id')
+const dialableMultiaddr = multiaddrString.refine(
+  (v) => /\/p2p\/[^/]+$/.test(v),
+  'a bootstrap address must end in /p2p/<peer id>',
+)
+const jsonSchema = z.record(z.string(), z.unknown())
+const capabilityId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lowercase letters, digits, ".", "_" or "-"')
+
+const capability = z.strictObject({
+  id: capabilityId,
+  kind: z.literal('script'),
+  title: z.string().min(1).max(120),
+  description: z.string().max(2000).default(''),
+  tags: z.array(z.string().min(1).max(40)).max(32).default([]),
+  risk: z.enum(['low', 'medium', 'high']).default('low'),
+  script: z.string().min(1),
+  input: jsonSchema.default({}),
+  output: jsonSchema.default({}),
+  deterministic: z.boolean().default(false),
+})
+
+const device = z.looseObject({
+  id: capabilityId,
+  profile: z.string().min(1),
+})
+
+const api = z.strictObject({
+  listen: hostPort.default(DEFAULT_API),
+  token: z.string().min(16, 'a token must be at least 16 characters').optional(),
+  tokenFile: z.string().min(1).optional(),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
+  maxConnections: z.number().int().min(1).max(4096).default(64),
+})
+
+const network = z.strictObject({
+  listen: z.array(multiaddrString).min(1).max(16).default([DEFAULT_LISTEN]),
+  announce: z.array(multiaddrString).max(16).default([]),
+  bootstrap: z.array(dialableMultiaddr).max(64).default([]),
+  mdns: z.boolean().default(true),
+  dht: z.enum(['off', 'client', 'server']).default('client'),
+  relay: z
+    .strictObject({
+      client: z.boolean().default(true),
+      server: z.boolean().default(false),
+    })
+    .prefault({}),
+  maxConnections: z.number().int().min(2).max(1024).default(32),
+  maxIncomingPendingConnections: z.number().int().min(1).max(256).default(8),
+  maxParallelDials: z.number().int().min(1).max(64).default(4),
+  peerCacheSize: z.number().int().min(0).max(10_000).default(128),
+})
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use 1-63 letters, digits, ".", "_" or "-"')
+      .optional(),
+    fleet: z.string().min(1).optional(),
+    dataDir: z.string().min(1).default('.'),
+    identity: z.string().min(1).default('identity.key'),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    api: z.preprocess((v) => (typeof v === 'string' ? { listen: v } : v), api).prefault({}),
+    network: network.prefault({}),
+    capabilities: z.array(capability).max(256).default([]),
+    mqtt: z
+      .strictObject({
+        broker: z.union([z.literal('embedded'), z.string().regex(/^mqtts?:\/\/[^\s]+$/)]).default('embedded'),
+      })
+      .prefault({}),
+    devices: z.array(device).max(512).default([]),
+    trust: z.strictObject({ pretrusted: z.array(peerIdString).max(256).default([]) }).prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const bind = parseHostPort(config.api.listen)
+    if (
+      bind != null &&
+      !isLoopbackHost(bind.host) &&
+      config.api.token == null &&
+      config.api.tokenFile == null
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'listen'],
+        message: 'the API listens beyond loopback, so api.token or api.tokenFile is required',
+      })
+    }
+    const seen = new Set<string>()
+    config.capabilities.forEach((cap, i) => {
+      if (seen.has(cap.id))
+        ctx.addIssue({ code: 'custom', path: ['capabilities', i, 'id'], message: `duplicate id "${cap.id}"` })
+      seen.add(cap.id)
+    })
+  })
+
+/** A validated config as written: paths still relative to the file they came from. */
+export type ConfigFile = z.output<typeof configSchema>
+export type CapabilityConfig = ConfigFile['capabilities'][number]

@@ -1,0 +1,97 @@
+/**
+ * The libp2p host: TCP, Noise, Yamux, identify, ping, gossipsub, a kith-private Kademlia DHT, mDNS for the
+ * household LAN, bootstrap for fleets, and circuit relay v2 with DCUtR for peers behind NAT. Limits are
+ * set for a small device: few connections, few parallel dials, few pending inbound handshakes.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
+import type { ConfigFile } from '../config/index.ts'
+import type { Identity } from './identity.ts'
+
+export type NetworkConfig = ConfigFile['network']
+
+/** The DHT and mDNS names are kith's own, so kith nodes never join the public IPFS DHT or answer its LAN queries. */
+export const DHT_PROTOCOL = '/kith/kad/1.0.0'
+export const MDNS_SERVICE_TAG = '_kith._udp.local'
+
+// biome-ignore lint/suspicious/noExplicitAny: libp2p's service map is keyed by name with heterogeneous types
+export type KithLibp2p = Libp2p<Record<string, any>>
+
+/** True when every listen address with a host is on loopback: there is no LAN to announce to, so mDNS stays off. */
+export function allLoopback(listen: readonly string[]): boolean {
+  return listen.every((addr) => {
+    const host = multiaddr(addr)
+      .getComponents()
+      .find((c) => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(c.name))
+    // a relay listen address (/p2p-circuit) has no host of its own and says nothing about the LAN
+    if (host == null) return true
+    return /^127\./.test(host.value ?? '') || host.value === '::1' || host.value === 'localhost'
+  })
+}
+
+export function mdnsEnabled(network: NetworkConfig): boolean {
+  return network.mdns && !allLoopback(network.listen)
+}
+
+/**
+ * Builds, but does not start, the host for `identity` with the given network settings.
+ *
+ * @example
+ * const host = await createHost(config.network, identity)
+ * await host.start()
+ */
+export async function createHost(network: NetworkConfig, identity: Identity): Promise<KithLibp2p> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (network.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: network.bootstrap, timeout: 100 }))
+  if (mdnsEnabled(network)) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
+
+  const services: ServiceFactoryMap = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      maxInboundStreams: 8,
+      maxOutboundStreams: 8,
+    }),
+  }
+  if (network.dht !== 'off') {
+    // kad-dht finds ping and identify among the services at run time; the types cannot see that
+    services.dht = kadDHT({
+      protocol: DHT_PROTOCOL,
+      clientMode: network.dht === 'client',
+      kBucketSize: 20,
+    }) as unknown as ServiceFactoryMap[string]
+  }
+  if (network.relay.client) services.dcutr = dcutr()
+  if (network.relay.server) services.relay = circuitRelayServer({ reservations: { maxReservations: 16 } })
+
+  return createLibp2p({
+    start: false,
+    privateKey: identity.privateKey,
+    addresses: { listen: network.listen, announce: network.announce },
+    transports: network.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: network.maxConnections,
+      maxIncomingPendingConnections: network.maxIncomingPendingConnections,
+      maxParallelDials: network.maxParallelDials,
+      maxDialQueueLength: 50,
+      dialTimeout: 10_000,
+    },
+    services,
+  }) as Promise<KithLibp2p>
+}

@@ -1,0 +1,76 @@
+/**
+ * Keeps the household connected across restarts: peers that identified themselves are written to the peer
+ * cache, and on the next start the cached ones go into the peer store tagged keep-alive, so libp2p's own
+ * reconnect queue dials them after start and again, with back-off, whenever they drop.
+ */
+
+import type { IdentifyResult } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerCache } from '../store/peer-cache.ts'
+import type { Logger } from '../util/logger.ts'
+import type { KithLibp2p } from './host.ts'
+
+export const KEEP_ALIVE_TAG = 'keep-alive-kith'
+
+export interface PeerKeeperInit {
+  /** how many cached peers to redial at start; the rest stay cached for later */
+  maxRedial: number
+}
+
+export class PeerKeeper {
+  readonly #host: KithLibp2p
+  readonly #cache: PeerCache
+  readonly #log: Logger
+  readonly #init: PeerKeeperInit
+  readonly #onIdentify = (evt: CustomEvent<IdentifyResult>) => this.#remember(evt.detail)
+
+  constructor(host: KithLibp2p, cache: PeerCache, log: Logger, init: PeerKeeperInit) {
+    this.#host = host
+    this.#cache = cache
+    this.#log = log
+    this.#init = init
+  }
+
+  /** Call before the host starts, so libp2p's reconnect queue sees the cached peers when it starts. */
+  async seed(): Promise<number> {
+    let seeded = 0
+    for (const peer of this.#cache.list().slice(0, this.#init.maxRedial)) {
+      try {
+        const id = peerIdFromString(peer.peerId)
+        if (id.equals(this.#host.peerId)) continue
+        await this.#host.peerStore.merge(id, {
+          multiaddrs: peer.addrs.map((a) => multiaddr(a)),
+          tags: { [KEEP_ALIVE_TAG]: { value: 50 } },
+        })
+        seeded++
+      } catch (err) {
+        this.#log.warn({ peer: peer.peerId, err: (err as Error).message }, 'dropping unusable cached peer')
+        this.#cache.forget(peer.peerId)
+      }
+    }
+    return seeded
+  }
+
+  start(): void {
+    this.#host.addEventListener('peer:identify', this.#onIdentify)
+  }
+
+  stop(): void {
+    this.#host.removeEventListener('peer:identify', this.#onIdentify)
+  }
+
+  #remember(result: IdentifyResult): void {
+    const addrs = result.listenAddrs.map((a) => a.toString())
+    if (addrs.length === 0) return
+    try {
+      this.#cache.remember(result.peerId.toString(), addrs)
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'could not write the peer cache')
+      return
+    }
+    this.#host.peerStore
+      .merge(result.peerId, { tags: { [KEEP_ALIVE_TAG]: { value: 50 } } })
+      .catch((err: Error) => this.#log.debug({ err: err.message }, 'could not tag peer keep-alive'))
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The composition root: builds every plane from a validated config and runs them under one start/stop
+ * lifecycle. Nothing else constructs planes; nothing here holds module-level state.
+ */
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createHttpServer } from '../api/http.ts'
+import { kithRoutes, type NodeStatus } from '../api/routes.ts'
+import { type Config, parseHostPort } from '../config/index.ts'
+import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
+import { type Identity, loadIdentity } from '../connectivity/identity.ts'
+import { PeerKeeper } from '../connectivity/peer-keeper.ts'
+import { listPeers } from '../connectivity/peers.ts'
+import { type Database, openDatabase } from '../store/database.ts'
+import { PeerCache } from '../store/peer-cache.ts'
+import { componentLogger, type Logger } from '../util/logger.ts'
+import { VERSION } from '../version.ts'
+
+/** What `kith start` prints on stdout once the node is up. */
+export interface ReadyInfo {
+  event: 'ready'
+  peerId: string
+  api: string
+  listen: string[]
+}
+
+export class KithNode {
+  readonly config: Config
+  readonly identity: Identity
+  readonly host: KithLibp2p
+  readonly db: Database
+  readonly #log: Logger
+  readonly #keeper: PeerKeeper
+  readonly #api: Server
+  #startedAt = 0
+
+  constructor(parts: { config: Config; identity: Identity; host: KithLibp2p; db: Database; logger: Logger }) {
+    this.config = parts.config
+    this.identity = parts.identity
+    this.host = parts.host
+    this.db = parts.db
+    this.#log = componentLogger(parts.logger, 'kith:node')
+    const cache = new PeerCache(parts.db, parts.config.network.peerCacheSize)
+    this.#keeper = new PeerKeeper(
+      parts.host,
+      cache,
+      componentLogger(parts.logger, 'kith:connectivity:peer-keeper'),
+      {
+        maxRedial: Math.max(1, Math.floor(parts.config.network.maxConnections / 2)),
+      },
+    )
+    const apiLog = componentLogger(parts.logger, 'kith:api')
+    this.#api = createHttpServer({
+      routes: kithRoutes({ status: () => this.status(), peers: () => listPeers(this.host) }),
+      token: parts.config.apiToken,
+      maxBodyBytes: parts.config.api.maxBodyBytes,
+      maxConnections: parts.config.api.maxConnections,
+      onError: (err, req) => apiLog.error({ err, ...req }, 'request failed'),
+    })
+  }
+
+  status(): NodeStatus {
+    return {
+      peerId: this.host.peerId.toString(),
+      ...(this.config.name != null ? { name: this.config.name } : {}),
+      version: VERSION,
+      startedAt: this.#startedAt,
+      uptimeMs: this.#startedAt > 0 ? Date.now() - this.#startedAt : 0,
+      listen: this.host.getMultiaddrs().map(String),
+      connections: this.host.getConnections().length,
+      mdns: mdnsEnabled(this.config.network),
+      dht: this.config.network.dht,
+    }
+  }
+
+  async start(): Promise<ReadyInfo> {
+    const seeded = await this.#keeper.seed()
+    this.#keeper.start()
+    this.host.addEventListener('peer:connect', (evt) =>
+      this.#log.info({ peer: evt.detail.toString() }, 'peer connected'),
+    )
+    this.host.addEventListener('peer:disconnect', (evt) =>
+      this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected'),
+    )
+    await this.host.start()
+    const api = await this.#listenApi()
+    this.#startedAt = Date.now()
+    const listen = this.host.getMultiaddrs().map(String)
+    this.#log.info({ peerId: this.host.peerId.toString(), listen, api, cachedPeers: seeded }, 'node started')
+    return { event: 'ready', peerId: this.host.peerId.toString(), api, listen }
+  }
+
+  async stop(): Promise<void> {
+    this.#keeper.stop()
+    this.#api.closeAllConnections()
+    await new Promise<void>((resolve) => this.#api.close(() => resolve()))
+    await this.host.stop()
+    this.db.close()
+    this.#log.info('node stopped')
+  }
+
+  async #listenApi(): Promise<string> {
+    const bind = parseHostPort(this.config.api.listen)
+    if (bind == null) throw new Error(`api.listen: ${this.config.api.listen} is not HOST:PORT`)
+    this.#api.listen(bind.port, bind.host)
+    try {
+      await once(this.#api, 'listening')
+    } catch (err) {
+      throw new Error(
+        `api.listen: cannot listen on ${this.config.api.listen}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      )
+    }
+    const { address, port } = this.#api.address() as AddressInfo
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`
+  }
+}
+
+/**
+ * Builds a node from a validated config: loads the identity, opens the database, creates the host.
+ *
+ * @example
+ * const node = await createNode(await loadConfig('.kith/kith.yaml'), createLogger('info'))
+ * const ready = await node.start()
+ */
+export async function createNode(config: Config, logger: Logger): Promise<KithNode> {
+  const identity = await loadIdentity(config.paths.identity)
+  const db = openDatabase(config.paths.database)
+  try {
+    const host = await createHost(config.network, identity)
+    return new KithNode({ config, identity, host, db, logger })
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}

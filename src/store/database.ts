@@ -1,0 +1,74 @@
+/**
+ * The node's one SQLite file (node:sqlite: built into Node 24, no native addon, works inside the single
+ * binary). WAL mode; the schema version lives in `PRAGMA user_version` and each plane's tables are added by
+ * numbered migrations, applied in order inside a transaction.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+
+export type Database = DatabaseSync
+
+/** Migration N (1-based) takes the schema from version N-1 to N. Append only; never edit a shipped one. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE peers (
+     peer_id   TEXT PRIMARY KEY,
+     addrs     TEXT NOT NULL,
+     last_seen INTEGER NOT NULL
+   );
+   CREATE INDEX peers_last_seen ON peers (last_seen DESC);`,
+]
+
+export class DatabaseVersionError extends Error {
+  static readonly code = 'ERR_DATABASE_VERSION'
+  constructor(file: string, found: number) {
+    super(
+      `${file}: schema version ${found} is newer than this kith understands (${MIGRATIONS.length}); upgrade kith`,
+    )
+    this.name = 'DatabaseVersionError'
+  }
+}
+
+/**
+ * Opens (creating if needed) the database at `file` and migrates it to the current schema.
+ *
+ * @example
+ * const db = openDatabase(':memory:')
+ * db.prepare('SELECT count(*) AS n FROM peers').get() // { n: 0 }
+ */
+export function openDatabase(file: string): Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new DatabaseSync(file)
+  try {
+    db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
+    )
+    migrate(db, file)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return db
+}
+
+function migrate(db: Database, file: string): void {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number }
+  const current = row.user_version
+  if (current > MIGRATIONS.length) throw new DatabaseVersionError(file, current)
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(MIGRATIONS[v] as string)
+      db.exec(`PRAGMA user_version = ${v + 1}`)
+      db.exec('COMMIT')
+    } catch (err) {
+      db.exec('ROLLBACK')
+      throw err
+    }
+  }
+}
+
+/** The schema version of an open database. */
+export function schemaVersion(db: Database): number {
+  return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+}

@@ -1,0 +1,111 @@
+/** Shared test helpers: temporary node directories, free ports, and the CLI as a child process. */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = resolve(import.meta.dirname, '..')
+export const CLI = join(ROOT, 'src/cli/main.ts')
+
+/** A fresh directory under the system temp dir, removed by the returned cleanup. */
+export async function tempDir(prefix = 'kith-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((r) => server.close(() => r()))
+  return port
+}
+
+export async function writeText(dir: string, name: string, text: string): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, text)
+  return path
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI to completion with the project's Node (the one running the tests). */
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...cleanEnv(), ...options.env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
+  })
+}
+
+/** The environment without `KITH_*` variables, so a developer's shell cannot change a test. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KITH_')))
+}
+
+export interface RunningNode {
+  child: ChildProcess
+  ready: { event: string; peerId: string; api: string; listen: string[] }
+  stderr(): string
+  /** sends `signal` and resolves with the exit code */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `kith start --config FILE` (optionally under a command prefix such as `ip netns exec NS`) and waits for the ready line. */
+export function startCli(
+  config: string,
+  options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningNode> {
+  const prefix = options.prefix ?? []
+  const [cmd, ...args] = [...prefix, process.execPath, CLI, 'start', '--config', config]
+  const child = spawn(cmd as string, args, {
+    cwd: ROOT,
+    env: { ...cleanEnv(), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (d) => {
+    stderr += d
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  return new Promise((resolvePromise, reject) => {
+    const lines = createInterface({ input: child.stdout! })
+    lines.once('line', (line) => {
+      try {
+        resolvePromise({
+          child,
+          ready: JSON.parse(line),
+          stderr: () => stderr,
+          stop: async (signal = 'SIGTERM') => {
+            child.kill(signal)
+            return exited
+          },
+        })
+      } catch (err) {
+        reject(err)
+      }
+    })
+    exited.then((code) => reject(new Error(`kith start exited with ${code} before ready:\n${stderr}`)))
+  })
+}
