@@ -5,6 +5,7 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { PeerId } from '@libp2p/interface'
 import { createHttpServer } from '../api/http.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
@@ -34,6 +35,10 @@ export class KithNode {
   readonly #keeper: PeerKeeper
   readonly #api: Server
   #startedAt = 0
+  readonly #onConnect = (evt: CustomEvent<PeerId>) =>
+    this.#log.info({ peer: evt.detail.toString() }, 'peer connected')
+  readonly #onDisconnect = (evt: CustomEvent<PeerId>) =>
+    this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected')
 
   constructor(parts: { config: Config; identity: Identity; host: KithLibp2p; db: Database; logger: Logger }) {
     this.config = parts.config
@@ -77,14 +82,16 @@ export class KithNode {
   async start(): Promise<ReadyInfo> {
     const seeded = await this.#keeper.seed()
     this.#keeper.start()
-    this.host.addEventListener('peer:connect', (evt) =>
-      this.#log.info({ peer: evt.detail.toString() }, 'peer connected'),
-    )
-    this.host.addEventListener('peer:disconnect', (evt) =>
-      this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected'),
-    )
-    await this.host.start()
-    const api = await this.#listenApi()
+    this.host.addEventListener('peer:connect', this.#onConnect)
+    this.host.addEventListener('peer:disconnect', this.#onDisconnect)
+    let api: string
+    try {
+      await this.host.start()
+      api = await this.#listenApi()
+    } catch (err) {
+      await this.#stopPlanes()
+      throw err
+    }
     this.#startedAt = Date.now()
     const listen = this.host.getMultiaddrs().map(String)
     this.#log.info({ peerId: this.host.peerId.toString(), listen, api, cachedPeers: seeded }, 'node started')
@@ -92,12 +99,18 @@ export class KithNode {
   }
 
   async stop(): Promise<void> {
-    this.#keeper.stop()
     this.#api.closeAllConnections()
     await new Promise<void>((resolve) => this.#api.close(() => resolve()))
-    await this.host.stop()
-    this.db.close()
+    await this.#stopPlanes()
     this.#log.info('node stopped')
+  }
+
+  async #stopPlanes(): Promise<void> {
+    this.#keeper.stop()
+    this.host.removeEventListener('peer:connect', this.#onConnect)
+    this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
+    await this.host.stop()
+    if (this.db.isOpen) this.db.close()
   }
 
   async #listenApi(): Promise<string> {
