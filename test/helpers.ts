@@ -75,10 +75,18 @@ export interface RunningNode {
 /** Starts `kith start --config FILE` (optionally under a command prefix such as `ip netns exec NS`) and waits for the ready line. */
 export function startCli(
   config: string,
-  options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { prefix?: string[]; env?: NodeJS.ProcessEnv; args?: string[] } = {},
 ): Promise<RunningNode> {
   const prefix = options.prefix ?? []
-  const [cmd, ...args] = [...prefix, process.execPath, CLI, 'start', '--config', config]
+  const [cmd, ...args] = [
+    ...prefix,
+    process.execPath,
+    CLI,
+    'start',
+    '--config',
+    config,
+    ...(options.args ?? []),
+  ]
   const child = spawn(cmd as string, args, {
     cwd: ROOT,
     env: { ...cleanEnv(), ...options.env },
@@ -108,4 +116,17 @@ export function startCli(
     })
     exited.then((code) => reject(new Error(`kith start exited with ${code} before ready:\n${stderr}`)))
   })
+}
+
+/** Polls `check` until it returns true; fails after `timeoutMs` with `what` in the message. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }

@@ -10,7 +10,6 @@ import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
 import { printPeers, printStatus } from './output.ts'
-import { startNode } from './start.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -52,7 +51,11 @@ export function buildProgram(): Command {
     .description('run the node; prints {"event":"ready",…} on stdout when ready')
     .addOption(new Option('--config <file>', 'the node config').env('KITH_CONFIG').default(DEFAULT_CONFIG))
     .option('--init', 'create the config and identity first if the config file does not exist')
-    .action(async (opts) => startNode(opts))
+    .action(async (opts) => {
+      // libp2p and the planes load only for the verb that runs a node
+      const { startNode } = await import('./start.ts')
+      await startNode(opts)
+    })
 
   const config = program.command('config').description('work with config files')
   config
