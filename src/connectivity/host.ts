@@ -44,6 +44,32 @@ export function mdnsEnabled(network: NetworkConfig): boolean {
   return network.mdns && !allLoopback(network.listen)
 }
 
+type PeerDiscoveryFactory = NonNullable<Libp2pOptions['peerDiscovery']>[number]
+
+/**
+ * Dials every peer that `factory` discovers. libp2p 3 only records discovered peers in the peer store and
+ * never dials them by itself, so without this mDNS finds the household but connects to nobody. Each mDNS
+ * query (every 10 s) rediscovers the peer, which retries a failed dial; an open connection is reused.
+ */
+function dialDiscovered(factory: PeerDiscoveryFactory): PeerDiscoveryFactory {
+  return (components) => {
+    const discovery = factory(components)
+    const log = components.logger.forComponent('kith:connectivity:discovery')
+    discovery.addEventListener('peer', (evt) => {
+      const { id, multiaddrs } = evt.detail
+      // a loopback address heard from the LAN leads back to this host, not to the peer
+      const addrs = multiaddrs
+        .filter((ma) => !allLoopback([ma.toString()]))
+        .map((ma) => ma.encapsulate(`/p2p/${id.toString()}`))
+      if (addrs.length === 0) return
+      components.connectionManager
+        .openConnection(addrs)
+        .catch((err: Error) => log('could not dial discovered peer %p - %e', id, err))
+    })
+    return discovery
+  }
+}
+
 /**
  * Builds, but does not start, the host for `identity` with the given network settings.
  *
@@ -54,7 +80,8 @@ export function mdnsEnabled(network: NetworkConfig): boolean {
 export async function createHost(network: NetworkConfig, identity: Identity): Promise<KithLibp2p> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (network.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: network.bootstrap, timeout: 100 }))
-  if (mdnsEnabled(network)) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
+  if (mdnsEnabled(network))
+    peerDiscovery.push(dialDiscovered(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 })))
 
   const services: ServiceFactoryMap = {
     identify: identify(),
