@@ -3,7 +3,9 @@
  * given; nothing here reaches into a plane directly.
  */
 import type { PeerInfo } from '../connectivity/peers.ts'
-import type { Route } from './http.ts'
+import type { SignedDescriptor } from '../discovery/descriptor.ts'
+import type { StoreEntry } from '../discovery/store.ts'
+import { HttpError, type Route } from './http.ts'
 
 export interface NodeStatus {
   peerId: string
@@ -21,6 +23,26 @@ export interface NodeStatus {
 export interface ApiNode {
   status(): NodeStatus
   peers(): PeerInfo[]
+  descriptor(): SignedDescriptor | undefined
+  descriptors(): StoreEntry[]
+}
+
+/** A descriptor as JSON: binary fields in base64url, plus its digest. */
+export function descriptorJson(
+  signed: SignedDescriptor,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const { sig, attest, ...rest } = signed.descriptor
+  return {
+    ...rest,
+    attest: {
+      tpm: attest.tpm,
+      ...(attest.akPub != null ? { akPub: Buffer.from(attest.akPub).toString('base64url') } : {}),
+    },
+    sig: Buffer.from(sig).toString('base64url'),
+    digest: Buffer.from(signed.digest).toString('hex'),
+    ...extra,
+  }
 }
 
 export function kithRoutes(node: ApiNode): Route[] {
@@ -36,5 +58,23 @@ export function kithRoutes(node: ApiNode): Route[] {
     },
     { method: 'GET', path: '/v1/status', handle: () => node.status() },
     { method: 'GET', path: '/v1/peers', handle: () => ({ peers: node.peers() }) },
+    {
+      method: 'GET',
+      path: '/v1/descriptor',
+      handle: () => {
+        const own = node.descriptor()
+        if (own == null) throw new HttpError(503, 'not_ready', 'this node has not announced yet')
+        return descriptorJson(own)
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/descriptors',
+      handle: () => ({
+        descriptors: node
+          .descriptors()
+          .map((e) => descriptorJson(e, { receivedAt: e.receivedAt, expiresAt: e.expiresAt })),
+      }),
+    },
   ]
 }

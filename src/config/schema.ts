@@ -68,6 +68,10 @@ const capability = z.strictObject({
   input: jsonSchema.default({}),
   output: jsonSchema.default({}),
   deterministic: z.boolean().default(false),
+  /** percent; below it, on battery power and not charging, the capability is withdrawn from the descriptor */
+  minBattery: z.number().min(0).max(100).optional(),
+  /** load per core (1-minute load average / cores); above it the capability is withdrawn */
+  maxLoad: z.number().positive().optional(),
 })
 
 const device = z.looseObject({
@@ -123,6 +127,17 @@ export const configSchema = z
       .prefault({}),
     api: z.preprocess((v) => (typeof v === 'string' ? { listen: v } : v), api).prefault({}),
     network: network.prefault({}),
+    discovery: z
+      .strictObject({
+        /** how long a descriptor stays live without a refresh (ms); refreshed every ttl/3 */
+        ttl: z.number().int().min(3_000).max(3_600_000).default(15_000),
+        /** `flood` gossips whole descriptors: only a baseline for benchmarks */
+        mode: z.enum(['bodyless', 'flood']).default('bodyless'),
+        maxDescriptors: z.number().int().min(16).max(100_000).default(10_000),
+        maxClockSkew: z.number().int().min(0).max(600_000).default(30_000),
+        sampleInterval: z.number().int().min(500).max(600_000).default(5_000),
+      })
+      .prefault({}),
     capabilities: z.array(capability).max(256).default([]),
     mqtt: z
       .strictObject({

@@ -17,6 +17,7 @@ import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
+import { buildDiscovery, configCapabilities, type DiscoveryPlane, type LocalState } from './discovery.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -34,17 +35,28 @@ export class KithNode {
   readonly #log: Logger
   readonly #keeper: PeerKeeper
   readonly #api: Server
+  readonly discovery: DiscoveryPlane
   #startedAt = 0
+  /** the API's URL once started */
+  apiUrl = ''
   readonly #onConnect = (evt: CustomEvent<PeerId>) =>
     this.#log.info({ peer: evt.detail.toString() }, 'peer connected')
   readonly #onDisconnect = (evt: CustomEvent<PeerId>) =>
     this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected')
 
-  constructor(parts: { config: Config; identity: Identity; host: KithLibp2p; db: Database; logger: Logger }) {
+  constructor(parts: {
+    config: Config
+    identity: Identity
+    host: KithLibp2p
+    db: Database
+    logger: Logger
+    local: LocalState
+  }) {
     this.config = parts.config
     this.identity = parts.identity
     this.host = parts.host
     this.db = parts.db
+    this.discovery = buildDiscovery(parts)
     this.#log = componentLogger(parts.logger, 'kith:node')
     const cache = new PeerCache(parts.db, parts.config.network.peerCacheSize)
     this.#keeper = new PeerKeeper(
@@ -57,7 +69,12 @@ export class KithNode {
     )
     const apiLog = componentLogger(parts.logger, 'kith:api')
     this.#api = createHttpServer({
-      routes: kithRoutes({ status: () => this.status(), peers: () => listPeers(this.host) }),
+      routes: kithRoutes({
+        status: () => this.status(),
+        peers: () => listPeers(this.host),
+        descriptor: () => this.discovery.announcer.current(),
+        descriptors: () => [...this.discovery.store.live()],
+      }),
       token: parts.config.apiToken,
       maxBodyBytes: parts.config.api.maxBodyBytes,
       maxConnections: parts.config.api.maxConnections,
@@ -87,12 +104,14 @@ export class KithNode {
     let api: string
     try {
       await this.host.start()
+      await this.discovery.start()
       api = await this.#listenApi()
     } catch (err) {
       await this.#stopPlanes()
       throw err
     }
     this.#startedAt = Date.now()
+    this.apiUrl = api
     const listen = this.host.getMultiaddrs().map(String)
     this.#log.info({ peerId: this.host.peerId.toString(), listen, api, cachedPeers: seeded }, 'node started')
     return { event: 'ready', peerId: this.host.peerId.toString(), api, listen }
@@ -106,6 +125,7 @@ export class KithNode {
   }
 
   async #stopPlanes(): Promise<void> {
+    await this.discovery.stop()
     this.#keeper.stop()
     this.host.removeEventListener('peer:connect', this.#onConnect)
     this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
@@ -136,12 +156,21 @@ export class KithNode {
  * const node = await createNode(await loadConfig('.kith/kith.yaml'), createLogger('info'))
  * const ready = await node.start()
  */
-export async function createNode(config: Config, logger: Logger): Promise<KithNode> {
+export async function createNode(
+  config: Config,
+  logger: Logger,
+  overrides: { local?: LocalState } = {},
+): Promise<KithNode> {
   const identity = await loadIdentity(config.paths.identity)
   const db = openDatabase(config.paths.database)
   try {
     const host = await createHost(config.network, identity)
-    return new KithNode({ config, identity, host, db, logger })
+    const caps = configCapabilities(config)
+    const local: LocalState = overrides.local ?? {
+      state: () => ({ load: 0, memFree: 0, queue: 0 }),
+      capabilities: () => caps,
+    }
+    return new KithNode({ config, identity, host, db, logger, local })
   } catch (err) {
     db.close()
     throw err

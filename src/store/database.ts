@@ -17,6 +17,10 @@ export const MIGRATIONS: readonly string[] = [
      last_seen INTEGER NOT NULL
    );
    CREATE INDEX peers_last_seen ON peers (last_seen DESC);`,
+  `CREATE TABLE kv (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ]
 
 export class DatabaseVersionError extends Error {

@@ -1,0 +1,75 @@
+/**
+ * The discovery plane's small wire messages, each with its size cap: the announce digest gossiped on
+ * `kith/announce/1`, and the request of the descriptor pull protocol `/kith/descriptor/1.0.0` (whose answer
+ * is the descriptor's own wire bytes, or an empty frame when the peer does not hold it).
+ */
+import { Packr } from 'msgpackr'
+import { z } from 'zod'
+
+export const ANNOUNCE_TOPIC = 'kith/announce/1'
+/** The full-body flooding baseline; only for benchmarks (`discovery.mode: flood`). */
+export const FLOOD_TOPIC = 'kith/announce-full/1'
+export const DESCRIPTOR_PROTOCOL = '/kith/descriptor/1.0.0'
+
+export const MAX_ANNOUNCE_BYTES = 256
+export const MAX_PULL_REQUEST_BYTES = 256
+
+const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
+const digestBytes = z.custom<Uint8Array>(
+  (v) => v instanceof Uint8Array && v.byteLength === 32,
+  'expected 32 bytes',
+)
+
+const announceSchema = z.strictObject({
+  peer: z.string().min(1).max(128),
+  seq: z.number().int().min(0),
+  digest: digestBytes,
+})
+const pullSchema = z.strictObject({
+  peer: z.string().min(1).max(128),
+  digest: digestBytes.optional(),
+})
+
+/** `{peer, seq, digest}`: a fixed-size notice that a peer's descriptor changed. */
+export type Announce = z.output<typeof announceSchema>
+/** Asks for `peer`'s descriptor; with `digest`, only that exact one. */
+export type PullRequest = z.output<typeof pullSchema>
+
+export class WireError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WireError'
+  }
+}
+
+function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: string): T {
+  if (bytes.byteLength > max) throw new WireError(`${what} is ${bytes.byteLength} bytes; the limit is ${max}`)
+  let raw: unknown
+  try {
+    raw = packr.unpack(bytes)
+  } catch (err) {
+    throw new WireError(`${what} is not msgpack: ${(err as Error).message}`)
+  }
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) throw new WireError(`${what}: ${parsed.error.issues[0]?.message}`)
+  return parsed.data
+}
+
+/** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest })) */
+export function encodeAnnounce(announce: Announce): Uint8Array {
+  return packr.pack({ peer: announce.peer, seq: announce.seq, digest: announce.digest })
+}
+
+export function decodeAnnounce(bytes: Uint8Array): Announce {
+  return decode(bytes, MAX_ANNOUNCE_BYTES, announceSchema, 'announce')
+}
+
+export function encodePullRequest(request: PullRequest): Uint8Array {
+  return packr.pack(
+    request.digest != null ? { peer: request.peer, digest: request.digest } : { peer: request.peer },
+  )
+}
+
+export function decodePullRequest(bytes: Uint8Array): PullRequest {
+  return decode(bytes, MAX_PULL_REQUEST_BYTES, pullSchema, 'pull request')
+}
