@@ -25,6 +25,8 @@ export interface ApiNode {
   peers(): PeerInfo[]
   descriptor(): SignedDescriptor | undefined
   descriptors(): StoreEntry[]
+  /** counters of the discovery plane: store outcomes, gossip and pull bytes */
+  discoveryStats(): Record<string, unknown>
 }
 
 /** A descriptor as JSON: binary fields in base64url, plus its digest. */
@@ -58,6 +60,7 @@ export function kithRoutes(node: ApiNode): Route[] {
     },
     { method: 'GET', path: '/v1/status', handle: () => node.status() },
     { method: 'GET', path: '/v1/peers', handle: () => ({ peers: node.peers() }) },
+    { method: 'GET', path: '/v1/discovery/stats', handle: () => node.discoveryStats() },
     {
       method: 'GET',
       path: '/v1/descriptor',

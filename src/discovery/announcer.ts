@@ -165,6 +165,7 @@ export class Announcer {
     try {
       await this.#pubsub.publish(this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC, data)
       this.counters.announced++
+      this.#c.log.debug({ seq: this.#seq, bytes: data.byteLength }, 'announced')
       this.counters.gossipBytesOut += data.byteLength
     } catch (err) {
       this.#c.log.debug({ err: (err as Error).message }, 'publish failed')
@@ -234,7 +235,11 @@ export class Announcer {
     try {
       const signed = decodeDescriptor(bytes, this.#c.verify)
       if (signed.descriptor.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
-      this.#c.store.put(signed)
+      const outcome = this.#c.store.put(signed)
+      this.#c.log.debug(
+        { peer: signed.descriptor.peer, seq: signed.descriptor.seq, outcome },
+        'descriptor stored',
+      )
       return TopicValidatorResult.Accept
     } catch (err) {
       if (!(err instanceof DescriptorError)) throw err

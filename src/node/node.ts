@@ -74,6 +74,11 @@ export class KithNode {
         peers: () => listPeers(this.host),
         descriptor: () => this.discovery.announcer.current(),
         descriptors: () => [...this.discovery.store.live()],
+        discoveryStats: () => ({
+          live: this.discovery.store.size,
+          store: this.discovery.store.counters,
+          gossip: this.discovery.announcer.counters,
+        }),
       }),
       token: parts.config.apiToken,
       maxBodyBytes: parts.config.api.maxBodyBytes,
