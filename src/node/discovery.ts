@@ -2,11 +2,13 @@
  * Wires the discovery plane from the config: the soft-state store, the announcer (bodyless gossip or the
  * flooding baseline), and the state that feeds this node's own descriptor.
  */
-import type { Config } from '../config/index.ts'
+import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { Announcer } from '../discovery/announcer.ts'
+import { availableCapabilities, type CapabilityGate } from '../discovery/bands.ts'
 import type { Capability, NodeState } from '../discovery/descriptor.ts'
+import type { StateSampler } from '../discovery/sampler.ts'
 import { DescriptorStore } from '../discovery/store.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import type { Database } from '../store/database.ts'
@@ -19,6 +21,55 @@ const SEQ_KEY = 'discovery.seq'
 export interface LocalState {
   state(): NodeState
   capabilities(): Capability[]
+  start?(): Promise<void>
+  stop?(): void
+  /** calls `onChange` when the descriptor should be re-announced at once; returns the unsubscribe function */
+  watch?(onChange: () => void): () => void
+}
+
+/**
+ * The node's state from the sampler, and its configured capabilities gated by battery and load: a band
+ * crossing, or a capability's own threshold crossed, asks for an immediate re-announce.
+ */
+export class SampledLocalState implements LocalState {
+  readonly #sampler: StateSampler
+  readonly #caps: CapabilityConfig[]
+  #gate: CapabilityGate<CapabilityConfig>
+
+  constructor(sampler: StateSampler, caps: CapabilityConfig[]) {
+    this.#sampler = sampler
+    this.#caps = caps
+    this.#gate = { offered: caps, withdrawn: new Set(), changed: false }
+  }
+
+  state(): NodeState {
+    return this.#sampler.current()
+  }
+
+  capabilities(): Capability[] {
+    return this.#gate.offered.map(toDescriptorCapability)
+  }
+
+  async start(): Promise<void> {
+    await this.#sampler.start()
+    this.#gate = availableCapabilities(this.#caps, this.#sampler.current(), this.#gate)
+  }
+
+  stop(): void {
+    this.#sampler.stop()
+  }
+
+  watch(onChange: () => void): () => void {
+    const offBands = this.#sampler.onBandChange(() => onChange())
+    const offSample = this.#sampler.onSample((state) => {
+      this.#gate = availableCapabilities(this.#caps, state, this.#gate)
+      if (this.#gate.changed) onChange()
+    })
+    return () => {
+      offBands()
+      offSample()
+    }
+  }
 }
 
 export interface DiscoveryPlane {
@@ -28,9 +79,9 @@ export interface DiscoveryPlane {
   stop(): Promise<void>
 }
 
-/** The descriptor entries of the script capabilities in the config (paths and local settings left out). */
-export function configCapabilities(config: Config): Capability[] {
-  return config.capabilities.map((c) => ({
+/** The descriptor entry of a configured capability: paths and local thresholds stay local. */
+export function toDescriptorCapability(c: CapabilityConfig): Capability {
+  return {
     id: c.id,
     title: c.title,
     description: c.description,
@@ -40,7 +91,7 @@ export function configCapabilities(config: Config): Capability[] {
     input: c.input,
     output: c.output,
     ...(c.deterministic ? { deterministic: true } : {}),
-  }))
+  }
 }
 
 export function buildDiscovery(parts: {
@@ -74,16 +125,21 @@ export function buildDiscovery(parts: {
     },
     { ttlMs: config.discovery.ttl, mode: config.discovery.mode },
   )
+  let unwatch: (() => void) | undefined
   return {
     store,
     announcer,
     async start() {
+      await local.start?.()
       store.start()
       await announcer.start()
+      unwatch = local.watch?.(() => void announcer.announce())
     },
     async stop() {
+      unwatch?.()
       await announcer.stop()
       store.stop()
+      local.stop?.()
     },
   }
 }

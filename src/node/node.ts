@@ -13,11 +13,13 @@ import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.t
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
 import { PeerKeeper } from '../connectivity/peer-keeper.ts'
 import { listPeers } from '../connectivity/peers.ts'
+import { StateSampler } from '../discovery/sampler.ts'
+import { SystemStateSource } from '../discovery/system-source.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
-import { buildDiscovery, configCapabilities, type DiscoveryPlane, type LocalState } from './discovery.ts'
+import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -170,11 +172,17 @@ export async function createNode(
   const db = openDatabase(config.paths.database)
   try {
     const host = await createHost(config.network, identity)
-    const caps = configCapabilities(config)
-    const local: LocalState = overrides.local ?? {
-      state: () => ({ load: 0, memFree: 0, queue: 0 }),
-      capabilities: () => caps,
-    }
+    const samplerLog = componentLogger(logger, 'kith:discovery:sampler')
+    const local =
+      overrides.local ??
+      new SampledLocalState(
+        new StateSampler(new SystemStateSource({ log: samplerLog }), {
+          queue: () => 0,
+          intervalMs: config.discovery.sampleInterval,
+          log: samplerLog,
+        }),
+        config.capabilities,
+      )
     return new KithNode({ config, identity, host, db, logger, local })
   } catch (err) {
     db.close()

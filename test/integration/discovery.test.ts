@@ -1,10 +1,12 @@
-/** Five real nodes in one process, over TCP on 127.0.0.1: bodyless gossip, pulls, expiry. */
+/** Five real nodes in one process, over TCP on 127.0.0.1: bodyless gossip, pulls, gating, expiry. */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/index.ts'
+import { type CapabilityConfig, loadConfig } from '../../src/config/index.ts'
 import { createIdentity } from '../../src/connectivity/identity.ts'
 import type { Capability, NodeState } from '../../src/discovery/descriptor.ts'
+import { type Reading, StateSampler } from '../../src/discovery/sampler.ts'
+import { type LocalState, SampledLocalState } from '../../src/node/discovery.ts'
 import { createNode, type KithNode } from '../../src/node/node.ts'
 import { silentLogger } from '../../src/util/logger.ts'
 import { tempDir, waitFor, writeText } from '../helpers.ts'
@@ -31,6 +33,21 @@ const cap = (id: string, title: string, tags: string[] = []): Capability => ({
   output: {},
 })
 
+const configCap = (id: string, title: string, extra: Partial<CapabilityConfig> = {}): CapabilityConfig => ({
+  ...cap(id, title),
+  kind: 'script',
+  script: '/dev/null',
+  deterministic: false,
+  ...extra,
+})
+
+/** A battery the test can drain; node n2 reads it through the real sampler and capability gate. */
+const battery = {
+  reading: { battery: 80, charging: false, load: 0.1, memFree: 1e9 } as Reading,
+  read: async () => ({ ...battery.reading }),
+}
+const n2Sampler = new StateSampler(battery, { queue: () => 0, intervalMs: 60_000 })
+
 async function startNode(name: string, bootstrap: string[]): Promise<TestNode> {
   const dir = join(root, name)
   await mkdir(dir, { recursive: true })
@@ -44,14 +61,19 @@ async function startNode(name: string, bootstrap: string[]): Promise<TestNode> {
     `discovery: { ttl: ${TTL} }`,
   ].join('\n')
   const config = await loadConfig(await writeText(dir, 'kith.yaml', `${yaml}\n`), { env: {} })
-  const t: TestNode = {
-    node: undefined as unknown as KithNode,
+  const t = {
     caps: [cap(`${name}.echo`, `Echo on ${name}`)],
     state: { load: 0.1, memFree: 1e9, queue: 0 },
-  }
-  t.node = await createNode(config, silentLogger(), {
-    local: { state: () => t.state, capabilities: () => t.caps },
-  })
+  } as TestNode
+  const local: LocalState =
+    name === 'n2'
+      ? new SampledLocalState(n2Sampler, [
+          configCap('n2.echo', 'Echo on n2'),
+          configCap('n2.transcode', 'Transcode video', { minBattery: 30 }),
+          configCap('n2.temperature', 'Hall temperature'),
+        ])
+      : { state: () => t.state, capabilities: () => t.caps }
+  t.node = await createNode(config, silentLogger(), { local })
   await t.node.start()
   nodes.push(t)
   return t
@@ -76,14 +98,13 @@ describe('discovery across five nodes', () => {
     await waitFor('all descriptors everywhere', () => nodes.every((t) => t.node.discovery.store.size === 5))
     for (const t of nodes) {
       const ids = [...t.node.discovery.store.live()].flatMap((e) => e.descriptor.caps.map((c) => c.id))
-      expect(ids.sort()).toEqual(['n0.echo', 'n1.echo', 'n2.echo', 'n3.echo', 'n4.echo'])
+      expect(ids).toEqual(expect.arrayContaining(['n0.echo', 'n1.echo', 'n2.echo', 'n3.echo', 'n4.echo']))
     }
   })
 
   it('a capability added on one node becomes visible on all', async () => {
     const n3 = nodes[3]!
     n3.caps = [...n3.caps, cap('n3.lamp', 'Living room lamp', ['light'])]
-    const started = Date.now()
     await n3.node.discovery.announcer.announce()
     await waitFor('the new capability everywhere', () =>
       nodes.every(
@@ -91,8 +112,36 @@ describe('discovery across five nodes', () => {
           t.node.discovery.store.get(peerOf(n3))?.descriptor.caps.some((c) => c.id === 'n3.lamp') === true,
       ),
     )
-    // informative only; BENCHMARKS.md holds the measured propagation figures
-    expect(Date.now() - started).toBeGreaterThanOrEqual(0)
+  })
+
+  it('a battery drop withdraws a heavy capability everywhere and keeps the sensor', async () => {
+    const n2 = nodes[2]!
+    const capsOf = (t: TestNode) =>
+      t.node.discovery.store.get(peerOf(n2))?.descriptor.caps.map((c) => c.id) ?? []
+    await waitFor('the heavy capability everywhere', () =>
+      nodes.every((t) => capsOf(t).includes('n2.transcode')),
+    )
+    battery.reading = { ...battery.reading, battery: 15 }
+    await n2Sampler.sampleNow()
+    await waitFor('the heavy capability withdrawn everywhere', () =>
+      nodes.every((t) => !capsOf(t).includes('n2.transcode') && capsOf(t).includes('n2.temperature')),
+    )
+    expect(nodes[0]!.node.discovery.store.get(peerOf(n2))?.descriptor.state).toMatchObject({
+      battery: 15,
+      charging: false,
+    })
+  })
+
+  it('serves its own and the held descriptors over the HTTP API', async () => {
+    const t = nodes[0]!
+    const own = (await (await fetch(`${t.node.apiUrl}/v1/descriptor`)).json()) as Record<string, unknown>
+    expect(own).toMatchObject({ v: 1, peer: peerOf(t), ttl: TTL, attest: { tpm: false } })
+    expect(own.sig).toMatch(/^[\w-]{86}$/)
+    expect(own.digest).toMatch(/^[0-9a-f]{64}$/)
+    const all = (await (await fetch(`${t.node.apiUrl}/v1/descriptors`)).json()) as {
+      descriptors: Array<{ peer: string }>
+    }
+    expect(all.descriptors.map((d) => d.peer).sort()).toEqual(nodes.map(peerOf).sort())
   })
 
   it('a stopped node disappears from every store once its TTL runs out', async () => {
@@ -105,17 +154,5 @@ describe('discovery across five nodes', () => {
       TTL * 4,
     )
     for (const t of nodes) expect(t.node.discovery.store.counters.expired).toBeGreaterThanOrEqual(1)
-  })
-
-  it('serves its own and the held descriptors over the HTTP API', async () => {
-    const t = nodes[0]!
-    const own = (await (await fetch(`${t.node.apiUrl}/v1/descriptor`)).json()) as Record<string, unknown>
-    expect(own).toMatchObject({ v: 1, peer: peerOf(t), ttl: TTL, attest: { tpm: false } })
-    expect(own.sig).toMatch(/^[\w-]{86}$/)
-    expect(own.digest).toMatch(/^[0-9a-f]{64}$/)
-    const all = (await (await fetch(`${t.node.apiUrl}/v1/descriptors`)).json()) as {
-      descriptors: Array<{ peer: string; caps: unknown[] }>
-    }
-    expect(all.descriptors.map((d) => d.peer).sort()).toEqual(nodes.map(peerOf).sort())
   })
 })
