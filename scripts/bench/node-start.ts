@@ -91,7 +91,7 @@ async function measureCli(ctx: BenchContext, config: string, idleMs: number) {
     }
   } catch (err) {
     child.kill()
-    throw new Error(`kith start: ${(err as Error).message}\n${child.stderrTail()}`)
+    throw new Error(`kith start: ${(err as Error).message}\n${child.stderrTail()}`, { cause: err })
   }
 }
 
@@ -105,7 +105,7 @@ async function measureInProcess(ctx: BenchContext, config: string): Promise<InPr
     return JSON.parse(line) as InProcessTimings
   } catch (err) {
     child.kill()
-    throw new Error(`in-process start: ${(err as Error).message}\n${child.stderrTail()}`)
+    throw new Error(`in-process start: ${(err as Error).message}\n${child.stderrTail()}`, { cause: err })
   }
 }
 

@@ -25,7 +25,7 @@ export type NetworkConfig = ConfigFile['network']
 export const DHT_PROTOCOL = '/kith/kad/1.0.0'
 export const MDNS_SERVICE_TAG = '_kith._udp.local'
 
-// biome-ignore lint/suspicious/noExplicitAny: libp2p's service map is keyed by name with heterogeneous types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- libp2p keys its service map by name, with a different type per service
 export type KithLibp2p = Libp2p<Record<string, any>>
 
 /** True when every listen address with a host is on loopback: there is no LAN to announce to, so mDNS stays off. */

@@ -149,6 +149,7 @@ export class KithNode {
     } catch (err) {
       throw new Error(
         `api.listen: cannot listen on ${this.config.api.listen}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+        { cause: err },
       )
     }
     const { address, port } = this.#api.address() as AddressInfo

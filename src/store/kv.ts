@@ -10,8 +10,7 @@ export class KeyValue {
 
   get(key: string): string | undefined {
     const row = this.#db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as
-      | { value: string }
-      | undefined
+      { value: string } | undefined
     return row?.value
   }
 
