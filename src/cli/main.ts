@@ -9,7 +9,7 @@ import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
-import { printPeers, printStatus } from './output.ts'
+import { printMatches, printPeers, printStatus } from './output.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -79,6 +79,24 @@ export function buildProgram(): Command {
   clientOptions(
     program.command('peers').description('list the peers the running node is connected to'),
   ).action(async (opts) => printPeers(await (await apiClient(opts)).get('/v1/peers'), opts.json === true))
+  clientOptions(
+    program
+      .command('find')
+      .description('find capabilities in the network by intent, best first')
+      .argument('<intent>', 'what you want done, in words')
+      .option('--tag <tag>', 'a tag every result must carry (repeatable)', collect)
+      .option('--kind <kind>', 'script, device or sensor')
+      .option('--local', "only this node's capabilities")
+      .option('--min-tier <n>', 'lowest verification tier acceptable: 1, 2 or 3')
+      .option('--limit <n>', 'most results', '10'),
+  ).action(async (intent: string, opts) => {
+    const query = new URLSearchParams({ q: intent, limit: opts.limit })
+    for (const tag of opts.tag ?? []) query.append('tag', tag)
+    if (opts.kind != null) query.set('kind', opts.kind)
+    if (opts.local === true) query.set('local', 'true')
+    if (opts.minTier != null) query.set('minTier', opts.minTier)
+    printMatches(await (await apiClient(opts)).get(`/v1/capabilities?${query}`), opts.json === true)
+  })
   return program
 }
 

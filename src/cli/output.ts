@@ -64,3 +64,38 @@ export function printPeers(value: unknown, json: boolean): void {
     ]),
   )
 }
+
+interface MatchView {
+  peer: string
+  local: boolean
+  score: number
+  capability: { id: string; title: string; kind: string; risk: string }
+  parts: Record<string, number>
+}
+
+export function printMatches(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2))
+    return
+  }
+  const matches = (value as { matches: MatchView[] }).matches
+  if (matches.length === 0) {
+    console.log('nothing in the network matches')
+    return
+  }
+  const short = (peer: string) => `…${peer.slice(-8)}`
+  console.log(
+    table([
+      ['#', 'SCORE', 'CAPABILITY', 'TITLE', 'KIND', 'RISK', 'PROVIDER'],
+      ...matches.map((m, i) => [
+        String(i + 1),
+        m.score.toFixed(3),
+        m.capability.id,
+        m.capability.title,
+        m.capability.kind,
+        m.capability.risk,
+        m.local ? 'this node' : short(m.peer),
+      ]),
+    ]),
+  )
+}

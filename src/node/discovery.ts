@@ -10,6 +10,7 @@ import { availableCapabilities, type CapabilityGate } from '../discovery/bands.t
 import type { Capability, NodeState } from '../discovery/descriptor.ts'
 import type { StateSampler } from '../discovery/sampler.ts'
 import { DescriptorStore } from '../discovery/store.ts'
+import { CapabilityIndex } from '../discovery/matcher/index.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import type { Database } from '../store/database.ts'
 import { KeyValue } from '../store/kv.ts'
@@ -75,6 +76,8 @@ export class SampledLocalState implements LocalState {
 export interface DiscoveryPlane {
   store: DescriptorStore
   announcer: Announcer
+  /** every live capability, indexed for intent queries; follows the store */
+  index: CapabilityIndex
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -125,10 +128,20 @@ export function buildDiscovery(parts: {
     },
     { ttlMs: config.discovery.ttl, mode: config.discovery.mode },
   )
+  const index = new CapabilityIndex()
+  const self = host.peerId.toString()
+  store.onChange((event) => {
+    if (event.type === 'put')
+      index.put(event.entry.descriptor.peer, event.entry.descriptor, {
+        local: event.entry.descriptor.peer === self,
+      })
+    else index.remove(event.entry.descriptor.peer)
+  })
   let unwatch: (() => void) | undefined
   return {
     store,
     announcer,
+    index,
     async start() {
       await local.start?.()
       store.start()

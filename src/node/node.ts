@@ -76,6 +76,7 @@ export class KithNode {
         peers: () => listPeers(this.host),
         descriptor: () => this.discovery.announcer.current(),
         descriptors: () => [...this.discovery.store.live()],
+        findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
         discoveryStats: () => ({
           live: this.discovery.store.size,
           store: this.discovery.store.counters,

@@ -1,0 +1,82 @@
+/**
+ * The household vocabulary: groups of words that name the same thing in a home, and the words an intent
+ * carries without meaning ("the", "please"). The first word of a group is the term it is indexed under; a
+ * word in two groups (stemming makes "heat" and "heating" one word) is indexed under both.
+ */
+
+export const HOUSEHOLD_SYNONYMS: readonly (readonly string[])[] = [
+  ['light', 'lamp', 'bulb', 'lighting', 'luminaire', 'dimmer', 'led'],
+  ['plug', 'outlet', 'socket', 'switch', 'relay', 'powerstrip'],
+  ['temperature', 'temp', 'thermometer', 'heat', 'celsius', 'fahrenheit', 'degrees'],
+  ['humidity', 'moisture', 'humid', 'damp', 'hygrometer'],
+  ['door', 'entrance', 'entry', 'doorway', 'gate'],
+  ['lock', 'unlock', 'bolt', 'deadbolt', 'latch', 'locked', 'unlocked'],
+  ['motion', 'movement', 'presence', 'occupancy', 'occupied', 'pir', 'someone'],
+  ['camera', 'cam', 'webcam', 'cctv', 'snapshot'],
+  ['thermostat', 'heating', 'hvac', 'heater', 'radiator', 'climate', 'heat'],
+  ['on', 'enable', 'activate'],
+  ['off', 'disable', 'deactivate'],
+  ['speaker', 'audio', 'sound', 'music', 'volume', 'play'],
+  ['tv', 'television', 'telly'],
+  ['window', 'blind', 'shade', 'curtain', 'shutter', 'awning'],
+  ['sensor', 'read', 'measure', 'reading', 'detector', 'detect', 'probe', 'monitor'],
+  ['battery', 'charge', 'charging'],
+  ['energy', 'power', 'electricity', 'consumption', 'watt', 'kwh', 'meter'],
+  ['fan', 'ventilation', 'ventilator', 'extractor'],
+  ['leak', 'flood', 'flooding', 'water'],
+  ['smoke', 'fire', 'alarm'],
+  ['doorbell', 'bell', 'chime', 'ring'],
+  ['image', 'photo', 'picture', 'pic', 'jpeg', 'png'],
+  ['resize', 'scale', 'shrink', 'thumbnail'],
+  ['summarize', 'summarise', 'summary', 'tldr', 'digest'],
+  ['text', 'document', 'article'],
+  ['translate', 'translation', 'translator'],
+  ['living', 'lounge'],
+]
+
+/** Words dropped from titles, descriptions and intents alike. */
+export const STOPWORDS: ReadonlySet<string> = new Set([
+  'a',
+  'an',
+  'and',
+  'any',
+  'are',
+  'at',
+  'be',
+  'by',
+  'can',
+  'could',
+  'do',
+  'does',
+  'for',
+  'from',
+  'how',
+  'i',
+  'in',
+  'into',
+  'is',
+  'it',
+  'its',
+  'me',
+  'my',
+  'now',
+  'of',
+  'or',
+  'our',
+  'please',
+  'the',
+  'there',
+  'this',
+  'that',
+  'to',
+  'turn',
+  'what',
+  'which',
+  'with',
+  'would',
+  'you',
+  'your',
+])
+
+/** Verbs that disappear before "on" or "off": "switch on" means on, not a wall switch. */
+export const ON_OFF_VERBS: ReadonlySet<string> = new Set(['switch', 'power', 'flip', 'toggle', 'shut'])
