@@ -1,0 +1,137 @@
+/**
+ * A hostile peer on real libp2p over TCP: garbage and forged announces, announces for someone else, bodies
+ * that do not match their digest, descriptors signed by the wrong key. Each is rejected and counted, the
+ * sender is ignored after repeated strikes, and honest discovery keeps working.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { lpStream } from '@libp2p/utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { configSchema, loadConfig } from '../../src/config/index.ts'
+import { createHost, type KithLibp2p } from '../../src/connectivity/host.ts'
+import { createIdentity, type Identity } from '../../src/connectivity/identity.ts'
+import { sha256, signDescriptor } from '../../src/discovery/descriptor.ts'
+import { ANNOUNCE_TOPIC, DESCRIPTOR_PROTOCOL, encodeAnnounce } from '../../src/discovery/wire.ts'
+import { createNode, type KithNode } from '../../src/node/node.ts'
+import { silentLogger } from '../../src/util/logger.ts'
+import { tempDir, waitFor, writeText } from '../helpers.ts'
+
+let root: string
+let cleanup: () => Promise<void>
+let honest: KithNode
+let attacker: KithLibp2p
+let attackerId: Identity
+let victim: Identity
+/** what the attacker serves over the pull protocol */
+let served: Uint8Array = new Uint8Array(0)
+
+async function kithNode(name: string, bootstrap: string[] = []): Promise<KithNode> {
+  const dir = join(root, name)
+  await mkdir(dir, { recursive: true })
+  await createIdentity(join(dir, 'identity.key'))
+  const yaml = `api: 127.0.0.1:0\nnetwork:\n  listen: [/ip4/127.0.0.1/tcp/0]\n  bootstrap: [${bootstrap.join(', ')}]\n  dht: off\n`
+  const config = await loadConfig(await writeText(dir, 'kith.yaml', yaml), { env: {} })
+  const node = await createNode(config, silentLogger(), {
+    local: { state: () => ({ load: 0, memFree: 1, queue: 0 }), capabilities: () => [] },
+  })
+  await node.start()
+  return node
+}
+
+beforeAll(async () => {
+  ;({ dir: root, cleanup } = await tempDir('kith-adv-'))
+  honest = await kithNode('honest')
+  attackerId = await createIdentity(join(root, 'attacker.key'))
+  victim = await createIdentity(join(root, 'victim.key'))
+  const network = configSchema.parse({ network: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: 'off' } }).network
+  attacker = await createHost(network, attackerId)
+  await attacker.start()
+  await attacker.handle(DESCRIPTOR_PROTOCOL, async (stream) => {
+    const lp = lpStream(stream)
+    await lp.read()
+    await lp.write(served)
+    await stream.close()
+  })
+  const pubsub = attacker.services.pubsub as GossipSub
+  pubsub.subscribe(ANNOUNCE_TOPIC)
+  await attacker.dial(honest.host.getMultiaddrs()[0]!)
+  await waitFor('the attacker to join the topic', () => pubsub.getSubscribers(ANNOUNCE_TOPIC).length > 0)
+})
+
+afterAll(async () => {
+  await attacker?.stop()
+  await honest?.stop()
+  await cleanup?.()
+})
+
+const publish = (data: Uint8Array) => (attacker.services.pubsub as GossipSub).publish(ANNOUNCE_TOPIC, data)
+const stats = () => honest.discovery.announcer.counters
+const rejected = () => honest.discovery.store.counters.rejected
+
+function unsignedFor(peer: string, seq: number) {
+  return {
+    v: 1 as const,
+    peer,
+    seq,
+    iat: Date.now(),
+    ttl: 15_000,
+    addrs: [],
+    state: { load: 0, memFree: 1, queue: 0 },
+    caps: [],
+    attest: { tpm: false },
+  }
+}
+
+describe('discovery under attack', () => {
+  it('rejects a descriptor signed by a key other than its peer id names', async () => {
+    // the attacker announces its own peer id, then serves a body claiming to be the attacker but signed by another key
+    const forged = signDescriptor(unsignedFor(attacker.peerId.toString(), 1), victim.sign)
+    served = forged.bytes
+    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 1, digest: forged.digest }))
+    await waitFor('the forged signature to be rejected', () => rejected().bad_signature >= 1)
+    expect(honest.discovery.store.get(attacker.peerId.toString())).toBeUndefined()
+  })
+
+  it('rejects a body that does not match the announced digest', async () => {
+    const real = signDescriptor(unsignedFor(attacker.peerId.toString(), 2), attackerId.sign)
+    served = signDescriptor(unsignedFor(attacker.peerId.toString(), 3), attackerId.sign).bytes
+    const pullsBefore = stats().pulls
+    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 2, digest: real.digest }))
+    await waitFor('the pull to happen', () => stats().pulls > pullsBefore)
+    expect(honest.discovery.store.get(attacker.peerId.toString())).toBeUndefined()
+  })
+
+  it('ignores the sender after repeated garbage, and keeps serving honest peers', async () => {
+    for (let i = 0; i < 12; i++) await publish(new Uint8Array([0xc1, i]))
+    await waitFor('the attacker to be penalized', () => stats().penalized >= 1)
+    // once ignored, even a valid descriptor from it is not pulled
+    const valid = signDescriptor(unsignedFor(attacker.peerId.toString(), 10), attackerId.sign)
+    served = valid.bytes
+    const pullsBefore = stats().pulls
+    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 10, digest: valid.digest }))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(stats().pulls).toBe(pullsBefore)
+    expect(sha256(valid.bytes)).toEqual(valid.digest)
+
+    const friend = await kithNode('friend', [honest.host.getMultiaddrs()[0]!.toString()])
+    try {
+      await waitFor(
+        'an honest newcomer to be discovered',
+        () => honest.discovery.store.get(friend.host.peerId.toString()) != null,
+      )
+      const health = await fetch(`${honest.apiUrl}/healthz`)
+      expect(health.status).toBe(200)
+    } finally {
+      await friend.stop()
+    }
+  })
+
+  it('drops announces for another peer and oversize announces without pulling', async () => {
+    const before = stats().pulls
+    await publish(encodeAnnounce({ peer: victim.peerId.toString(), seq: 1, digest: new Uint8Array(32) }))
+    await publish(new Uint8Array(4096))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(stats().pulls).toBe(before)
+  })
+})
