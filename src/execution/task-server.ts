@@ -1,0 +1,168 @@
+/**
+ * The provider side of `/kith/task/1.0.0`. A requester keeps one long-lived stream to us and multiplexes
+ * requests on it by id; each request is checked (signature, sender, expiry, replay) and handed to `handle`,
+ * and replies are written as they finish, in any order. A stream idle for `idleTimeoutMs` with nothing in
+ * flight is closed; a frame that does not arrive in full within `frameTimeoutMs` cuts the stream (slow loris).
+ */
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Stream } from '@libp2p/interface'
+import type { KithLibp2p } from '../connectivity/host.ts'
+import type { SignatureVerifier } from '../discovery/descriptor.ts'
+import type { Logger } from '../util/logger.ts'
+import { NonceCache } from './nonce-cache.ts'
+import {
+  decodeFrame,
+  encodeFrame,
+  FrameError,
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_WINDOW_MS,
+  TASK_PROTOCOL,
+  type TaskReply,
+  type TaskRequest,
+} from './task-wire.ts'
+
+export interface TaskServerInit {
+  idleTimeoutMs?: number
+  maxStreams?: number
+  /** requests in flight per stream; more are answered busy */
+  maxInflightPerStream?: number
+}
+
+/** Runs one verified request and returns the reply's status and payload (never throws for task failures). */
+export type TaskHandler = (request: TaskRequest, signal: AbortSignal) => Promise<Omit<TaskReply, 't' | 'id'>>
+
+export interface TaskServerCounters {
+  streams: number
+  requests: number
+  rejected: Record<string, number>
+}
+
+export class TaskServer {
+  readonly counters: TaskServerCounters = { streams: 0, requests: 0, rejected: {} }
+  readonly #host: KithLibp2p
+  readonly #handle: TaskHandler
+  readonly #verify: SignatureVerifier
+  readonly #log: Logger
+  readonly #nonces = new NonceCache(MAX_REQUEST_WINDOW_MS)
+  readonly #idleTimeoutMs: number
+  readonly #maxStreams: number
+  readonly #maxInflight: number
+  readonly #open = new Set<Stream>()
+
+  constructor(
+    host: KithLibp2p,
+    handle: TaskHandler,
+    verify: SignatureVerifier,
+    log: Logger,
+    init: TaskServerInit = {},
+  ) {
+    this.#host = host
+    this.#handle = handle
+    this.#verify = verify
+    this.#log = log
+    this.#idleTimeoutMs = init.idleTimeoutMs ?? 60_000
+    this.#maxStreams = init.maxStreams ?? 64
+    this.#maxInflight = init.maxInflightPerStream ?? 64
+  }
+
+  async start(): Promise<void> {
+    await this.#host.handle(TASK_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: this.#maxStreams,
+      maxOutboundStreams: this.#maxStreams,
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.#host.unhandle(TASK_PROTOCOL)
+    for (const stream of this.#open) stream.abort(new Error('node stopping'))
+    this.#open.clear()
+  }
+
+  #reject(code: string): void {
+    this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    this.counters.streams++
+    this.#open.add(stream)
+    const remote = connection.remotePeer.toString()
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const inflight = new Map<string, AbortController>()
+    const reply = (frame: TaskReply) => lp.write(encodeFrame(frame)).catch(() => {})
+    try {
+      for (;;) {
+        let data: Uint8Array
+        try {
+          data = (await lp.read({ signal: AbortSignal.timeout(this.#idleTimeoutMs) })).subarray()
+        } catch (err) {
+          // idle with work in flight is fine: the requester is waiting for us, not the other way round
+          if ((err as Error).name === 'TimeoutError' && inflight.size > 0) continue
+          throw err
+        }
+        let request: TaskRequest
+        try {
+          const frame = decodeFrame(data, this.#verify)
+          if (frame.t !== 'req') throw new FrameError('malformed', 'expected a request')
+          request = frame
+        } catch (err) {
+          this.#reject((err as FrameError).code ?? 'malformed')
+          throw err
+        }
+        this.counters.requests++
+        const refusal = this.#check(request, remote, inflight.size)
+        if (refusal != null) {
+          this.#reject(refusal.code)
+          void reply({
+            t: 'res',
+            id: request.id,
+            status: refusal.status,
+            error: { code: refusal.code, message: refusal.message },
+          })
+          continue
+        }
+        const controller = new AbortController()
+        inflight.set(request.id, controller)
+        const timer = setTimeout(() => controller.abort(), Math.max(0, request.deadline - Date.now()))
+        this.#handle(request, controller.signal)
+          .catch((err: Error) => {
+            this.#log.error({ err: err.message, id: request.id }, 'task handler failed')
+            return { status: 'error' as const, error: { code: 'internal', message: 'the provider failed' } }
+          })
+          .then((result) => reply({ t: 'res', id: request.id, ...result }))
+          .finally(() => {
+            clearTimeout(timer)
+            inflight.delete(request.id)
+          })
+      }
+    } catch (err) {
+      this.#log.debug({ peer: remote, err: (err as Error).message }, 'task stream ended')
+      for (const c of inflight.values()) c.abort()
+      stream.abort(err as Error)
+    } finally {
+      this.#open.delete(stream)
+    }
+  }
+
+  #check(
+    request: TaskRequest,
+    remote: string,
+    inflight: number,
+  ): { status: TaskReply['status']; code: string; message: string } | undefined {
+    const now = Date.now()
+    if (request.from !== remote)
+      return { status: 'denied', code: 'wrong_sender', message: 'the request is signed by another peer' }
+    if (request.exp <= now || request.deadline <= now)
+      return { status: 'denied', code: 'expired', message: 'the request has expired' }
+    if (request.exp > now + MAX_REQUEST_WINDOW_MS)
+      return {
+        status: 'denied',
+        code: 'expiry_too_far',
+        message: 'the request expires too far in the future',
+      }
+    if (!this.#nonces.add(Buffer.from(request.nonce).toString('hex'), request.exp))
+      return { status: 'denied', code: 'replay', message: 'this request was seen before' }
+    if (inflight >= this.#maxInflight)
+      return { status: 'busy', code: 'stream_full', message: 'too many requests in flight on this stream' }
+    return undefined
+  }
+}
