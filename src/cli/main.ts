@@ -9,7 +9,7 @@ import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
-import { printMatches, printPeers, printStatus } from './output.ts'
+import { printMatches, printPeers, printStatus, printTask } from './output.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -97,8 +97,36 @@ export function buildProgram(): Command {
     if (opts.minTier != null) query.set('minTier', opts.minTier)
     printMatches(await (await apiClient(opts)).get(`/v1/capabilities?${query}`), opts.json === true)
   })
+  clientOptions(
+    program
+      .command('call')
+      .description('run a capability somewhere in the network, falling back to other providers on failure')
+      .argument('<capability>', 'capability id, e.g. light.living-room')
+      .option('--input <json>', 'the input, as JSON', '{}')
+      .option('--tier <tier>', 'verification tier: auto, 1, 2 or 3', 'auto')
+      .option('--timeout <ms>', 'give up after this many milliseconds'),
+  ).action(async (capability: string, opts) => {
+    let input: unknown
+    try {
+      input = JSON.parse(opts.input)
+    } catch {
+      throw new UsageError(`--input is not valid JSON: ${opts.input}`)
+    }
+    if (!['auto', '1', '2', '3'].includes(opts.tier)) throw new UsageError('--tier must be auto, 1, 2 or 3')
+    const body = {
+      capability,
+      input,
+      tier: opts.tier === 'auto' ? 'auto' : Number(opts.tier),
+      ...(opts.timeout != null ? { timeoutMs: Number(opts.timeout) } : {}),
+    }
+    const result = await (await apiClient(opts)).post('/v1/tasks', body)
+    printTask(result, opts.json === true)
+    if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
+  })
   return program
 }
+
+class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   try {
@@ -110,6 +138,10 @@ async function main(argv: string[]): Promise<void> {
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+  if (err instanceof UsageError) {
+    console.error(`kith: ${err.message}`)
+    return 2
+  }
   if (err instanceof ConfigError) {
     for (const p of err.problems) console.error(formatProblem(p))
     return EX_CONFIG

@@ -99,3 +99,38 @@ export function printMatches(value: unknown, json: boolean): void {
     ]),
   )
 }
+
+interface TaskView {
+  id: string
+  ok: boolean
+  status: string
+  output?: unknown
+  error?: { code: string; message: string }
+  provider?: string
+  local?: boolean
+  fallbacks: number
+  attempts: Array<{ peer: string; status: string; ms: number }>
+}
+
+export function printTask(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2))
+    return
+  }
+  const t = value as TaskView
+  const who = t.provider == null ? '-' : t.local === true ? 'this node' : t.provider
+  console.log(
+    table([
+      ['task', t.id],
+      ['status', t.status],
+      ['provider', who],
+      ['fallbacks', String(t.fallbacks)],
+      ...t.attempts.map((a, i) => [
+        i === 0 ? 'attempts' : '',
+        `${a.peer.slice(-8)} ${a.status} ${a.ms.toFixed(1)} ms`,
+      ]),
+    ]),
+  )
+  if (t.ok) console.log(JSON.stringify(t.output, null, 2))
+  else console.log(`error: ${t.error?.code}: ${t.error?.message}`)
+}

@@ -138,6 +138,42 @@ export const configSchema = z
         sampleInterval: z.number().int().min(500).max(600_000).default(5_000),
       })
       .prefault({}),
+    execution: z
+      .strictObject({
+        /** tasks run at once; absent: the machine's core count (os.availableParallelism()) */
+        maxConcurrent: z.number().int().min(1).max(256).optional(),
+        /** tasks waiting for a slot; beyond it a request is answered `busy` at once */
+        maxQueue: z.number().int().min(0).max(1024).default(16),
+        /** deadline (ms) given to a task whose request states none */
+        taskTimeout: z.number().int().min(100).max(600_000).default(10_000),
+        /** the longest deadline (ms) a request may ask for; longer ones are denied */
+        maxTaskTimeout: z.number().int().min(100).max(600_000).default(60_000),
+        /** the largest task input (encoded bytes) accepted */
+        maxInputBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(256 * 1024),
+        /** cooperation rules per requesting peer */
+        perPeer: z
+          .strictObject({
+            /** tasks per second a peer may send, sustained (token bucket refill) */
+            ratePerSec: z.number().positive().max(10_000).default(10),
+            /** tasks a peer may send in a burst (token bucket size) */
+            burst: z.number().int().min(1).max(100_000).default(20),
+            /** tasks of one peer running or queued here at once */
+            maxConcurrent: z.number().int().min(1).max(256).default(4),
+          })
+          .prefault({}),
+        /** when set, only these peers (and trust.pretrusted) may delegate tasks to this node */
+        allowPeers: z.array(peerIdString).max(1024).optional(),
+      })
+      .refine((e) => e.taskTimeout <= e.maxTaskTimeout, {
+        path: ['taskTimeout'],
+        message: 'must not exceed execution.maxTaskTimeout',
+      })
+      .prefault({}),
     capabilities: z.array(capability).max(256).default([]),
     mqtt: z
       .strictObject({

@@ -21,6 +21,33 @@ export const MIGRATIONS: readonly string[] = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // execution plane: the task journal (src/execution/journal.ts) and reciprocity (src/execution/reciprocity.ts)
+  `CREATE TABLE tasks (
+     id          TEXT PRIMARY KEY,
+     direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+     peer        TEXT NOT NULL,
+     cap         TEXT NOT NULL,
+     status      TEXT NOT NULL CHECK (status IN
+                   ('queued', 'running', 'ok', 'error', 'busy', 'denied', 'timeout', 'interrupted')),
+     input_hash  TEXT,
+     output_hash TEXT,
+     error       TEXT,
+     created_at  INTEGER NOT NULL,
+     started_at  INTEGER,
+     ended_at    INTEGER,
+     deadline    INTEGER NOT NULL,
+     attempts    INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX tasks_in_flight ON tasks (status) WHERE status IN ('queued', 'running');
+   CREATE INDEX tasks_created ON tasks (created_at DESC);
+   CREATE INDEX tasks_peer ON tasks (peer, created_at DESC);
+   CREATE TABLE reciprocity (
+     peer       TEXT PRIMARY KEY,
+     served_us  INTEGER NOT NULL DEFAULT 0,
+     we_served  INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX reciprocity_updated ON reciprocity (updated_at DESC);`,
 ]
 
 export class DatabaseVersionError extends Error {

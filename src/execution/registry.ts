@@ -1,0 +1,92 @@
+/**
+ * The capabilities this node itself provides, and how to run each: script capabilities run their source in
+ * the sandbox; device actions and sensor reads (device plane) register their own runner. The registry feeds
+ * the descriptor (through the discovery plane's LocalState) and the task handler.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import type { CapabilityConfig } from '../config/index.ts'
+import type { Capability } from '../discovery/descriptor.ts'
+
+/** Largest script source accepted. */
+export const MAX_SCRIPT_BYTES = 256 * 1024
+
+/** Runs one invocation; resolves with the output or rejects with a {@link TaskFailure}. */
+export type CapabilityRunner = (input: unknown, signal: AbortSignal) => Promise<unknown>
+
+export class TaskFailure extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'TaskFailure'
+    this.code = code
+  }
+}
+
+export interface LocalCapability {
+  capability: Capability
+  run: CapabilityRunner
+}
+
+/** What a script capability needs from the sandbox. */
+export type ScriptRunner = (job: {
+  source: string
+  input: unknown
+  deterministic: boolean
+  signal: AbortSignal
+}) => Promise<unknown>
+
+export class CapabilityRegistry {
+  readonly #caps = new Map<string, LocalCapability>()
+  readonly #listeners = new Set<() => void>()
+
+  get size(): number {
+    return this.#caps.size
+  }
+
+  /** Adds or replaces a capability. */
+  register(entry: LocalCapability): void {
+    this.#caps.set(entry.capability.id, entry)
+    for (const l of this.#listeners) l()
+  }
+
+  unregister(id: string): boolean {
+    const had = this.#caps.delete(id)
+    if (had) for (const l of this.#listeners) l()
+    return had
+  }
+
+  get(id: string): LocalCapability | undefined {
+    return this.#caps.get(id)
+  }
+
+  list(): Capability[] {
+    return [...this.#caps.values()].map((e) => e.capability)
+  }
+
+  /** Calls `listener` whenever the set of capabilities changes; returns its remover. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+}
+
+/**
+ * Loads a configured script capability: reads its source once (bounded) and binds it to the sandbox.
+ *
+ * @example
+ * registry.register(await loadScriptCapability(config.capabilities[0], toDescriptorCapability, runScript))
+ */
+export async function loadScriptCapability(
+  config: CapabilityConfig,
+  describe: (c: CapabilityConfig) => Capability,
+  runScript: ScriptRunner,
+): Promise<LocalCapability> {
+  const info = await stat(config.script)
+  if (info.size > MAX_SCRIPT_BYTES)
+    throw new TaskFailure('bad_script', `${config.script} is larger than ${MAX_SCRIPT_BYTES} bytes`)
+  const source = await readFile(config.script, 'utf8')
+  return {
+    capability: describe(config),
+    run: (input, signal) => runScript({ source, input, deterministic: config.deterministic, signal }),
+  }
+}
