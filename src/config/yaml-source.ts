@@ -30,6 +30,17 @@ export async function readYamlSource(file: string): Promise<YamlSource | ConfigP
   } catch (err) {
     return [{ source: file, line: 0, path: '(file)', message: `cannot read: ${(err as Error).message}` }]
   }
+  return parseYamlSource(text, file)
+}
+
+/**
+ * Parses YAML text whose top level is a map, keeping line numbers; returns the problems instead of throwing.
+ *
+ * @example
+ * const src = parseYamlSource('a:\n  b: 1\n', 'x.yaml')
+ * if (!Array.isArray(src)) src.locate(['a', 'b']).line // 2
+ */
+export function parseYamlSource(text: string, file: string): YamlSource | ConfigProblem[] {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length > 0) {
@@ -42,7 +53,7 @@ export async function readYamlSource(file: string): Promise<YamlSource | ConfigP
   }
   const value = doc.toJS({ maxAliasCount: 100 }) ?? {}
   if (typeof value !== 'object' || Array.isArray(value)) {
-    return [{ source: file, line: 1, path: '(file)', message: 'expected a map of settings at the top level' }]
+    return [{ source: file, line: 1, path: '(file)', message: 'expected a map of keys at the top level' }]
   }
   const lineOf = (node: Node | null | undefined): number =>
     node?.range != null ? lines.linePos(node.range[0]).line : 1
