@@ -19,9 +19,24 @@ const taskBody = z
 
 export type TaskBody = z.output<typeof taskBody>
 
+const workflowBody = z.strictObject({
+  /** the workflow as YAML text (what `kith run FILE` sends) */
+  workflow: z
+    .string()
+    .min(1)
+    .max(256 * 1024),
+  /** a name for error messages, e.g. the file it came from */
+  file: z.string().max(1024).optional(),
+  input: z.unknown().optional(),
+})
+
+export type WorkflowBody = z.output<typeof workflowBody>
+
 export interface TaskApi {
   runTask(body: TaskBody): Promise<Record<string, unknown>>
   getTask(id: string): Record<string, unknown> | undefined
+  recentTasks(limit: number): unknown[]
+  runWorkflow(body: WorkflowBody): Promise<Record<string, unknown>>
 }
 
 export function taskRoutes(api: TaskApi): Route[] {
@@ -36,6 +51,28 @@ export function taskRoutes(api: TaskApi): Route[] {
           throw new HttpError(400, 'bad_request', `${issue?.path.join('.') || 'body'}: ${issue?.message}`)
         }
         return api.runTask(parsed.data)
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/tasks',
+      handle: (req) => {
+        const limit = Number(req.query.get('limit') ?? 50)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          throw new HttpError(400, 'bad_request', 'limit must be 1-500')
+        return { tasks: api.recentTasks(limit) }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/workflows',
+      handle: async (req) => {
+        const parsed = workflowBody.safeParse(req.body ?? {})
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]
+          throw new HttpError(400, 'bad_request', `${issue?.path.join('.') || 'body'}: ${issue?.message}`)
+        }
+        return api.runWorkflow(parsed.data)
       },
     },
     {

@@ -9,7 +9,7 @@ import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
-import { printMatches, printPeers, printStatus, printTask } from './output.ts'
+import { printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -123,6 +123,31 @@ export function buildProgram(): Command {
     printTask(result, opts.json === true)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
+  clientOptions(
+    program
+      .command('run')
+      .description(
+        "run a workflow file across the network; reports each step's provider, tier, latency and fallbacks",
+      )
+      .argument('<workflow>', 'workflow YAML file')
+      .option('--input <json>', 'workflow input, as JSON (steps read it as ${input.…})'),
+  ).action(async (file: string, opts) => {
+    const { loadWorkflow } = await import('../execution/workflow/index.ts')
+    await loadWorkflow(file) // problems surface here as FILE:LINE lines, exit 78
+    let input: unknown
+    if (opts.input != null) {
+      try {
+        input = JSON.parse(opts.input)
+      } catch {
+        throw new UsageError(`--input is not valid JSON: ${opts.input}`)
+      }
+    }
+    const { readFile } = await import('node:fs/promises')
+    const body = { workflow: await readFile(file, 'utf8'), file, ...(input !== undefined ? { input } : {}) }
+    const result = await (await apiClient(opts)).post('/v1/workflows', body)
+    printWorkflow(result, opts.json === true)
+    if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
+  })
   return program
 }
 
@@ -144,6 +169,10 @@ function exitCodeFor(err: unknown): number {
   }
   if (err instanceof ConfigError) {
     for (const p of err.problems) console.error(formatProblem(p))
+    return EX_CONFIG
+  }
+  if (err instanceof Error && err.name === 'WorkflowError') {
+    console.error(err.message)
     return EX_CONFIG
   }
   if (err instanceof IdentityError) {

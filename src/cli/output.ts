@@ -134,3 +134,47 @@ export function printTask(value: unknown, json: boolean): void {
   if (t.ok) console.log(JSON.stringify(t.output, null, 2))
   else console.log(`error: ${t.error?.code}: ${t.error?.message}`)
 }
+
+interface WorkflowView {
+  name: string
+  ok: boolean
+  ms: number
+  output?: unknown
+  error?: { code: string; message: string }
+  steps: Array<{
+    id: string
+    status: string
+    provider?: string
+    local?: boolean
+    tier?: number
+    ms: number
+    fallbacks: number
+    error?: { code: string; message: string }
+  }>
+}
+
+export function printWorkflow(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2))
+    return
+  }
+  const w = value as WorkflowView
+  console.log(
+    table([
+      ['STEP', 'STATUS', 'PROVIDER', 'TIER', 'MS', 'FALLBACKS', 'ERROR'],
+      ...w.steps.map((s) => [
+        s.id,
+        s.status,
+        s.provider == null ? '-' : s.local === true ? 'this node' : `…${s.provider.slice(-8)}`,
+        s.tier == null ? '-' : String(s.tier),
+        s.ms.toFixed(1),
+        String(s.fallbacks),
+        s.error == null ? '' : `${s.error.code}: ${s.error.message}`,
+      ]),
+    ]),
+  )
+  console.log(
+    `workflow ${w.name}: ${w.ok ? 'ok' : `failed (${w.error?.code ?? 'error'})`} in ${w.ms.toFixed(1)} ms`,
+  )
+  if (w.ok && w.output !== undefined) console.log(JSON.stringify(w.output, null, 2))
+}

@@ -7,11 +7,10 @@ import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { Announcer } from '../discovery/announcer.ts'
 import { availableCapabilities, type CapabilityGate } from '../discovery/bands.ts'
-import type { Capability, NodeState } from '../discovery/descriptor.ts'
+import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
 import type { StateSampler } from '../discovery/sampler.ts'
 import { DescriptorStore } from '../discovery/store.ts'
 import { CapabilityIndex } from '../discovery/matcher/index.ts'
-import { createVerifier } from '../discovery/verify.ts'
 import type { Database } from '../store/database.ts'
 import { KeyValue } from '../store/kv.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
@@ -104,6 +103,7 @@ export function buildDiscovery(parts: {
   db: Database
   logger: Logger
   local: LocalState
+  verify: SignatureVerifier
 }): DiscoveryPlane {
   const { config, host, local } = parts
   const kv = new KeyValue(parts.db)
@@ -116,7 +116,7 @@ export function buildDiscovery(parts: {
       host,
       store,
       sign: parts.identity.sign,
-      verify: createVerifier(),
+      verify: parts.verify,
       describe: () => ({
         addrs: host.getMultiaddrs().map(String).slice(0, 16),
         state: local.state(),

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
 import { createHttpServer } from '../api/http.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
+import { HttpError } from '../api/http.ts'
+import { type TaskBody, taskRoutes, type WorkflowBody } from '../api/tasks.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
@@ -15,11 +17,16 @@ import { PeerKeeper } from '../connectivity/peer-keeper.ts'
 import { listPeers } from '../connectivity/peers.ts'
 import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
+import { createVerifier } from '../discovery/verify.ts'
+import { TaskFailure } from '../execution/registry.ts'
+import { Sandbox } from '../execution/sandbox/index.ts'
+import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
+import { buildExecution, type ExecutionPlane } from './execution.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -28,6 +35,9 @@ export interface ReadyInfo {
   api: string
   listen: string[]
 }
+
+/** Outcomes kept in memory for GET /v1/tasks/:id; older ones are answered from the journal (without output). */
+const RECENT_TASKS = 256
 
 export class KithNode {
   readonly config: Config
@@ -38,6 +48,10 @@ export class KithNode {
   readonly #keeper: PeerKeeper
   readonly #api: Server
   readonly discovery: DiscoveryPlane
+  readonly execution: ExecutionPlane
+  readonly #sandbox: Sandbox
+  /** outcomes of recent tasks run through the API, for GET /v1/tasks/:id */
+  readonly #recent = new Map<string, Record<string, unknown>>()
   #startedAt = 0
   /** the API's URL once started */
   apiUrl = ''
@@ -58,7 +72,20 @@ export class KithNode {
     this.identity = parts.identity
     this.host = parts.host
     this.db = parts.db
-    this.discovery = buildDiscovery(parts)
+    const verify = createVerifier()
+    this.discovery = buildDiscovery({ ...parts, verify })
+    this.#sandbox = new Sandbox({ limits: { timeoutMs: parts.config.execution.maxTaskTimeout } })
+    this.execution = buildExecution({
+      ...parts,
+      verify,
+      discovery: this.discovery,
+      load: () => parts.local.state().load,
+      runScript: async (job) => {
+        const result = await this.#sandbox.run(job)
+        if (result.ok) return result.output
+        throw new TaskFailure(result.error.code, result.error.message)
+      },
+    })
     this.#log = componentLogger(parts.logger, 'kith:node')
     const cache = new PeerCache(parts.db, parts.config.network.peerCacheSize)
     this.#keeper = new PeerKeeper(
@@ -71,18 +98,27 @@ export class KithNode {
     )
     const apiLog = componentLogger(parts.logger, 'kith:api')
     this.#api = createHttpServer({
-      routes: kithRoutes({
-        status: () => this.status(),
-        peers: () => listPeers(this.host),
-        descriptor: () => this.discovery.announcer.current(),
-        descriptors: () => [...this.discovery.store.live()],
-        findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
-        discoveryStats: () => ({
-          live: this.discovery.store.size,
-          store: this.discovery.store.counters,
-          gossip: this.discovery.announcer.counters,
+      routes: [
+        ...taskRoutes({
+          runTask: (body) => this.#runTask(body),
+          recentTasks: (limit) => this.execution.journal.recent(limit),
+          runWorkflow: (body) => this.#runWorkflow(body),
+          getTask: (id) =>
+            this.#recent.get(id) ?? (this.execution.journal.get(id) as Record<string, unknown> | undefined),
         }),
-      }),
+        ...kithRoutes({
+          status: () => this.status(),
+          peers: () => listPeers(this.host),
+          descriptor: () => this.discovery.announcer.current(),
+          descriptors: () => [...this.discovery.store.live()],
+          findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
+          discoveryStats: () => ({
+            live: this.discovery.store.size,
+            store: this.discovery.store.counters,
+            gossip: this.discovery.announcer.counters,
+          }),
+        }),
+      ],
       token: parts.config.apiToken,
       maxBodyBytes: parts.config.api.maxBodyBytes,
       maxConnections: parts.config.api.maxConnections,
@@ -113,6 +149,8 @@ export class KithNode {
     try {
       await this.host.start()
       await this.discovery.start()
+      await this.#sandbox.start()
+      await this.execution.start()
       api = await this.#listenApi()
     } catch (err) {
       await this.#stopPlanes()
@@ -133,12 +171,46 @@ export class KithNode {
   }
 
   async #stopPlanes(): Promise<void> {
+    await this.execution.stop()
+    await this.#sandbox.stop()
     await this.discovery.stop()
     this.#keeper.stop()
     this.host.removeEventListener('peer:connect', this.#onConnect)
     this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
     await this.host.stop()
     if (this.db.isOpen) this.db.close()
+  }
+
+  async #runTask(body: TaskBody): Promise<Record<string, unknown>> {
+    const target =
+      body.capability != null
+        ? { capability: body.capability }
+        : { intent: { text: body.intent ?? '', ...(body.tags != null ? { tags: body.tags } : {}) } }
+    const result = await this.execution.delegate({
+      target,
+      input: body.input,
+      ...(body.timeoutMs != null ? { timeoutMs: body.timeoutMs } : {}),
+      ...(body.budget != null ? { budget: body.budget } : {}),
+    })
+    const record = { ...result, tier: body.tier ?? 'auto' }
+    this.#recent.set(result.id, record)
+    if (this.#recent.size > RECENT_TASKS) this.#recent.delete(this.#recent.keys().next().value as string)
+    return record
+  }
+
+  async #runWorkflow(body: WorkflowBody): Promise<Record<string, unknown>> {
+    let workflow: Workflow
+    try {
+      workflow = parseWorkflow(body.workflow, body.file ?? 'workflow.yaml')
+    } catch (err) {
+      if (err instanceof WorkflowError) throw new HttpError(400, 'bad_workflow', err.message)
+      throw err
+    }
+    const result = await runWorkflow(workflow, {
+      ...(body.input !== undefined ? { input: body.input } : {}),
+      delegate: (step) => this.execution.delegate(step),
+    })
+    return { ...result }
   }
 
   async #listenApi(): Promise<string> {
@@ -175,17 +247,21 @@ export async function createNode(
   try {
     const host = await createHost(config.network, identity)
     const samplerLog = componentLogger(logger, 'kith:discovery:sampler')
+    // the scheduler is built with the node, after the sampler that reports its queue length
+    const queue = { size: () => 0 }
     const local =
       overrides.local ??
       new SampledLocalState(
         new StateSampler(new SystemStateSource({ log: samplerLog }), {
-          queue: () => 0,
+          queue: () => queue.size(),
           intervalMs: config.discovery.sampleInterval,
           log: samplerLog,
         }),
         config.capabilities,
       )
-    return new KithNode({ config, identity, host, db, logger, local })
+    const node = new KithNode({ config, identity, host, db, logger, local })
+    queue.size = () => node.execution.scheduler.size
+    return node
   } catch (err) {
     db.close()
     throw err
