@@ -3,13 +3,20 @@
  * (runtime + context + eval of a tiny run() + dispose), of a whole `Sandbox.run()` of a tiny task (prelude,
  * JSON input parsed in the VM, output serialised in the VM and size-checked), with one async host call, and
  * how many tiny tasks one core runs per second in process. Also the engine reload that follows every
- * hostile task (an engine is dropped after a timeout, memory or stack failure).
+ * hostile task (an engine is dropped after a timeout, memory or stack failure). Then the same tiny tasks
+through a `WorkerSandbox` (one worker thread: the round trip of the job and result messages, and of a host
+call, on top of the task) and the start of one worker (what replacing a terminated one costs).
  *
  * KITH_BENCH_SANDBOX_TASKS sets the timed tasks per run for each per-task metric (default 1000).
  */
 import { join } from 'node:path'
 import { loadEngine } from '../../src/execution/sandbox/engine.ts'
-import { type HostFunction, Sandbox, type SandboxJob } from '../../src/execution/sandbox/index.ts'
+import {
+  type HostFunction,
+  Sandbox,
+  type SandboxJob,
+  WorkerSandbox,
+} from '../../src/execution/sandbox/index.ts'
 import { Child, MIB } from './lib/process.ts'
 import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
 
@@ -22,7 +29,11 @@ export const description =
   'run() + call + dispose; `task` a whole Sandbox.run() of a tiny task (prelude, JSON in and out), ' +
   '`task-host-call` the same with one async host function call, `task-deterministic` with the fixed clock and ' +
   'seeded random; `throughput` tiny Sandbox.run() tasks back to back for 1 s on one core; `engine-reload` ' +
-  'loading one more engine in a warm process, the price of dropping one after a hostile task.'
+  'loading one more engine in a warm process, the price of dropping one after a hostile task; ' +
+  '`worker-task` and `worker-task-host-call` are `task` and `task-host-call` through a WorkerSandbox of one ' +
+  'worker thread (job and result as messages, the host call made in the main thread), `worker-start` a new ' +
+  'worker thread until its engine is loaded (its module imports included), the price of replacing a worker ' +
+  'terminated at a deadline or abort.'
 export const defaultRuns = 5
 export const targets: Record<string, Target> = {
   'cold-start': { max: 1 },
@@ -107,7 +118,20 @@ async function measureColdStart(count: number): Promise<number[]> {
   return times
 }
 
-async function timeTasks(sandbox: Sandbox, job: SandboxJob, count: number): Promise<number[]> {
+/** A new worker thread, from spawn until its engine is loaded: what replacing a terminated one costs. */
+async function workerStarts(): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < RELOADS; i++) {
+    const pool = new WorkerSandbox({ workers: 1 })
+    const started = performance.now()
+    await pool.start()
+    times.push(performance.now() - started)
+    await pool.stop()
+  }
+  return times
+}
+
+async function timeTasks(sandbox: Pick<Sandbox, 'run'>, job: SandboxJob, count: number): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await sandbox.run(job)
   const times: number[] = []
   for (let i = 0; i < count; i++) {
@@ -189,6 +213,16 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     add('throughput', 'tasks/s', [perSecond])
     add('engine-reload', 'ms', await engineReloads())
     await sandbox.stop()
+    const pool = new WorkerSandbox({ workers: 1 })
+    await pool.start()
+    const workerTasks = await timeTasks(pool, TINY, count)
+    add('worker-task', 'ms', workerTasks)
+    add('worker-task-host-call', 'ms', await timeTasks(pool, hostCall, count))
+    await pool.stop()
+    add('worker-start', 'ms', await workerStarts())
+    ctx.log(
+      `run ${runNo}/${ctx.runs}: worker task p50 ${p(workerTasks, 0.5).toFixed(3)} ms p99 ${p(workerTasks, 0.99).toFixed(3)} ms`,
+    )
     ctx.log(
       `run ${runNo}/${ctx.runs}: module load ${(load.import + load.instantiate).toFixed(1)} ms, cold start p50 ${p(cold, 0.5).toFixed(3)} ms, ` +
         `task p50 ${p(tasks, 0.5).toFixed(3)} ms p99 ${p(tasks, 0.99).toFixed(3)} ms, ${Math.round(perSecond)} tasks/s`,
@@ -207,6 +241,9 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     'task-deterministic',
     'throughput',
     'engine-reload',
+    'worker-task',
+    'worker-task-host-call',
+    'worker-start',
   ]
   return {
     results: order.map((metric) => {
@@ -221,6 +258,16 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         denominator: 'cold-start',
       },
       { name: 'one async host call vs none', numerator: 'task-host-call', denominator: 'task' },
+      {
+        name: 'tiny task through a worker thread vs in process',
+        numerator: 'worker-task',
+        denominator: 'task',
+      },
+      {
+        name: 'one async host call vs none, through a worker thread',
+        numerator: 'worker-task-host-call',
+        denominator: 'worker-task',
+      },
       {
         name: 'engine reload vs tiny task (cost of a hostile task)',
         numerator: 'engine-reload',

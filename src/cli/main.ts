@@ -3,6 +3,8 @@
  * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
  * Exit codes: 0 success, 1 failure, 2 usage, 78 configuration (sysexits EX_CONFIG).
  */
+// first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
+import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
@@ -187,4 +189,5 @@ function exitCodeFor(err: unknown): number {
   return 1
 }
 
-await main(process.argv)
+// no top-level await: the single-binary build bundles this file as CommonJS; main() handles every error itself
+if (!runSandboxWorkerIfRequested()) void main(process.argv)

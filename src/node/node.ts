@@ -5,6 +5,7 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { availableParallelism } from 'node:os'
 import type { PeerId } from '@libp2p/interface'
 import { createHttpServer } from '../api/http.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
@@ -19,7 +20,7 @@ import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import { TaskFailure } from '../execution/registry.ts'
-import { Sandbox } from '../execution/sandbox/index.ts'
+import { WorkerSandbox } from '../execution/sandbox/index.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
@@ -49,7 +50,7 @@ export class KithNode {
   readonly #api: Server
   readonly discovery: DiscoveryPlane
   readonly execution: ExecutionPlane
-  readonly #sandbox: Sandbox
+  readonly #sandbox: WorkerSandbox
   /** outcomes of recent tasks run through the API, for GET /v1/tasks/:id */
   readonly #recent = new Map<string, Record<string, unknown>>()
   #startedAt = 0
@@ -74,7 +75,12 @@ export class KithNode {
     this.db = parts.db
     const verify = createVerifier()
     this.discovery = buildDiscovery({ ...parts, verify })
-    this.#sandbox = new Sandbox({ limits: { timeoutMs: parts.config.execution.maxTaskTimeout } })
+    // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
+    this.#sandbox = new WorkerSandbox({
+      workers: parts.config.execution.maxConcurrent ?? availableParallelism(),
+      limits: { timeoutMs: parts.config.execution.maxTaskTimeout },
+      logger: componentLogger(parts.logger, 'kith:execution:sandbox'),
+    })
     this.execution = buildExecution({
       ...parts,
       verify,

@@ -94,7 +94,7 @@ describe('tasks end to end', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ capability: 'spin', input: { ms: 20_000 }, timeoutMs: 30_000 }),
     }).catch(() => undefined)
-    // the script spins on the node's thread; give it a moment to be journalled (queued or running both
+    // the script spins in a sandbox worker; give it a moment to be journalled (queued or running both
     // count as in flight), then crash
     await new Promise((r) => setTimeout(r, 1_500))
     await node.stop('SIGKILL')

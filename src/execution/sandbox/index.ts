@@ -12,6 +12,8 @@
  * })
  */
 export { Sandbox, type SandboxInit } from './sandbox.ts'
+export { WorkerSandbox, type WorkerSandboxCounters, type WorkerSandboxInit } from './worker-pool.ts'
+export { runSandboxWorkerIfRequested } from './worker-entry.ts'
 export { SANDBOX_DEFAULTS, MAX_STACK_BYTES, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from './constants.ts'
 export { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 export type {

@@ -1,0 +1,262 @@
+/**
+ * The sandbox with each task on a worker thread, so that a CPU-bound script cannot stall the node's event
+ * loop (gossip, the API, other tasks). Same surface as `Sandbox`, which each worker runs inside with one
+ * engine. Host functions stay in the main thread (see worker-slot.ts). On top of the worker's own deadline,
+ * the main thread ends a job `timeoutMs + graceMs` after posting it by terminating its worker, which stops
+ * even a native built-in that never checks the interrupt handler; an aborted job ends the same way. A
+ * terminated or crashed worker is replaced at once.
+ */
+import { availableParallelism } from 'node:os'
+import type { Logger } from '../../util/logger.ts'
+import { SANDBOX_DEFAULTS } from './constants.ts'
+import { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
+import { encodeInput, grantMap, resolveLimits } from './limits.ts'
+import type { SandboxCounters, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
+import { type SlotOutcome, WorkerSlot } from './worker-slot.ts'
+
+/** Jobs waiting for a worker beyond which `run()` answers at once with a failure. */
+export const DEFAULT_MAX_QUEUE = 1024
+
+/** How long after its own deadline a worker gets to report a timeout before it is terminated. */
+export const DEFAULT_GRACE_MS = 250
+
+export interface WorkerSandboxInit {
+  /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
+  limits?: Partial<SandboxLimits>
+  /** worker threads, i.e. tasks running at once; default `os.availableParallelism()` */
+  workers?: number
+  /** jobs waiting for a free worker; default 1024 */
+  maxQueue?: number
+  /** default 250 ms */
+  graceMs?: number
+  /** the worker file; default worker.ts beside this file, or the bundle itself when bundled */
+  workerUrl?: URL | string
+  logger?: Logger
+}
+
+export interface WorkerSandboxCounters extends SandboxCounters {
+  /** workers started to replace one that was terminated (timeout, abort) or died */
+  workerRestarts: number
+}
+
+interface Waiter {
+  give(slot: WorkerSlot): void
+  fail(err: unknown): void
+}
+
+/**
+ * The worker file: worker.ts beside this module, or, in a CommonJS bundle (where esbuild leaves
+ * `import.meta` empty), the bundle, whose entry calls `runSandboxWorkerIfRequested()`.
+ */
+function defaultWorkerUrl(): URL | string {
+  const here: unknown = import.meta.url
+  if (typeof here === 'string') return new URL('./worker.ts', here)
+  if (typeof __filename === 'string') return __filename
+  throw new SandboxLoadError('cannot locate the sandbox worker file')
+}
+
+/**
+ * @example
+ * const sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 500 } })
+ * await sandbox.start()
+ * const result = await sandbox.run({ source: 'function run(n) { return n * 2 }', input: 21 })
+ * // result: { ok: true, output: 42, cpuMs: 0.2 }
+ * await sandbox.stop()
+ */
+export class WorkerSandbox {
+  readonly counters: WorkerSandboxCounters = {
+    tasks: 0,
+    ok: 0,
+    failed: {
+      timeout: 0,
+      memory: 0,
+      stack: 0,
+      thrown: 0,
+      output_too_large: 0,
+      input_too_large: 0,
+      bad_input: 0,
+      bad_script: 0,
+      bad_output: 0,
+      aborted: 0,
+      internal: 0,
+    },
+    hostCalls: 0,
+    engineLoads: 0,
+    engineDiscards: 0,
+    workerRestarts: 0,
+  }
+  readonly limits: Readonly<SandboxLimits>
+  readonly workers: number
+  readonly #maxQueue: number
+  readonly #graceMs: number
+  readonly #url: URL | string | undefined
+  readonly #logger: Logger | undefined
+  readonly #slots = new Set<WorkerSlot>()
+  readonly #idle: WorkerSlot[] = []
+  readonly #waiters: Waiter[] = []
+  #stopped = false
+
+  constructor(init: WorkerSandboxInit = {}) {
+    this.limits = Object.freeze(resolveLimits(SANDBOX_DEFAULTS, init.limits))
+    this.workers = Math.max(1, init.workers ?? availableParallelism())
+    this.#maxQueue = init.maxQueue ?? DEFAULT_MAX_QUEUE
+    this.#graceMs = init.graceMs ?? DEFAULT_GRACE_MS
+    for (const [key, value] of Object.entries({ workers: this.workers, maxQueue: this.#maxQueue }))
+      if (!Number.isSafeInteger(value) || value < 0)
+        throw new SandboxConfigError(`${key} must be a non-negative integer, not ${value}`)
+    this.#url = init.workerUrl
+    this.#logger = init.logger
+  }
+
+  /** Starts every worker and waits until each has loaded its engine: a broken installation fails here. */
+  async start(): Promise<void> {
+    this.#stopped = false
+    const starting: Promise<unknown>[] = []
+    while (this.#slots.size < this.workers) starting.push(this.#spawn().ready)
+    await Promise.all(starting)
+  }
+
+  /** Refuses new tasks and terminates every worker; tasks still running end `aborted`. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const waiter of this.#waiters.splice(0)) waiter.fail(new SandboxClosedError())
+    const slots = [...this.#slots]
+    this.#slots.clear()
+    this.#idle.length = 0
+    await Promise.all(slots.map((slot) => slot.terminate()))
+  }
+
+  /**
+   * Runs one task on a worker. Throws only where `Sandbox.run()` does: `SandboxConfigError`,
+   * `SandboxClosedError`, `SandboxLoadError`.
+   */
+  async run(job: SandboxJob): Promise<SandboxResult> {
+    if (this.#stopped) throw new SandboxClosedError()
+    const limits = resolveLimits(this.limits, job.limits, this.limits.memoryBytes)
+    const grants = grantMap(job.grants)
+    this.counters.tasks++
+    const input = encodeInput(job.input, limits.maxInputBytes)
+    if ('failure' in input) return this.#count({ ok: false, error: input.failure, cpuMs: 0 })
+    if (job.signal?.aborted) return this.#count(aborted())
+    if (this.#idle.length === 0 && this.#waiters.length >= this.#maxQueue)
+      return this.#count({
+        ok: false,
+        error: { code: 'internal', message: `the sandbox queue is full (${this.#maxQueue} tasks waiting)` },
+        cpuMs: 0,
+      })
+
+    let slot: WorkerSlot
+    try {
+      slot = await this.#acquire(job.signal)
+    } catch (err) {
+      if (job.signal?.aborted) return this.#count(aborted())
+      this.counters.tasks--
+      throw err
+    }
+    const outcome = await slot.run({
+      message: {
+        source: job.source,
+        inputJson: input.json,
+        deterministic: job.deterministic === true,
+        seed: job.seed ?? 0,
+        now: job.now ?? 0,
+        limits,
+        filename: job.filename ?? 'script.js',
+        grants: [...grants.keys()],
+      },
+      grants,
+      ...(job.signal !== undefined ? { signal: job.signal } : {}),
+      hardTimeoutMs: limits.timeoutMs + this.#graceMs,
+    })
+    this.#release(slot)
+    return this.#settle(outcome)
+  }
+
+  #settle(outcome: SlotOutcome): SandboxResult {
+    this.counters.engineLoads += outcome.engineLoads
+    this.counters.engineDiscards += outcome.engineDiscards
+    this.counters.hostCalls += outcome.hostCalls
+    if ('result' in outcome) return this.#count(outcome.result)
+    this.counters.tasks--
+    const { name, message } = outcome.thrown
+    if (name === 'SandboxConfigError') throw new SandboxConfigError(message)
+    if (name === 'SandboxClosedError') throw new SandboxClosedError(message)
+    throw new SandboxLoadError(message)
+  }
+
+  /** A ready worker: an idle one, else the next one released or started. */
+  #acquire(signal?: AbortSignal): Promise<WorkerSlot> {
+    const idle = this.#idle.pop()
+    if (idle !== undefined) return Promise.resolve(idle)
+    if (this.#slots.size < this.workers) this.#spawn()
+    return new Promise<WorkerSlot>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1)
+        reject(signal?.reason)
+      }
+      const waiter: Waiter = {
+        give: (slot) => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(slot)
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(err)
+        },
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Takes a worker back after a job: to the next waiter or the idle list, or replaces it if it is dead. */
+  #release(slot: WorkerSlot): void {
+    if (!this.#slots.has(slot)) return
+    if (!slot.alive) return this.#replace(slot)
+    const waiter = this.#waiters.shift()
+    if (waiter !== undefined) waiter.give(slot)
+    else this.#idle.push(slot)
+  }
+
+  /** Drops a dead worker (once, whoever notices first) and starts another. */
+  #replace(slot: WorkerSlot): void {
+    if (!this.#slots.delete(slot)) return
+    const idle = this.#idle.indexOf(slot)
+    if (idle >= 0) this.#idle.splice(idle, 1)
+    this.counters.workerRestarts++
+    this.#logger?.debug({ restarts: this.counters.workerRestarts }, 'sandbox worker replaced')
+    if (!this.#stopped) this.#spawn()
+  }
+
+  #spawn(): WorkerSlot {
+    const slot = new WorkerSlot({
+      url: this.#url ?? defaultWorkerUrl(),
+      data: { kithSandboxWorker: true, limits: { ...this.limits } },
+      onDeath: (dead) => this.#replace(dead),
+    })
+    this.#slots.add(slot)
+    slot.ready.then(
+      (engineLoads) => {
+        this.counters.engineLoads += engineLoads
+        this.#release(slot)
+      },
+      (err: unknown) => {
+        this.#slots.delete(slot)
+        this.#logger?.error({ err }, 'sandbox worker did not start')
+        // with no worker left to wait for, the waiting tasks fail as Sandbox.run() does on a load failure
+        if (this.#slots.size === 0) for (const waiter of this.#waiters.splice(0)) waiter.fail(err)
+      },
+    )
+    return slot
+  }
+
+  #count(result: SandboxResult): SandboxResult {
+    if (result.ok) this.counters.ok++
+    else this.counters.failed[result.error.code]++
+    return result
+  }
+}
+
+function aborted(): SandboxResult {
+  return { ok: false, error: { code: 'aborted', message: 'the task was aborted' }, cpuMs: 0 }
+}

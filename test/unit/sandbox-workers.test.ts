@@ -1,0 +1,189 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type HostFunction,
+  SandboxClosedError,
+  SandboxConfigError,
+  type SandboxResult,
+  WorkerSandbox,
+} from '../../src/execution/sandbox/index.ts'
+
+const WORKER = new URL('../../src/execution/sandbox/worker.ts', import.meta.url)
+const TINY = { source: 'function run(x) { return x + 1 }', input: 41 }
+const SPIN = 'function run() { const end = Date.now() + 30000; while (Date.now() < end) {} return "spun" }'
+
+/**
+ * The real worker file behind a listener that misbehaves first: it throws (an uncaught exception ends the
+ * thread) or blocks the thread's own JavaScript forever, which no QuickJS interrupt can reach.
+ */
+const MISBEHAVING = `
+import { parentPort } from 'node:worker_threads'
+parentPort.on('message', (m) => {
+  if (m.type !== 'job') return
+  if (m.source.includes('KITH_TEST_CRASH')) throw new Error('crashed on purpose')
+  if (m.source.includes('KITH_TEST_HANG')) for (;;) {}
+})
+await import(${JSON.stringify(WORKER.href)})
+`
+
+function failure(result: SandboxResult): string {
+  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.output)}`)
+  return result.error.code
+}
+
+function output(result: SandboxResult): unknown {
+  if (!result.ok) throw new Error(`expected an output, got ${result.error.code}: ${result.error.message}`)
+  return result.output
+}
+
+describe('WorkerSandbox', () => {
+  let dir: string
+  let sandbox: WorkerSandbox
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kith-sandbox-workers-'))
+    const url = pathToFileURL(join(dir, 'misbehaving-worker.mjs'))
+    await writeFile(url, MISBEHAVING)
+    sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 300 }, workerUrl: url })
+    await sandbox.start()
+  })
+
+  afterAll(async () => {
+    await sandbox.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('runs a task on a worker and returns its output', async () => {
+    const result = await sandbox.run({
+      source: 'function run(input) { return { sum: input.a + input.b } }',
+      input: { a: 2, b: 3 },
+    })
+    expect(output(result)).toEqual({ sum: 5 })
+    expect(result.cpuMs).toBeGreaterThan(0)
+    expect(sandbox.counters.engineLoads).toBeGreaterThanOrEqual(2)
+  })
+
+  it('makes host calls in the main thread, sync or async, errors included', async () => {
+    const seen: AbortSignal[] = []
+    const grants: Record<string, HostFunction> = {
+      'device.read': async ([topic], { signal }) => {
+        seen.push(signal)
+        return { topic, celsius: 21.5 }
+      },
+      'device.name': () => 'kitchen',
+      'device.fail': () => {
+        throw new Error('no such device')
+      },
+    }
+    const result = await sandbox.run({
+      source:
+        'async function run(room) { const r = await device.read(room + "/t"); let e = ""; ' +
+        'try { await device.fail() } catch (err) { e = err.name + ": " + err.message } ' +
+        'return { r, name: await device.name(), e } }',
+      input: 'kitchen',
+      grants,
+    })
+    expect(output(result)).toEqual({
+      r: { topic: 'kitchen/t', celsius: 21.5 },
+      name: 'kitchen',
+      e: 'HostError: no such device',
+    })
+    expect(seen[0]?.aborted).toBe(true)
+    expect(sandbox.counters.hostCalls).toBeGreaterThanOrEqual(3)
+  })
+
+  it('refuses a host result larger than maxHostCallBytes', async () => {
+    const result = await sandbox.run({
+      source: 'async function run() { try { await big.get() } catch (err) { return err.message } }',
+      grants: { 'big.get': () => 'x'.repeat(2048) },
+      limits: { maxHostCallBytes: 1024 },
+    })
+    expect(output(result)).toMatch(/larger than 1024 bytes/)
+  })
+
+  it('keeps the main event loop turning while a script spins, and times the script out', async () => {
+    let ticks = 0
+    const interval = setInterval(() => ticks++, 10)
+    try {
+      expect(failure(await sandbox.run({ source: SPIN }))).toBe('timeout')
+    } finally {
+      clearInterval(interval)
+    }
+    expect(ticks).toBeGreaterThanOrEqual(3)
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('terminates a worker whose thread does not answer by the deadline, and replaces it', async () => {
+    const restarts = sandbox.counters.workerRestarts
+    const result = await sandbox.run({ source: `// KITH_TEST_HANG\n${TINY.source}` })
+    expect(failure(result)).toBe('timeout')
+    expect(sandbox.counters.workerRestarts).toBe(restarts + 1)
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('ends an aborted task at once by terminating its worker', async () => {
+    const restarts = sandbox.counters.workerRestarts
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 50)
+    const started = performance.now()
+    const result = await sandbox.run({
+      source: SPIN,
+      limits: { timeoutMs: 30_000 },
+      signal: controller.signal,
+    })
+    expect(failure(result)).toBe('aborted')
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(sandbox.counters.workerRestarts).toBe(restarts + 1)
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('fails the task of a worker that crashes with internal, and replaces the worker', async () => {
+    const restarts = sandbox.counters.workerRestarts
+    const result = await sandbox.run({ source: `// KITH_TEST_CRASH\n${TINY.source}` })
+    expect(failure(result)).toBe('internal')
+    expect(sandbox.counters.workerRestarts).toBe(restarts + 1)
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('throws for the caller mistakes Sandbox throws for, from either thread', async () => {
+    await expect(sandbox.run({ ...TINY, grants: { 'bad name': () => 1 } })).rejects.toThrow(
+      SandboxConfigError,
+    )
+    await expect(sandbox.run({ ...TINY, grants: { 'JSON.evil': () => 1 } })).rejects.toThrow(
+      SandboxConfigError,
+    )
+    await expect(sandbox.run({ ...TINY, limits: { stackBytes: 4 << 20 } })).rejects.toThrow(
+      SandboxConfigError,
+    )
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+})
+
+describe('WorkerSandbox queue and stop', () => {
+  it('queues tasks beyond its workers, and answers at once beyond its queue', async () => {
+    const sandbox = new WorkerSandbox({ workers: 1, maxQueue: 1, limits: { timeoutMs: 300 } })
+    await sandbox.start()
+    try {
+      const results = await Promise.all([sandbox.run({ source: SPIN }), sandbox.run(TINY), sandbox.run(TINY)])
+      expect(results.map((r) => (r.ok ? r.output : r.error.code))).toEqual(['timeout', 42, 'internal'])
+      expect(results[2]).toMatchObject({ error: { message: expect.stringMatching(/queue is full/) } })
+    } finally {
+      await sandbox.stop()
+    }
+  })
+
+  it('stop() terminates every worker: running tasks end aborted, new ones are refused', async () => {
+    const sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 30_000 } })
+    await sandbox.start()
+    const running = [sandbox.run({ source: SPIN }), sandbox.run({ source: SPIN })]
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = performance.now()
+    await sandbox.stop()
+    expect((await Promise.all(running)).map(failure)).toEqual(['aborted', 'aborted'])
+    expect(performance.now() - started).toBeLessThan(5_000)
+    await expect(sandbox.run(TINY)).rejects.toThrow(SandboxClosedError)
+  })
+})
