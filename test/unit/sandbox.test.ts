@@ -59,7 +59,7 @@ const HOSTILE: Record<string, { source: string; code: string }> = {
 }
 
 describe('Sandbox', () => {
-  const sandbox = new Sandbox({ limits: { timeoutMs: 200 } })
+  const sandbox = new Sandbox({ limits: { timeoutMs: 2000 } })
   const run = (job: SandboxJob) => sandbox.run(job)
   const healthy = async () => output(await run({ source: 'function run(x) { return x + 1 }', input: 41 }))
 
@@ -93,7 +93,11 @@ describe('Sandbox', () => {
 
   it('drops the engine after a hostile task instead of disposing its runtime', async () => {
     const before = sandbox.counters.engineDiscards
-    expect(failure(await run({ source: HOSTILE['bomb inside a promise job']!.source })).code).toBe('memory')
+    expect(
+      failure(
+        await run({ source: HOSTILE['bomb inside a promise job']!.source, limits: { timeoutMs: 5000 } }),
+      ).code,
+    ).toBe('memory')
     expect(sandbox.counters.engineDiscards).toBe(before + 1)
     expect(await healthy()).toBe(42)
   })

@@ -13,6 +13,7 @@ import { checkGrantRoots, encodeInput, grantMap, resolveLimits } from './limits.
 import { EnginePool } from './pool.ts'
 import { runTask } from './task.ts'
 import type { SandboxCounters, SandboxFailure, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
+import { newCounters } from './types.ts'
 
 export interface SandboxInit {
   /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
@@ -33,26 +34,7 @@ export interface SandboxInit {
  * await sandbox.stop()
  */
 export class Sandbox {
-  readonly counters: SandboxCounters = {
-    tasks: 0,
-    ok: 0,
-    failed: {
-      timeout: 0,
-      memory: 0,
-      stack: 0,
-      thrown: 0,
-      output_too_large: 0,
-      input_too_large: 0,
-      bad_input: 0,
-      bad_script: 0,
-      bad_output: 0,
-      aborted: 0,
-      internal: 0,
-    },
-    hostCalls: 0,
-    engineLoads: 0,
-    engineDiscards: 0,
-  }
+  readonly counters: SandboxCounters = newCounters()
   readonly limits: Readonly<SandboxLimits>
   readonly #maxEngines: number
   readonly #logger: Logger | undefined

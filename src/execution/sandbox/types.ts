@@ -99,3 +99,28 @@ export interface SandboxCounters {
   /** engines dropped after a memory, stack or internal failure, a failed disposal, or grown memory */
   engineDiscards: number
 }
+
+/** Zeroed counters, one per failure code. */
+export function newCounters(): SandboxCounters {
+  const codes: SandboxErrorCode[] = [
+    'timeout',
+    'memory',
+    'stack',
+    'thrown',
+    'output_too_large',
+    'input_too_large',
+    'bad_input',
+    'bad_script',
+    'bad_output',
+    'aborted',
+    'internal',
+  ]
+  return {
+    tasks: 0,
+    ok: 0,
+    failed: Object.fromEntries(codes.map((c) => [c, 0])) as SandboxCounters['failed'],
+    hostCalls: 0,
+    engineLoads: 0,
+    engineDiscards: 0,
+  }
+}

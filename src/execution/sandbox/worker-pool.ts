@@ -12,6 +12,7 @@ import { SANDBOX_DEFAULTS } from './constants.ts'
 import { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 import { encodeInput, grantMap, resolveLimits } from './limits.ts'
 import type { SandboxCounters, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
+import { newCounters } from './types.ts'
 import { type SlotOutcome, WorkerSlot } from './worker-slot.ts'
 
 /** Jobs waiting for a worker beyond which `run()` answers at once with a failure. */
@@ -64,27 +65,7 @@ function defaultWorkerUrl(): URL | string {
  * await sandbox.stop()
  */
 export class WorkerSandbox {
-  readonly counters: WorkerSandboxCounters = {
-    tasks: 0,
-    ok: 0,
-    failed: {
-      timeout: 0,
-      memory: 0,
-      stack: 0,
-      thrown: 0,
-      output_too_large: 0,
-      input_too_large: 0,
-      bad_input: 0,
-      bad_script: 0,
-      bad_output: 0,
-      aborted: 0,
-      internal: 0,
-    },
-    hostCalls: 0,
-    engineLoads: 0,
-    engineDiscards: 0,
-    workerRestarts: 0,
-  }
+  readonly counters: WorkerSandboxCounters = { ...newCounters(), workerRestarts: 0 }
   readonly limits: Readonly<SandboxLimits>
   readonly workers: number
   readonly #maxQueue: number
