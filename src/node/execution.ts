@@ -161,11 +161,16 @@ export function buildExecution(parts: {
     }
   }
 
+  // a requester may have as many tasks in flight on its stream as the cooperation rules could let through;
+  // the rules, not the stream, decide who gets `busy`
   const server = new TaskServer(
     host,
     serve,
     parts.verify,
     componentLogger(parts.logger, 'kith:execution:server'),
+    {
+      maxInflightPerStream: Math.max(64, config.execution.perPeer.maxConcurrent + config.execution.maxQueue),
+    },
   )
   const client = new TaskClient(
     host,
