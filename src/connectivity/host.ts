@@ -91,6 +91,10 @@ export async function createHost(network: NetworkConfig, identity: Identity): Pr
       emitSelf: false,
       maxInboundStreams: 8,
       maxOutboundStreams: 8,
+      // gossipsub's default penalises 11+ peers on one IP and graylists them from 15: on a household LAN
+      // behind one NAT, or a relay, or loopback, that cuts honest peers off. kith resists Sybils in the trust
+      // plane (reputation, canaries, evidence), not by IP address.
+      scoreParams: { IPColocationFactorWeight: 0 },
     }),
   }
   if (network.dht !== 'off') {
