@@ -9,6 +9,7 @@
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Logger } from '../util/logger.ts'
 import {
@@ -208,6 +209,7 @@ export class Announcer {
       let bytes: Uint8Array | undefined
       this.counters.pulls++
       try {
+        await this.#learnAddrs(source)
         bytes = await pullDescriptor(this.#c.host, source, { peer, digest })
       } catch (err) {
         this.counters.pullFailures++
@@ -221,6 +223,23 @@ export class Announcer {
       return this.#accept(source, bytes)
     }
     return TopicValidatorResult.Ignore
+  }
+
+  /**
+   * A pull may go to the origin, which need not be a neighbour: the addresses in its last descriptor we
+   * hold are the way to reach it.
+   */
+  async #learnAddrs(source: PeerId): Promise<void> {
+    if (this.#c.host.getConnections(source).length > 0) return
+    const held = this.#c.store.get(source.toString())?.descriptor.addrs ?? []
+    const addrs = held.flatMap((a) => {
+      try {
+        return [multiaddr(a)]
+      } catch {
+        return []
+      }
+    })
+    if (addrs.length > 0) await this.#c.host.peerStore.merge(source, { multiaddrs: addrs })
   }
 
   #validateFlood(from: PeerId, msg: Message): TopicValidatorResult {
