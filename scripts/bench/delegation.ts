@@ -34,7 +34,7 @@ import { type LocalState, toDescriptorCapability } from '../../src/node/discover
 import { createNode, type KithNode } from '../../src/node/node.ts'
 import { createLogger, silentLogger } from '../../src/util/logger.ts'
 import { Child, MIB, readMemoryStatus } from './lib/process.ts'
-import { percentile } from './lib/stats.ts'
+import { percentile, inOrder } from './lib/stats.ts'
 import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
 
 export const name = 'delegation'
@@ -368,11 +368,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     'provider-rss-peak',
   ]
   return {
-    results: order.map((metric) => {
-      const entry = samples.get(metric)
-      if (entry === undefined) throw new Error(`no samples for ${metric}`)
-      return entry
-    }),
+    results: inOrder(samples, order),
     comparisons: [
       { name: 'kith delegate vs plain HTTP+JSON', numerator: 'kith-delegate', denominator: 'http-json' },
       {

@@ -6,6 +6,7 @@
  *
  * KITH_BENCH_QUERY_REPS sets how often each intent is timed per run (default 25).
  */
+import { inOrder } from './lib/stats.ts'
 import type { Capability, Descriptor, NodeState } from '../../src/discovery/descriptor.ts'
 import type { Intent, QueryOptions } from '../../src/discovery/matcher/index.ts'
 import { CapabilityIndex } from '../../src/discovery/matcher/index.ts'
@@ -256,11 +257,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     'refresh-10k',
   ]
   return {
-    results: order.map((metric) => {
-      const entry = samples.get(metric)
-      if (entry === undefined) throw new Error(`no samples for ${metric}`)
-      return entry
-    }),
+    results: inOrder(samples, order),
     comparisons: [
       { name: 'query at 10,000 vs 1,000 descriptors', numerator: 'query-10k', denominator: 'query-1k' },
       { name: 'build at 10,000 vs 1,000 descriptors', numerator: 'build-10k', denominator: 'build-1k' },

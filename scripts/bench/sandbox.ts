@@ -18,6 +18,7 @@ import {
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
 import { Child, MIB } from './lib/process.ts'
+import { inOrder } from './lib/stats.ts'
 import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
 
 export const name = 'sandbox'
@@ -246,11 +247,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     'worker-start',
   ]
   return {
-    results: order.map((metric) => {
-      const entry = samples.get(metric)
-      if (entry === undefined) throw new Error(`no samples for ${metric}`)
-      return entry
-    }),
+    results: inOrder(samples, order),
     comparisons: [
       {
         name: 'Sandbox.run() vs bare QuickJS runtime+context+eval',

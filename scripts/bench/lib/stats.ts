@@ -70,3 +70,15 @@ export function resolveComparisons(
 export function meetsTarget(summary: Pick<MetricSummary, 'median'>, target: Target): boolean {
   return target.max != null ? summary.median <= target.max : summary.median >= target.min!
 }
+
+/** The metrics of `samples` in `order`; a metric without samples is a bug in the benchmark, so it throws. */
+export function inOrder(
+  samples: ReadonlyMap<string, MetricSamples>,
+  order: readonly string[],
+): MetricSamples[] {
+  return order.map((metric) => {
+    const entry = samples.get(metric)
+    if (entry === undefined) throw new Error(`no samples for ${metric}`)
+    return entry
+  })
+}
