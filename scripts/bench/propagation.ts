@@ -50,6 +50,8 @@ interface LogLine {
   msg?: string
   time?: string
   seq?: number
+  /** a re-announce of an unchanged descriptor: nothing new to propagate */
+  heartbeat?: boolean
   peer?: string
   outcome?: string
 }
@@ -108,7 +110,7 @@ export function measure(bed: Testbed, from: number, to: number): PropagationResu
   bed.nodes.forEach((origin, o) => {
     for (const l of logs[o] ?? []) {
       if (l.msg === 'publish failed') result.publishFailures++
-      if (l.msg !== 'announced' || l.seq == null || l.time == null) continue
+      if (l.msg !== 'announced' || l.heartbeat === true || l.seq == null || l.time == null) continue
       const at = Date.parse(l.time)
       if (at < from || at >= to) continue
       result.announces++

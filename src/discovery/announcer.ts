@@ -13,8 +13,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Logger } from '../util/logger.ts'
 import {
+  canonicalEncode,
   DescriptorError,
   decodeDescriptor,
+  type NodeState,
   type SignatureVerifier,
   type SignedDescriptor,
   sha256,
@@ -38,6 +40,10 @@ export interface AnnouncerInit {
   mode: 'bodyless' | 'flood'
   minIntervalMs?: number
   maxConcurrentPulls?: number
+  /** clock difference tolerated in a notice's `at` (ms) */
+  maxSkewMs?: number
+  /** re-sign an unchanged descriptor after this long (ms); default 10 × ttl */
+  resignAfterMs?: number
 }
 
 export interface AnnouncerComponents {
@@ -61,6 +67,8 @@ export interface AnnouncerCounters {
   pulls: number
   pullFailures: number
   penalized: number
+  /** announces of an unchanged descriptor (no new signature, nothing to pull) */
+  heartbeats: number
 }
 
 export class Announcer {
@@ -73,6 +81,7 @@ export class Announcer {
     pulls: 0,
     pullFailures: 0,
     penalized: 0,
+    heartbeats: 0,
   }
   readonly #c: AnnouncerComponents
   readonly #ttlMs: number
@@ -83,6 +92,9 @@ export class Announcer {
   readonly #penalties = new PeerPenalties()
   #own: SignedDescriptor | undefined
   #seq = 0
+  #changed = false
+  readonly #maxSkewMs: number
+  readonly #resignAfterMs: number
   #lastAt = 0
   #refresh: ReturnType<typeof setInterval> | undefined
   #pending: ReturnType<typeof setTimeout> | undefined
@@ -92,6 +104,8 @@ export class Announcer {
   constructor(components: AnnouncerComponents, init: AnnouncerInit) {
     this.#c = components
     this.#ttlMs = init.ttlMs
+    this.#maxSkewMs = init.maxSkewMs ?? 30_000
+    this.#resignAfterMs = init.resignAfterMs ?? 10 * init.ttlMs
     this.#mode = init.mode
     this.#minIntervalMs = init.minIntervalMs ?? 250
     this.#maxPulls = init.maxConcurrentPulls ?? 16
@@ -138,11 +152,15 @@ export class Announcer {
   }
 
   /**
-   * Signs a new descriptor (seq + 1) and gossips it. Calls closer together than `minIntervalMs` are
-   * coalesced into one, sent when the interval has passed.
+   * Gossips this node's descriptor. A new one is signed (seq + 1) when what the node offers has changed
+   * (`changed`, or capabilities, addresses or a state bucket differ) or the current one is older than
+   * `resignAfterMs`; otherwise the held one is re-announced as a heartbeat: the same digest with a new `at`,
+   * so peers extend its life without pulling or verifying anything. Calls closer together than
+   * `minIntervalMs` are coalesced into one, sent when the interval has passed.
    */
-  async announce(): Promise<void> {
+  async announce(options: { changed?: boolean } = {}): Promise<void> {
     if (!this.#running) return
+    if (options.changed === true) this.#changed = true
     const wait = this.#lastAt + this.#minIntervalMs - Date.now()
     if (wait > 0) {
       this.#pending ??= setTimeout(() => {
@@ -151,22 +169,35 @@ export class Announcer {
       }, wait)
       return
     }
-    this.#lastAt = Date.now()
-    this.#seq++
-    this.#c.seq.save(this.#seq)
+    const now = Date.now()
+    this.#lastAt = now
     const peer = this.#c.host.peerId.toString()
-    const signed = signDescriptor(
-      { v: 1, peer, seq: this.#seq, iat: Date.now(), ttl: this.#ttlMs, ...this.#c.describe() },
-      this.#c.sign,
-    )
-    this.#own = signed
-    this.#c.store.put(signed)
+    const parts = this.#c.describe()
+    let own = this.#own
+    const heartbeat =
+      own != null &&
+      !this.#changed &&
+      now - own.descriptor.iat < this.#resignAfterMs &&
+      sameOffer(own.descriptor, parts)
+    if (own == null || !heartbeat) {
+      this.#changed = false
+      this.#seq++
+      this.#c.seq.save(this.#seq)
+      own = signDescriptor({ v: 1, peer, seq: this.#seq, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
+      this.#own = own
+      this.#c.store.put(own)
+    } else {
+      this.#c.store.touch(peer, own.descriptor.seq, Buffer.from(own.digest).toString('hex'), now)
+    }
     const data =
-      this.#mode === 'flood' ? signed.bytes : encodeAnnounce({ peer, seq: this.#seq, digest: signed.digest })
+      this.#mode === 'flood'
+        ? own.bytes
+        : encodeAnnounce({ peer, seq: own.descriptor.seq, digest: own.digest, at: now })
     try {
       await this.#pubsub.publish(this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC, data)
       this.counters.announced++
-      this.#c.log.debug({ seq: this.#seq, bytes: data.byteLength }, 'announced')
+      if (heartbeat) this.counters.heartbeats++
+      this.#c.log.debug({ seq: own.descriptor.seq, heartbeat, bytes: data.byteLength }, 'announced')
       this.counters.gossipBytesOut += data.byteLength
     } catch (err) {
       this.#c.log.debug({ err: (err as Error).message }, 'publish failed')
@@ -192,19 +223,28 @@ export class Announcer {
     }
     if (announce.peer !== msg.from.toString()) return this.#strike(from, 'announce for another peer')
     if (announce.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
+    // a notice far from our clock is stale or replayed (gossipsub's signature covers `at`)
+    if (Math.abs(Date.now() - announce.at) > this.#maxSkewMs) return TopicValidatorResult.Ignore
     const digestHex = Buffer.from(announce.digest).toString('hex')
-    if (this.#c.store.has(announce.peer, announce.seq, digestHex)) return TopicValidatorResult.Accept
+    if (this.#c.store.touch(announce.peer, announce.seq, digestHex, announce.at))
+      return TopicValidatorResult.Accept
+    if (this.#c.store.has(announce.peer, announce.seq)) return TopicValidatorResult.Ignore
     const running = this.#inflight.get(digestHex)
     if (running != null) return running
     if (this.#inflight.size >= this.#maxPulls) return TopicValidatorResult.Ignore
-    const pulled = this.#pullAndStore([from, msg.from], announce.peer, announce.digest).finally(() =>
-      this.#inflight.delete(digestHex),
+    const pulled = this.#pullAndStore([from, msg.from], announce.peer, announce.digest, announce.at).finally(
+      () => this.#inflight.delete(digestHex),
     )
     this.#inflight.set(digestHex, pulled)
     return pulled
   }
 
-  async #pullAndStore(sources: PeerId[], peer: string, digest: Uint8Array): Promise<TopicValidatorResult> {
+  async #pullAndStore(
+    sources: PeerId[],
+    peer: string,
+    digest: Uint8Array,
+    heardAt: number,
+  ): Promise<TopicValidatorResult> {
     for (const source of sources.filter((s, i) => sources.findIndex((o) => o.equals(s)) === i)) {
       let bytes: Uint8Array | undefined
       this.counters.pulls++
@@ -220,7 +260,7 @@ export class Announcer {
       this.counters.pullBytesIn += bytes.byteLength
       if (!Buffer.from(sha256(bytes)).equals(digest))
         return this.#strike(source, 'body does not match the announced digest')
-      return this.#accept(source, bytes)
+      return this.#accept(source, bytes, heardAt)
     }
     return TopicValidatorResult.Ignore
   }
@@ -246,15 +286,16 @@ export class Announcer {
     this.counters.gossipBytesIn += msg.data.byteLength
     if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
     if (msg.type !== 'signed') return this.#strike(from, 'unsigned descriptor')
-    return this.#accept(from, msg.data)
+    // a flooded body carries no `at`; gossipsub's signature and seen-cache are all that guard a replay here
+    return this.#accept(from, msg.data, Date.now())
   }
 
   /** Verifies and stores a body; stale or duplicate bodies are ignored, invalid ones cost the sender. */
-  #accept(from: PeerId, bytes: Uint8Array): TopicValidatorResult {
+  #accept(from: PeerId, bytes: Uint8Array, heardAt: number): TopicValidatorResult {
     try {
       const signed = decodeDescriptor(bytes, this.#c.verify)
       if (signed.descriptor.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
-      const outcome = this.#c.store.put(signed)
+      const outcome = this.#c.store.put(signed, { heardAt })
       this.#c.log.debug(
         { peer: signed.descriptor.peer, seq: signed.descriptor.seq, outcome },
         'descriptor stored',
@@ -288,10 +329,35 @@ export class Announcer {
       .then((bytes) => {
         if (bytes == null) return TopicValidatorResult.Ignore
         this.counters.pullBytesIn += bytes.byteLength
-        return this.#accept(peerId, bytes)
+        // pulled straight from its origin over that origin's own connection: fresh now
+        return this.#accept(peerId, bytes, Date.now())
       })
       .catch(() => TopicValidatorResult.Ignore)
       .finally(() => this.#inflight.delete(key))
     this.#inflight.set(key, job)
   }
+}
+
+/** Buckets of the state, so load jitter or a few MB of memory do not make a new descriptor. */
+function stateKey(state: NodeState): string {
+  const queue = state.queue === 0 ? 0 : state.queue < 4 ? 1 : state.queue < 16 ? 2 : 3
+  return [
+    state.battery == null ? '-' : Math.floor(state.battery / 5),
+    state.charging ?? '-',
+    Math.round(state.load * 10),
+    Math.floor(state.memFree / (64 * 1024 * 1024)),
+    state.thermal == null ? '-' : Math.floor(state.thermal / 5),
+    queue,
+  ].join('/')
+}
+
+/** True when `parts` offers what `held` already says, state compared by bucket. */
+function sameOffer(
+  held: UnsignedDescriptor,
+  parts: Pick<UnsignedDescriptor, 'addrs' | 'state' | 'caps' | 'attest'>,
+): boolean {
+  if (stateKey(held.state) !== stateKey(parts.state)) return false
+  const offer = (d: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>) =>
+    canonicalEncode({ addrs: d.addrs, caps: d.caps, attest: d.attest })
+  return Buffer.from(offer(held)).equals(offer(parts))
 }

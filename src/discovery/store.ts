@@ -125,17 +125,20 @@ export class DescriptorStore {
    * Stores a verified descriptor. Returns whether it was new, replaced an older one, or was already held;
    * throws {@link DescriptorError} (counted) when freshness rules refuse it.
    */
-  put(signed: SignedDescriptor): 'accepted' | 'replaced' | 'duplicate' {
+  put(signed: SignedDescriptor, options: { heardAt?: number } = {}): 'accepted' | 'replaced' | 'duplicate' {
     const { descriptor } = signed
     const now = this.#now()
     const digestHex = Buffer.from(signed.digest).toString('hex')
     if (descriptor.iat > now + this.#maxSkewMs)
       this.#refuse('clock_skew', `issued ${descriptor.iat - now} ms in the future`)
-    const expiresAt = Math.min(descriptor.iat + descriptor.ttl + this.#maxSkewMs, now + descriptor.ttl)
+    // a body signed a while ago is still live when its origin vouched for it recently (a heartbeat)
+    const heard = Math.max(descriptor.iat, Math.min(options.heardAt ?? 0, now + this.#maxSkewMs))
+    const expiresAt = Math.min(heard + descriptor.ttl + this.#maxSkewMs, now + descriptor.ttl)
     if (expiresAt <= now) this.#refuse('expired', `expired ${now - expiresAt} ms ago`)
     const previous = this.#entries.get(descriptor.peer)
     if (previous != null && previous.expiresAt > now) {
       if (previous.descriptor.seq === descriptor.seq && previous.digestHex === digestHex) {
+        if (options.heardAt != null) this.touch(descriptor.peer, descriptor.seq, digestHex, options.heardAt)
         this.counters.duplicate++
         return 'duplicate'
       }
@@ -155,6 +158,25 @@ export class DescriptorStore {
     this.#emit({ type: 'put', entry, ...(previous != null ? { previous } : {}) })
     this.#arm()
     return previous != null ? 'replaced' : 'accepted'
+  }
+
+  /**
+   * Extends the life of the held descriptor `peer`/`seq`/`digestHex` because its origin vouched for it at
+   * `heardAt` (an authenticated heartbeat). False when that exact descriptor is not held live.
+   */
+  touch(peer: string, seq: number, digestHex: string, heardAt: number): boolean {
+    const now = this.#now()
+    const entry = this.#entries.get(peer)
+    if (entry == null || entry.expiresAt <= now) return false
+    if (entry.descriptor.seq !== seq || entry.digestHex !== digestHex) return false
+    const heard = Math.min(heardAt, now + this.#maxSkewMs)
+    const expiresAt = Math.min(heard + entry.descriptor.ttl + this.#maxSkewMs, now + entry.descriptor.ttl)
+    if (expiresAt <= entry.expiresAt) return true
+    const extended: StoreEntry = { ...entry, expiresAt }
+    this.#entries.set(peer, extended)
+    this.#push(extended)
+    this.#arm()
+    return true
   }
 
   /** Removes every entry whose time is up; the timer calls this, tests with fake clocks may too. */

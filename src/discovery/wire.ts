@@ -24,13 +24,18 @@ const announceSchema = z.strictObject({
   peer: z.string().min(1).max(128),
   seq: z.number().int().min(0),
   digest: digestBytes,
+  /** when the origin sent this notice (ms); with gossipsub's signature it makes a refresh unreplayable */
+  at: z.number().int().min(0),
 })
 const pullSchema = z.strictObject({
   peer: z.string().min(1).max(128),
   digest: digestBytes.optional(),
 })
 
-/** `{peer, seq, digest}`: a fixed-size notice that a peer's descriptor changed. */
+/**
+ * `{peer, seq, digest, at}`: a fixed-size notice that a peer's descriptor is live. A new digest means it
+ * changed (pull the body); the digest already held means it is unchanged and still live (a heartbeat).
+ */
 export type Announce = z.output<typeof announceSchema>
 /** Asks for `peer`'s descriptor; with `digest`, only that exact one. */
 export type PullRequest = z.output<typeof pullSchema>
@@ -55,9 +60,9 @@ function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: s
   return parsed.data
 }
 
-/** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest })) */
+/** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest, at: Date.now() })) */
 export function encodeAnnounce(announce: Announce): Uint8Array {
-  return packr.pack({ peer: announce.peer, seq: announce.seq, digest: announce.digest })
+  return packr.pack({ peer: announce.peer, seq: announce.seq, digest: announce.digest, at: announce.at })
 }
 
 export function decodeAnnounce(bytes: Uint8Array): Announce {

@@ -126,7 +126,7 @@ export function buildDiscovery(parts: {
       seq: { load: () => Number(kv.get(SEQ_KEY) ?? 0), save: (seq) => kv.set(SEQ_KEY, String(seq)) },
       log: componentLogger(parts.logger, 'kith:discovery:announcer'),
     },
-    { ttlMs: config.discovery.ttl, mode: config.discovery.mode },
+    { ttlMs: config.discovery.ttl, mode: config.discovery.mode, maxSkewMs: config.discovery.maxClockSkew },
   )
   const index = new CapabilityIndex()
   const self = host.peerId.toString()
@@ -146,7 +146,7 @@ export function buildDiscovery(parts: {
       await local.start?.()
       store.start()
       await announcer.start()
-      unwatch = local.watch?.(() => void announcer.announce())
+      unwatch = local.watch?.(() => void announcer.announce({ changed: true }))
     },
     async stop() {
       unwatch?.()

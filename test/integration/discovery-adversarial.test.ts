@@ -88,7 +88,9 @@ describe('discovery under attack', () => {
     // the attacker announces its own peer id, then serves a body claiming to be the attacker but signed by another key
     const forged = signDescriptor(unsignedFor(attacker.peerId.toString(), 1), victim.sign)
     served = forged.bytes
-    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 1, digest: forged.digest }))
+    await publish(
+      encodeAnnounce({ peer: attacker.peerId.toString(), seq: 1, digest: forged.digest, at: Date.now() }),
+    )
     await waitFor('the forged signature to be rejected', () => rejected().bad_signature >= 1)
     expect(honest.discovery.store.get(attacker.peerId.toString())).toBeUndefined()
   })
@@ -97,7 +99,9 @@ describe('discovery under attack', () => {
     const real = signDescriptor(unsignedFor(attacker.peerId.toString(), 2), attackerId.sign)
     served = signDescriptor(unsignedFor(attacker.peerId.toString(), 3), attackerId.sign).bytes
     const pullsBefore = stats().pulls
-    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 2, digest: real.digest }))
+    await publish(
+      encodeAnnounce({ peer: attacker.peerId.toString(), seq: 2, digest: real.digest, at: Date.now() }),
+    )
     await waitFor('the pull to happen', () => stats().pulls > pullsBefore)
     expect(honest.discovery.store.get(attacker.peerId.toString())).toBeUndefined()
   })
@@ -109,7 +113,9 @@ describe('discovery under attack', () => {
     const valid = signDescriptor(unsignedFor(attacker.peerId.toString(), 10), attackerId.sign)
     served = valid.bytes
     const pullsBefore = stats().pulls
-    await publish(encodeAnnounce({ peer: attacker.peerId.toString(), seq: 10, digest: valid.digest }))
+    await publish(
+      encodeAnnounce({ peer: attacker.peerId.toString(), seq: 10, digest: valid.digest, at: Date.now() }),
+    )
     await new Promise((r) => setTimeout(r, 300))
     expect(stats().pulls).toBe(pullsBefore)
     expect(sha256(valid.bytes)).toEqual(valid.digest)
@@ -127,9 +133,27 @@ describe('discovery under attack', () => {
     }
   })
 
+  it('ignores a notice whose time is far from ours (a stale or replayed heartbeat)', async () => {
+    const before = stats().pulls
+    const valid = signDescriptor(unsignedFor(attacker.peerId.toString(), 20), attackerId.sign)
+    served = valid.bytes
+    await publish(
+      encodeAnnounce({
+        peer: attacker.peerId.toString(),
+        seq: 20,
+        digest: valid.digest,
+        at: Date.now() - 3_600_000,
+      }),
+    )
+    await new Promise((r) => setTimeout(r, 300))
+    expect(stats().pulls).toBe(before)
+  })
+
   it('drops announces for another peer and oversize announces without pulling', async () => {
     const before = stats().pulls
-    await publish(encodeAnnounce({ peer: victim.peerId.toString(), seq: 1, digest: new Uint8Array(32) }))
+    await publish(
+      encodeAnnounce({ peer: victim.peerId.toString(), seq: 1, digest: new Uint8Array(32), at: Date.now() }),
+    )
     await publish(new Uint8Array(4096))
     await new Promise((r) => setTimeout(r, 300))
     expect(stats().pulls).toBe(before)

@@ -114,6 +114,17 @@ describe('discovery across five nodes', () => {
     )
   })
 
+  it('refreshes an unchanged descriptor with heartbeats: it stays live past its TTL without a new signature', async () => {
+    const n1 = nodes[1]!
+    const seqAt = (t: TestNode) => t.node.discovery.store.get(peerOf(n1))?.descriptor.seq
+    const before = seqAt(nodes[0]!)
+    const beats = n1.node.discovery.announcer.counters.heartbeats
+    await new Promise((r) => setTimeout(r, TTL + 1_000))
+    expect(n1.node.discovery.announcer.counters.heartbeats).toBeGreaterThan(beats)
+    expect(seqAt(nodes[0]!)).toBe(before)
+    for (const t of nodes) expect(t.node.discovery.store.get(peerOf(n1))).toBeDefined()
+  })
+
   it('a battery drop withdraws a heavy capability everywhere and keeps the sensor', async () => {
     const n2 = nodes[2]!
     const capsOf = (t: TestNode) =>

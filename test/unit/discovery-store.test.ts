@@ -111,6 +111,37 @@ describe('DescriptorStore', () => {
     expect(store.size).toBe(2)
   })
 
+  it('extends an entry on a heartbeat for exactly the held descriptor, and keeps it past iat + ttl', () => {
+    const store = new DescriptorStore({ now, maxSkewMs: 1_000 })
+    const a = signed('a', 4, { ttl: 3_000 })
+    store.put(a)
+    const hex = Buffer.from(a.digest).toString('hex')
+    expect(store.touch('a', 5, hex, clock)).toBe(false)
+    expect(store.touch('a', 4, 'ff', clock)).toBe(false)
+    for (let i = 0; i < 5; i++) {
+      clock += 2_000
+      expect(store.touch('a', 4, hex, clock)).toBe(true)
+      store.expire()
+    }
+    expect(store.get('a')?.descriptor.seq).toBe(4)
+    clock += 3_001
+    store.expire()
+    expect(store.get('a')).toBeUndefined()
+  })
+
+  it('accepts a body signed long ago when its origin vouched for it just now, and not otherwise', () => {
+    const store = new DescriptorStore({ now, maxSkewMs: 1_000 })
+    expect(reasonOf(() => store.put(signed('a', 1, { iat: clock - 60_000, ttl: 3_000 })))).toBe('expired')
+    expect(store.put(signed('a', 1, { iat: clock - 60_000, ttl: 3_000 }), { heardAt: clock })).toBe(
+      'accepted',
+    )
+    // a claimed future heartbeat counts only up to the skew allowance
+    expect(
+      store.put(signed('b', 1, { iat: clock - 60_000, ttl: 3_000 }), { heardAt: clock + 3_600_000 }),
+    ).toBe('accepted')
+    expect(store.get('b')!.expiresAt).toBeLessThanOrEqual(clock + 3_000)
+  })
+
   it('reports what it holds by seq and digest', () => {
     const store = new DescriptorStore({ now })
     const a = signed('a', 5)
