@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util'
 import { parseDocument } from 'yaml'
 import { loadConfig } from '../src/config/index.ts'
 import { Child, type Line, nodeEnv, runCli } from './bench/lib/process.ts'
+import { seededRandom } from './bench/lib/random.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const READY_TIMEOUT_MS = 60_000
@@ -113,18 +114,6 @@ export interface Testbed {
 export interface StopReport {
   /** nodes that did not exit 0 on SIGTERM, with what happened */
   unclean: { index: number; code: number | null; signal: string | null }[]
-}
-
-/** A small deterministic generator (mulberry32), so bootstrap choices repeat with the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; results in order. */
@@ -305,7 +294,7 @@ export async function startTestbed(options: TestbedInit): Promise<Testbed> {
       2,
       (i) => prepare(init.root, dir, i, init),
     )
-    const rnd = random(init.seed)
+    const rnd = seededRandom(init.seed)
     const degree = new Array<number>(init.n).fill(0)
     const startOne = async (p: Prepared): Promise<void> => {
       // chosen before the first await, so the nodes of one batch see each other's links in `degree`

@@ -11,6 +11,7 @@ import type { Capability, Descriptor, NodeState } from '../../src/discovery/desc
 import type { Intent, QueryOptions } from '../../src/discovery/matcher/index.ts'
 import { CapabilityIndex } from '../../src/discovery/matcher/index.ts'
 import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import { seededRandom } from './lib/random.ts'
 
 export const name = 'query'
 export const description =
@@ -122,18 +123,6 @@ const INTENTS: Intent[] = [
   { text: 'turn the tv off' },
 ]
 
-/** mulberry32: a small seeded generator, so every run indexes the same corpus. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function pick<T>(rand: () => number, list: readonly T[]): T {
   return list[Math.floor(rand() * list.length)]!
 }
@@ -149,7 +138,7 @@ function stateOf(rand: () => number): NodeState {
 }
 
 function corpus(count: number, seed: number): Descriptor[] {
-  const rand = random(seed)
+  const rand = seededRandom(seed)
   const out: Descriptor[] = []
   for (let i = 0; i < count; i++) {
     const caps: Capability[] = []
@@ -177,7 +166,7 @@ function corpus(count: number, seed: number): Descriptor[] {
 
 /** Trust and latency as the other planes would answer them: a lookup per peer, some latencies unknown. */
 function hooks(descriptors: readonly Descriptor[], seed: number): QueryOptions {
-  const rand = random(seed ^ 0x5eed)
+  const rand = seededRandom(seed ^ 0x5eed)
   const rtt = new Map<string, number>()
   const trust = new Map<string, number>()
   for (const d of descriptors) {
@@ -217,7 +206,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
       for (const d of descriptors) index.put(d.peer, d, { local: false })
       add(`build-${label}`, 'ms', [performance.now() - built])
 
-      const rand = random(runNo * 7919)
+      const rand = seededRandom(runNo * 7919)
       const refreshed = performance.now()
       for (let i = 0; i < REFRESHES; i++) {
         const d = pick(rand, descriptors)

@@ -13,7 +13,7 @@ import { checkGrantRoots, encodeInput, grantMap, resolveLimits } from './limits.
 import { EnginePool } from './pool.ts'
 import { runTask } from './task.ts'
 import type { SandboxCounters, SandboxFailure, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
-import { newCounters } from './types.ts'
+import { abortedResult, countResult, newCounters } from './types.ts'
 
 export interface SandboxInit {
   /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
@@ -82,13 +82,13 @@ export class Sandbox {
     this.counters.tasks++
     const input = encodeInput(job.input, limits.maxInputBytes)
     if ('failure' in input) return this.#count({ ok: false, error: input.failure, cpuMs: 0 })
-    if (job.signal?.aborted) return this.#count(aborted())
+    if (job.signal?.aborted) return this.#count(abortedResult())
 
     let engine: Engine
     try {
       engine = await this.#pool.acquire(job.signal)
     } catch (err) {
-      if (job.signal?.aborted) return this.#count(aborted())
+      if (job.signal?.aborted) return this.#count(abortedResult())
       this.counters.tasks--
       throw err
     }
@@ -140,12 +140,6 @@ export class Sandbox {
   }
 
   #count(result: SandboxResult): SandboxResult {
-    if (result.ok) this.counters.ok++
-    else this.counters.failed[result.error.code]++
-    return result
+    return countResult(this.counters, result)
   }
-}
-
-function aborted(): SandboxResult {
-  return { ok: false, error: { code: 'aborted', message: 'the task was aborted' }, cpuMs: 0 }
 }

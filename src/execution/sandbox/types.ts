@@ -124,3 +124,15 @@ export function newCounters(): SandboxCounters {
     engineDiscards: 0,
   }
 }
+
+/** Adds `result` to `counters` and returns it, so a sandbox can `return count(counters, result)`. */
+export function countResult(counters: SandboxCounters, result: SandboxResult): SandboxResult {
+  if (result.ok) counters.ok++
+  else counters.failed[result.error.code]++
+  return result
+}
+
+/** The result of a task ended by its caller's signal. */
+export function abortedResult(): SandboxResult {
+  return { ok: false, error: { code: 'aborted', message: 'the task was aborted' }, cpuMs: 0 }
+}

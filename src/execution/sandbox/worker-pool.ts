@@ -12,7 +12,7 @@ import { SANDBOX_DEFAULTS } from './constants.ts'
 import { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 import { encodeInput, grantMap, resolveLimits } from './limits.ts'
 import type { SandboxCounters, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
-import { newCounters } from './types.ts'
+import { abortedResult, countResult, newCounters } from './types.ts'
 import { type SlotOutcome, WorkerSlot } from './worker-slot.ts'
 
 /** Jobs waiting for a worker beyond which `run()` answers at once with a failure. */
@@ -118,7 +118,7 @@ export class WorkerSandbox {
     this.counters.tasks++
     const input = encodeInput(job.input, limits.maxInputBytes)
     if ('failure' in input) return this.#count({ ok: false, error: input.failure, cpuMs: 0 })
-    if (job.signal?.aborted) return this.#count(aborted())
+    if (job.signal?.aborted) return this.#count(abortedResult())
     if (this.#idle.length === 0 && this.#waiters.length >= this.#maxQueue)
       return this.#count({
         ok: false,
@@ -130,7 +130,7 @@ export class WorkerSandbox {
     try {
       slot = await this.#acquire(job.signal)
     } catch (err) {
-      if (job.signal?.aborted) return this.#count(aborted())
+      if (job.signal?.aborted) return this.#count(abortedResult())
       this.counters.tasks--
       throw err
     }
@@ -232,12 +232,6 @@ export class WorkerSandbox {
   }
 
   #count(result: SandboxResult): SandboxResult {
-    if (result.ok) this.counters.ok++
-    else this.counters.failed[result.error.code]++
-    return result
+    return countResult(this.counters, result)
   }
-}
-
-function aborted(): SandboxResult {
-  return { ok: false, error: { code: 'aborted', message: 'the task was aborted' }, cpuMs: 0 }
 }
