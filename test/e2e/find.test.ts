@@ -1,13 +1,10 @@
 /** `kith find` against a running node's API, with a few dozen mixed household capabilities. */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/index.ts'
-import { createIdentity } from '../../src/connectivity/identity.ts'
 import type { Capability } from '../../src/discovery/descriptor.ts'
-import { createNode, type KithNode } from '../../src/node/node.ts'
-import { silentLogger } from '../../src/util/logger.ts'
-import { runCli, tempDir, writeText } from '../helpers.ts'
+import { type KithNode } from '../../src/node/node.ts'
+import { runCli, tempDir } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
 
 const c = (
   id: string,
@@ -120,24 +117,12 @@ let cleanup: () => Promise<void>
 beforeAll(async () => {
   const t = await tempDir('kith-find-')
   cleanup = t.cleanup
-  const dir = join(t.dir, 'n')
-  await mkdir(dir, { recursive: true })
-  await createIdentity(join(dir, 'identity.key'))
-  const config = await loadConfig(
-    await writeText(
-      dir,
-      'kith.yaml',
-      'api: 127.0.0.1:0\nnetwork:\n  listen: [/ip4/127.0.0.1/tcp/0]\n  dht: off\n',
-    ),
-    { env: {} },
-  )
-  node = await createNode(config, silentLogger(), {
+  node = await startTestNode(join(t.dir, 'n'), {
     local: {
       state: () => ({ load: 0.1, memFree: 1e9, queue: 0 }),
       capabilities: () => HOUSEHOLD,
     },
   })
-  await node.start()
 })
 
 afterAll(async () => {

@@ -3,19 +3,18 @@
  * that do not match their digest, descriptors signed by the wrong key. Each is rejected and counted, the
  * sender is ignored after repeated strikes, and honest discovery keeps working.
  */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { lpStream } from '@libp2p/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { configSchema, loadConfig } from '../../src/config/index.ts'
+import { configSchema } from '../../src/config/index.ts'
 import { createHost, type KithLibp2p } from '../../src/connectivity/host.ts'
 import { createIdentity, type Identity } from '../../src/connectivity/identity.ts'
-import { sha256, signDescriptor } from '../../src/discovery/descriptor.ts'
+import { signDescriptor } from '../../src/discovery/descriptor.ts'
 import { ANNOUNCE_TOPIC, DESCRIPTOR_PROTOCOL, encodeAnnounce } from '../../src/discovery/wire.ts'
-import { createNode, type KithNode } from '../../src/node/node.ts'
-import { silentLogger } from '../../src/util/logger.ts'
-import { tempDir, waitFor, writeText } from '../helpers.ts'
+import { type KithNode } from '../../src/node/node.ts'
+import { tempDir, waitFor } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
 
 let root: string
 let cleanup: () => Promise<void>
@@ -27,16 +26,10 @@ let victim: Identity
 let served: Uint8Array = new Uint8Array(0)
 
 async function kithNode(name: string, bootstrap: string[] = []): Promise<KithNode> {
-  const dir = join(root, name)
-  await mkdir(dir, { recursive: true })
-  await createIdentity(join(dir, 'identity.key'))
-  const yaml = `api: 127.0.0.1:0\nnetwork:\n  listen: [/ip4/127.0.0.1/tcp/0]\n  bootstrap: [${bootstrap.join(', ')}]\n  dht: off\n`
-  const config = await loadConfig(await writeText(dir, 'kith.yaml', yaml), { env: {} })
-  const node = await createNode(config, silentLogger(), {
+  return startTestNode(join(root, name), {
+    bootstrap,
     local: { state: () => ({ load: 0, memFree: 1, queue: 0 }), capabilities: () => [] },
   })
-  await node.start()
-  return node
 }
 
 beforeAll(async () => {
@@ -118,7 +111,6 @@ describe('discovery under attack', () => {
     )
     await new Promise((r) => setTimeout(r, 300))
     expect(stats().pulls).toBe(pullsBefore)
-    expect(sha256(valid.bytes)).toEqual(valid.digest)
 
     const friend = await kithNode('friend', [honest.host.getMultiaddrs()[0]!.toString()])
     try {

@@ -1,15 +1,13 @@
 /** Five real nodes in one process, over TCP on 127.0.0.1: bodyless gossip, pulls, gating, expiry. */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CapabilityConfig, loadConfig } from '../../src/config/index.ts'
-import { createIdentity } from '../../src/connectivity/identity.ts'
+import { type CapabilityConfig } from '../../src/config/index.ts'
 import type { Capability, NodeState } from '../../src/discovery/descriptor.ts'
 import { type Reading, StateSampler } from '../../src/discovery/sampler.ts'
 import { type LocalState, SampledLocalState } from '../../src/node/discovery.ts'
-import { createNode, type KithNode } from '../../src/node/node.ts'
-import { silentLogger } from '../../src/util/logger.ts'
-import { tempDir, waitFor, writeText } from '../helpers.ts'
+import { type KithNode } from '../../src/node/node.ts'
+import { tempDir, waitFor } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
 
 interface TestNode {
   node: KithNode
@@ -49,18 +47,6 @@ const battery = {
 const n2Sampler = new StateSampler(battery, { queue: () => 0, intervalMs: 60_000 })
 
 async function startNode(name: string, bootstrap: string[]): Promise<TestNode> {
-  const dir = join(root, name)
-  await mkdir(dir, { recursive: true })
-  await createIdentity(join(dir, 'identity.key'))
-  const yaml = [
-    'api: 127.0.0.1:0',
-    'network:',
-    '  listen: [/ip4/127.0.0.1/tcp/0]',
-    `  bootstrap: [${bootstrap.join(', ')}]`,
-    '  dht: off',
-    `discovery: { ttl: ${TTL} }`,
-  ].join('\n')
-  const config = await loadConfig(await writeText(dir, 'kith.yaml', `${yaml}\n`), { env: {} })
   const t = {
     caps: [cap(`${name}.echo`, `Echo on ${name}`)],
     state: { load: 0.1, memFree: 1e9, queue: 0 },
@@ -73,8 +59,7 @@ async function startNode(name: string, bootstrap: string[]): Promise<TestNode> {
           configCap('n2.temperature', 'Hall temperature'),
         ])
       : { state: () => t.state, capabilities: () => t.caps }
-  t.node = await createNode(config, silentLogger(), { local })
-  await t.node.start()
+  t.node = await startTestNode(join(root, name), { bootstrap, yaml: [`discovery: { ttl: ${TTL} }`], local })
   nodes.push(t)
   return t
 }

@@ -1,13 +1,10 @@
 /** Delegation across four real nodes over TCP on 127.0.0.1: fallback, busy, lost providers, workflows. */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/index.ts'
-import { createIdentity } from '../../src/connectivity/identity.ts'
 import type { Capability, NodeState } from '../../src/discovery/descriptor.ts'
-import { createNode, type KithNode } from '../../src/node/node.ts'
-import { silentLogger } from '../../src/util/logger.ts'
-import { tempDir, waitFor, writeText } from '../helpers.ts'
+import { type KithNode } from '../../src/node/node.ts'
+import { tempDir, waitFor } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
 
 const cap = (id: string): Capability => ({
   id,
@@ -36,23 +33,12 @@ async function start(
   name: string,
   opts: { load: number; caps: string[]; bootstrap?: string; execution?: string },
 ): Promise<KithNode> {
-  const dir = join(root, name)
-  await mkdir(dir, { recursive: true })
-  await createIdentity(join(dir, 'identity.key'))
-  const yaml = [
-    'api: 127.0.0.1:0',
-    'network:',
-    '  listen: [/ip4/127.0.0.1/tcp/0]',
-    `  bootstrap: [${opts.bootstrap ?? ''}]`,
-    '  dht: off',
-    ...(opts.execution != null ? [`execution: ${opts.execution}`] : []),
-  ].join('\n')
-  const config = await loadConfig(await writeText(dir, 'kith.yaml', `${yaml}\n`), { env: {} })
   const state: NodeState = { load: opts.load, memFree: 1e9, queue: 0 }
-  const node = await createNode(config, silentLogger(), {
+  const node = await startTestNode(join(root, name), {
+    ...(opts.bootstrap != null ? { bootstrap: [opts.bootstrap] } : {}),
+    yaml: opts.execution != null ? [`execution: ${opts.execution}`] : [],
     local: { state: () => state, capabilities: () => opts.caps.map(cap) },
   })
-  await node.start()
   nodes.set(name, node)
   return node
 }
