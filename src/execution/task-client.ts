@@ -113,7 +113,10 @@ export class TaskClient {
       channel.pending.set(request.id, {
         resolve: (reply) => {
           done()
-          resolve(reply)
+          // a reply that lands after the deadline lost the race with our own timer: the caller has one
+          // answer for "too late", however the race went
+          if (Date.now() >= deadline) reject(new RequestTimeoutError())
+          else resolve(reply)
         },
         reject: (err) => {
           done()

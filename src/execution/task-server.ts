@@ -128,7 +128,19 @@ export class TaskServer {
             this.#log.error({ err: err.message, id: request.id }, 'task handler failed')
             return { status: 'error' as const, error: { code: 'internal', message: 'the provider failed' } }
           })
-          .then((result) => reply({ t: 'res', id: request.id, ...result }))
+          .then((result) =>
+            // past its deadline the requester has given up: whatever the handler returned, it is a timeout
+            reply(
+              Date.now() >= request.deadline && result.status === 'ok'
+                ? {
+                    t: 'res',
+                    id: request.id,
+                    status: 'timeout',
+                    error: { code: 'timeout', message: 'the deadline passed' },
+                  }
+                : { t: 'res', id: request.id, ...result },
+            ),
+          )
           .finally(() => {
             clearTimeout(timer)
             inflight.delete(request.id)
