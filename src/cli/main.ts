@@ -173,10 +173,6 @@ function exitCodeFor(err: unknown): number {
     for (const p of err.problems) console.error(formatProblem(p))
     return EX_CONFIG
   }
-  if (err instanceof Error && err.name === 'WorkflowError') {
-    console.error(err.message)
-    return EX_CONFIG
-  }
   if (err instanceof IdentityError) {
     console.error(`kith: ${err.message}`)
     return EX_CONFIG

@@ -16,7 +16,7 @@ export function formatProblem(p: ConfigProblem): string {
 
 /** Thrown when a config cannot be used; carries every problem found, not just the first. */
 export class ConfigError extends Error {
-  static readonly code = 'ERR_CONFIG'
+  static readonly code: string = 'ERR_CONFIG'
   readonly problems: ConfigProblem[]
 
   constructor(problems: ConfigProblem[]) {

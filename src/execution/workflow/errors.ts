@@ -2,13 +2,14 @@
  * The workflow's error classes: one for a file that cannot be used (every problem, located by line, in the
  * config's `FILE:LINE: path: message` form), one for a reference that cannot be resolved while running.
  */
-import { type ConfigProblem, formatProblem } from '../../config/errors.ts'
+import { ConfigError, type ConfigProblem } from '../../config/errors.ts'
 
 /** One thing wrong with a workflow file: `source` is the file, `line` 1-based (0 when none applies). */
 export type WorkflowProblem = ConfigProblem
 
 /**
- * Thrown by `parseWorkflow` / `loadWorkflow`; carries every problem found, not just the first.
+ * Thrown by `parseWorkflow` / `loadWorkflow`; carries every problem found, not just the first. A workflow file is
+ * reported like a config file (`FILE:LINE: path: message`, exit 78), so it is one.
  *
  * @example
  * try {
@@ -17,14 +18,12 @@ export type WorkflowProblem = ConfigProblem
  *   if (err instanceof WorkflowError) err.message // 'w.yaml:2: stepz: unknown key\n…'
  * }
  */
-export class WorkflowError extends Error {
-  static readonly code = 'ERR_WORKFLOW'
-  readonly problems: WorkflowProblem[]
+export class WorkflowError extends ConfigError {
+  static override readonly code: string = 'ERR_WORKFLOW'
 
   constructor(problems: WorkflowProblem[]) {
-    super(problems.map(formatProblem).join('\n') || 'invalid workflow')
+    super(problems)
     this.name = 'WorkflowError'
-    this.problems = problems
   }
 }
 
