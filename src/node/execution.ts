@@ -17,7 +17,7 @@ import {
   type ScriptRunner,
   TaskFailure,
 } from '../execution/registry.ts'
-import { BusyError, Scheduler, TimeoutError } from '../execution/scheduler.ts'
+import { BusyError, SCHEDULER_DEFAULTS, Scheduler, TimeoutError } from '../execution/scheduler.ts'
 import { TaskClient } from '../execution/task-client.ts'
 import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
@@ -70,7 +70,7 @@ export function buildExecution(parts: {
   const policy = new ContractPolicy({
     ...contractInitFromConfig(config),
     balance: (peer) => reciprocity.balance(peer),
-    loaded: () => scheduler.queued > 0 && parts.load() > 0.8,
+    loaded: () => scheduler.queued > 0 && parts.load() > SCHEDULER_DEFAULTS.loadShedAt,
   })
 
   /** Runs a capability of ours through the scheduler; `id` is already journalled. */
