@@ -19,7 +19,7 @@
  *   try { … bed.nodes[0].api … bed.nodes[3].logLines … } finally { await bed.stop() }
  *
  * As a program: `node scripts/testbed.ts --nodes 10 [--mode bodyless|flood] [--ttl 15000]
- * [--log-level info] [--caps 5] [--keep]` starts the nodes, prints each ready line, and stops them all on
+ * [--log-level info] [--caps 5] [--churn MS] [--keep]` starts the nodes, prints each ready line, and stops them all on
  * Ctrl-C (SIGINT) or SIGTERM. Directories are removed on stop unless `--keep`.
  *
  * Only 127.0.0.1 is ever listened on or contacted.
@@ -34,7 +34,8 @@ import { Child, type Line, nodeEnv, runCli } from './bench/lib/process.ts'
 import { seededRandom } from './bench/lib/random.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const READY_TIMEOUT_MS = 60_000
+// generous: on a shared 2-core machine, 20 nodes importing their modules at once can take a while
+const READY_TIMEOUT_MS = 120_000
 const STOP_TIMEOUT_MS = 15_000
 
 export type DiscoveryMode = 'bodyless' | 'flood'
@@ -65,6 +66,12 @@ export interface TestbedInit {
   root?: string
   /** seed for the choice of bootstrap peers, so a layout can be repeated; default 1 */
   seed?: number
+  /**
+   * when above 0, each node withdraws and restores one extra capability every this many ms (first at a
+   * random phase), so its descriptor body changes on a schedule; the node then runs through
+   * scripts/bench/lib/churn-node.ts (`kith start`'s steps plus that churn) instead of `kith start`. Default 0
+   */
+  churnMs?: number
   /** progress messages */
   log?: (message: string) => void
 }
@@ -238,6 +245,7 @@ export async function startTestbed(options: TestbedInit): Promise<Testbed> {
     keep: false,
     root: ROOT,
     seed: 1,
+    churnMs: 0,
     log: () => {},
     ...options,
   }
@@ -312,11 +320,11 @@ export async function startTestbed(options: TestbedInit): Promise<Testbed> {
         return dialable({ event: 'ready', peerId: node.peerId, api: node.api, listen: node.listen })
       })
       await configure(p, bootstrap, init)
-      const child = new Child(
-        process.execPath,
-        [join(init.root, 'src/cli/main.ts'), 'start', '--config', p.config],
-        { cwd: p.dir, env: nodeEnv() },
-      )
+      const args =
+        init.churnMs > 0
+          ? [join(init.root, 'scripts/bench/lib/churn-node.ts'), p.config, String(init.churnMs)]
+          : [join(init.root, 'src/cli/main.ts'), 'start', '--config', p.config]
+      const child = new Child(process.execPath, args, { cwd: p.dir, env: nodeEnv() })
       children[p.index] = child
       let ready: ReadyLine
       try {
@@ -395,6 +403,7 @@ async function main(): Promise<void> {
       ttl: { type: 'string', default: '15000' },
       'log-level': { type: 'string', default: 'info' },
       caps: { type: 'string', default: '5' },
+      churn: { type: 'string', default: '0' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -402,13 +411,15 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log(
       'usage: node scripts/testbed.ts --nodes N [--mode bodyless|flood] [--ttl MS] [--log-level LEVEL] ' +
-        '[--caps K] [--keep]',
+        '[--caps K] [--churn MS] [--keep]',
     )
     return
   }
   const n = Number(values.nodes)
   const ttl = Number(values.ttl)
   const capabilities = Number(values.caps)
+  const churnMs = Number(values.churn)
+  if (!Number.isInteger(churnMs) || churnMs < 0) throw new Error('--churn takes a number of ms, 0 for none')
   if (values.mode !== 'bodyless' && values.mode !== 'flood') throw new Error('--mode is bodyless or flood')
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(ttl) || !Number.isInteger(capabilities)) {
     throw new Error('--nodes, --ttl and --caps take integers')
@@ -418,6 +429,7 @@ async function main(): Promise<void> {
     mode: values.mode,
     ttl,
     capabilities,
+    churnMs,
     logLevel: values['log-level'] as LogLevel,
     keep: values.keep,
     log: (m) => process.stderr.write(`testbed: ${m}\n`),

@@ -89,7 +89,8 @@ export function startCli(
   ]
   const child = spawn(cmd as string, args, {
     cwd: ROOT,
-    env: { ...cleanEnv(), ...options.env },
+    // several nodes run at once: each embedded MQTT broker takes a free port instead of 1883
+    env: { ...cleanEnv(), KITH_MQTT_LISTEN: '127.0.0.1:0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''

@@ -33,6 +33,7 @@ export async function startTestNode(dir: string, options: TestNodeOptions = {}):
     '  listen: [/ip4/127.0.0.1/tcp/0]',
     `  bootstrap: [${(options.bootstrap ?? []).join(', ')}]`,
     '  dht: off',
+    ...((options.yaml ?? []).some((l) => l.startsWith('mqtt:')) ? [] : ['mqtt: { listen: 127.0.0.1:0 }']),
     ...(options.yaml ?? []),
   ]
   const config = await loadConfig(await writeText(dir, 'kith.yaml', `${yaml.join('\n')}\n`), { env: {} })

@@ -4,12 +4,16 @@
  * capabilities per node (descriptors of about 2.5 KB). For each N both modes run back to back in this one
  * benchmark run, on fresh testbeds with the same layout seed.
  *
- * Two measures, taken over the same window after every node holds every descriptor:
+ * Steady state: no capability changes during the window, so in bodyless mode a refresh is a heartbeat (the
+ * notice alone, with the node's current state) and in flooding mode the whole body (re-signed when the state
+ * changed). Two measures, taken over the same window after every node holds every descriptor:
  *
- * - payload: the announcer's own counters from `GET /v1/discovery/stats` — sent = gossipBytesOut +
- *   pullBytesOut, received = gossipBytesIn + pullBytesIn. These count application bytes once per message
- *   handled by kith: a node's own publish once (not once per mesh peer), forwarded messages not at all, and
- *   duplicates dropped by gossipsub's seen-cache not at all.
+ * - payload: the announcer's own counters from `GET /v1/discovery/stats`, counted alike in both modes —
+ *   sent = gossipBytesOut (own messages × the peers gossipsub sent each to) + forwardBytesOut (others'
+ *   messages passed on × the mesh peers other than their sender and origin; gossipsub may skip some that said
+ *   they have it, so this is an upper bound) + pullBytesOut (bodies served); received = gossipBytesIn (every
+ *   message once: gossipsub drops duplicates before kith sees them) + pullBytesIn. No gossipsub framing,
+ *   signatures, duplicates or control traffic.
  * - tcp: what actually crossed each node's libp2p TCP connections — the kernel's per-socket counters
  *   (`ss -tinp`, tcp_info bytes_acked for sent and bytes_received for received) summed over the node's
  *   established sockets except those of its HTTP API. This includes Noise, Yamux and gossipsub framing,
@@ -17,6 +21,9 @@
  *   /proc/PID/io was not used: its rchar/wchar also count the sampler's reads of /proc and sysfs and
  *   SQLite's writes, which dwarf the gossip. Sockets closed during the window would lose their bytes; the
  *   log says how many closed (the connection set of a settled testbed does not change).
+ *
+ * The log also gives, per mode, how many bodies were signed, pulled and verified during the window, which is
+ * what the bytes come down to.
  *
  * KITH_BENCH_CONTROL_MS sets the window (default 30000), KITH_BENCH_CONTROL_WARMUP_MS the settling time
  * after convergence (default 5000), KITH_BENCH_CONTROL_NODES the list of N (default 5,10,20).
@@ -33,9 +40,12 @@ export const name = 'control-bytes'
 export const description =
   'Discovery control-plane bytes per node per second, bodyless gossip vs full-body flooding measured in the ' +
   'same run: N = 5, 10, 20 `kith start` processes on loopback (scripts/testbed.ts: up to 3 random bootstrap links per new node, at most 8 per node, 5 script capabilities ' +
-  'each, DHT off), TTL 15 s (refresh every 5 s), counted over a 30 s window after every node holds every ' +
-  'descriptor. `payload-*`: the announcer counters of /v1/discovery/stats (sent = gossipBytesOut + ' +
-  'pullBytesOut; own publishes once, forwarding and duplicates not counted). `tcp-*`: kernel per-socket ' +
+  'each, DHT off), TTL 15 s (refresh every 5 s), steady state (no capability changes; bodyless refreshes are ' +
+  'heartbeat notices carrying the state, flood refreshes the whole body, re-signed when the state changed), ' +
+  'counted over a 30 s window after every node holds every descriptor. `payload-*`: the announcer counters of ' +
+  '/v1/discovery/stats, alike in both modes (sent = own messages × peers sent to + forwarded messages × mesh ' +
+  'peers other than sender and origin + pulled bodies served; received = every message once + bodies ' +
+  'pulled). `tcp-*`: kernel per-socket ' +
   'bytes (ss, tcp_info bytes_acked / bytes_received) on each node’s libp2p connections: everything ' +
   'on the wire, including encryption, muxing, gossipsub framing and control, ping and identify. One sample ' +
   'per node.'
@@ -82,10 +92,15 @@ async function readSockets(pids: ReadonlySet<number>): Promise<Socket[]> {
 interface Snapshot {
   at: number
   payload: { sent: number; received: number }[]
+  /** summed over the nodes: announces, heartbeats, pulls, bodies stored */
+  totals: { announced: number; heartbeats: number; pulls: number; stored: number }
   sockets: Socket[]
 }
 
-type Stats = { gossip: Record<string, number> }
+type Stats = {
+  gossip: Record<string, number>
+  store: { accepted: number; replaced: number }
+}
 
 async function snapshot(bed: Testbed): Promise<Snapshot> {
   const pids = new Set(bed.nodes.map((n) => n.pid))
@@ -97,9 +112,15 @@ async function snapshot(bed: Testbed): Promise<Snapshot> {
   return {
     at: performance.now(),
     payload: stats.map(({ gossip: g }) => ({
-      sent: (g.gossipBytesOut ?? 0) + (g.pullBytesOut ?? 0),
+      sent: (g.gossipBytesOut ?? 0) + (g.forwardBytesOut ?? 0) + (g.pullBytesOut ?? 0),
       received: (g.gossipBytesIn ?? 0) + (g.pullBytesIn ?? 0),
     })),
+    totals: {
+      announced: stats.reduce((a, s) => a + (s.gossip.announced ?? 0), 0),
+      heartbeats: stats.reduce((a, s) => a + (s.gossip.heartbeats ?? 0), 0),
+      pulls: stats.reduce((a, s) => a + (s.gossip.pulls ?? 0), 0),
+      stored: stats.reduce((a, s) => a + s.store.accepted + s.store.replaced, 0),
+    },
     // the node's own API sockets carry this benchmark's requests, not gossip
     sockets: sockets.filter((s) => !apiPorts.has(s.localPort)),
   }
@@ -187,8 +208,11 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
           add(`payload-recv-${mode}-n${n}`, r.payloadReceived)
           add(`tcp-sent-${mode}-n${n}`, r.tcpSent)
           add(`tcp-recv-${mode}-n${n}`, r.tcpReceived)
+          const d = (k: keyof Snapshot['totals']) => b.totals[k] - a.totals[k]
           ctx.log(
-            `${mode} N=${n} run ${run}: median per node payload sent ${median(r.payloadSent).toFixed(0)} B/s, ` +
+            `${mode} N=${n} run ${run}: in the window ${d('announced')} announces (${d('heartbeats')} ` +
+              `heartbeats), ${d('pulls')} pulls, ${d('stored')} bodies stored (own included); ` +
+              `median per node payload sent ${median(r.payloadSent).toFixed(0)} B/s, ` +
               `tcp sent ${median(r.tcpSent).toFixed(0)} B/s; connections per node ` +
               `${Math.min(...r.connections)}-${Math.max(...r.connections)}; sockets opened ${r.opened}, ` +
               `closed ${r.closed} during the window`,

@@ -84,7 +84,8 @@ async function nodeDir(dir: string, lines: readonly string[]): Promise<string> {
   return file
 }
 
-const BASE_CONFIG = ['api: 127.0.0.1:0', 'log: { level: warn }']
+// no MQTT: several nodes run on one machine, and the embedded broker would want port 1883 in each
+const BASE_CONFIG = ['api: 127.0.0.1:0', 'log: { level: warn }', 'mqtt: { broker: off }']
 const network = (bootstrap: string) => [
   'network:',
   '  listen: [/ip4/127.0.0.1/tcp/0]',
@@ -223,6 +224,8 @@ async function serveProvider(file: string, load: number | undefined): Promise<vo
         return answer(200, { times })
       }
       if (req.method === 'GET' && req.url === '/stats') {
+        // the journal commits the ends of tasks in groups: count what it will hold, not what it holds yet
+        node.execution.journal.flush()
         const rows = node.db
           .prepare("SELECT status, count(*) AS n FROM tasks WHERE direction = 'in' GROUP BY status")
           .all() as { status: string; n: number }[]

@@ -1,19 +1,24 @@
 /**
- * Propagation (discovery issue): how long a changed descriptor takes to be stored by every other node, for
- * N = 5, 10 and 20 real `kith start` processes on loopback (scripts/testbed.ts), bodyless gossip, TTL 15 s.
+ * Propagation (discovery issue): how long a change of a node's descriptor takes to reach every other node,
+ * for N = 5, 10 and 20 real node processes on loopback (scripts/testbed.ts), bodyless gossip, TTL 15 s.
  *
- * No trigger is needed: every refresh (every ttl/3 = 5 s) signs a new seq, which is a change like any
- * other, so every announce of every node in the window is a sample. With `log.level: debug` the announcer
- * logs `announced` (seq) and each receiver logs `descriptor stored` (peer, seq); pino stamps each line with
- * the wall clock when it is written (synchronously, ms resolution), and all processes share one clock, so
+ * Two kinds of change, both measured in each run:
  *
- *   propagation(P, seq) = max over the other nodes of time(stored P's seq) - time(P announced seq).
+ * - a body change (`propagation-nN`): every node withdraws or restores one capability every
+ *   `CHURN_MS` (testbed `churnMs`: the node runs `kith start`'s steps through
+ *   scripts/bench/lib/churn-node.ts, first change at a random phase). The node signs a new body (seq + 1)
+ *   and announces it; every other node must pull it and check its signature. Sample: the origin's
+ *   `announced` (seq) log line to the last other node's `descriptor stored` (peer, seq).
+ * - a state change (`state-propagation-nN`): every heartbeat (every ttl/3, and at once on a band crossing)
+ *   carries the node's current state in the notice itself. Sample: the origin's `announced` heartbeat (at)
+ *   to the last other node's `state refreshed` (peer, at).
  *
- * The times come from the log lines themselves, not from when this process read them, so pipe buffering
- * does not count. A sample counts only if every other node stored that seq; the rest are reported as
- * incomplete (a node that misses seq N takes N+1 at the next refresh, so they cost staleness, not loss).
- * Announces are taken from a window that starts once every node holds every descriptor, and the window
- * closes `GRACE_MS` before the logs are read, so late arrivals still count.
+ * Times come from the log lines themselves (`log.level: debug`; pino stamps each line with the wall clock
+ * when it is written, synchronously, ms resolution; all processes share one clock), not from when this
+ * process read them, so pipe buffering does not count. A sample counts only if every other node logged it;
+ * the rest are reported as incomplete (a node that misses a heartbeat takes the next one, a body it missed
+ * at the next change or on its next heartbeat). Announces are taken from a window that starts once every node
+ * holds every descriptor; the window closes `GRACE_MS` before the logs are read, so late arrivals still count.
  *
  * KITH_BENCH_PROPAGATION_MS sets the window per N (default 45000); KITH_BENCH_PROPAGATION_NODES a
  * comma-separated list of N (default 5,10,20).
@@ -26,15 +31,18 @@ import { startTestbed, type Testbed } from '../testbed.ts'
 
 export const name = 'propagation'
 export const description =
-  'Time until a changed descriptor is stored at every other node: N = 5, 10, 20 `kith start` processes on ' +
+  'Time until a change of a node’s descriptor is held by every other node: N = 5, 10, 20 node processes on ' +
   'loopback (scripts/testbed.ts: each bootstraps from up to 3 random earlier nodes, at most 8 links per node, DHT off, ' +
-  '5 script capabilities each), bodyless gossip, TTL 15 s. Each sample is one announce (every ttl/3 refresh ' +
-  'signs a new seq): max over receivers of the `descriptor stored` log time minus the origin’s `announced` ' +
-  'log time (pino wall clock, ms resolution, one machine), over a 45 s window that starts once all nodes hold ' +
-  'all descriptors. `propagation-nN-p99` repeats the p99 as its own metric so its target can be checked; ' +
-  '`incomplete-nN` is the share of announces that some node never stored. `testbed-cpu-nN`: CPU used by all ' +
-  'N nodes together during the window (100 = one core); `machine-busy-nN`: how busy the whole machine was ' +
-  '(2 cores, other work included), since propagation slows down sharply once the cores are saturated.'
+  '5 script capabilities each), bodyless gossip, TTL 15 s (heartbeat every 5 s). `propagation-nN`: body changes: ' +
+  'each node withdraws or restores one capability every 10 s (kith start’s steps plus that churn, ' +
+  'scripts/bench/lib/churn-node.ts), so it signs a new body that every other node must pull and verify; sample = ' +
+  'last receiver’s `descriptor stored` log time minus the origin’s `announced` log time. `state-propagation-nN`: ' +
+  'state changes: the state carried by every heartbeat notice; sample = last receiver’s `state refreshed` minus ' +
+  '`announced`. Pino wall clock, ms resolution, one machine; a 45 s window that starts once all nodes hold all ' +
+  'descriptors. `propagation-nN-p99` repeats the p99 as its own metric so its target can be checked; ' +
+  '`incomplete-nN` / `state-incomplete-nN`: share of announces that some node never logged. `testbed-cpu-nN`: CPU ' +
+  'used by all N nodes together during the window (100 = one core); `machine-busy-nN`: how busy the whole machine ' +
+  'was (2 cores, other work included), since propagation slows down sharply once the cores are saturated.'
 export const defaultRuns = 1
 const SIZES = (process.env.KITH_BENCH_PROPAGATION_NODES ?? '5,10,20').split(',').map(Number)
 /** The issue's goal: p99 at most 1 s with 20 nodes (only when N = 20 is measured). */
@@ -43,6 +51,8 @@ export const targets: Record<string, Target> = SIZES.includes(20)
   : {}
 
 const TTL_MS = 15_000
+/** how often each node changes its capabilities (a body change) */
+const CHURN_MS = 10_000
 const GRACE_MS = 5_000
 const CONVERGE_TIMEOUT_MS = 90_000
 
@@ -50,7 +60,9 @@ interface LogLine {
   msg?: string
   time?: string
   seq?: number
-  /** a re-announce of an unchanged descriptor: nothing new to propagate */
+  /** the notice's own time: the key of a heartbeat */
+  at?: number
+  /** a notice for an unchanged body: only its state and liveness propagate */
   heartbeat?: boolean
   peer?: string
   outcome?: string
@@ -71,31 +83,38 @@ function parsed(lines: readonly { text: string }[]): LogLine[] {
 }
 
 export interface PropagationResult {
-  /** ms, one per announce that every other node stored */
+  /** ms, one per announce that every other node logged */
   samples: number[]
-  /** per receiver and announce: ms from announce to that receiver's store */
+  /** per receiver and announce: ms from announce to that receiver's log line */
   perReceiver: number[]
   announces: number
   incomplete: number
   /** who missed what, for the log */
   misses: Map<number, number>
-  publishFailures: number
 }
 
 /**
- * Matches `announced` lines of each node with `descriptor stored` lines of all others, for announces
- * whose time lies in [from, to).
+ * Matches the `announced` lines of each node that `select` picks, keyed by `key`, with the first `received`
+ * line of every other node that has the same key; for announces whose time lies in [from, to).
  */
-export function measure(bed: Testbed, from: number, to: number): PropagationResult {
-  const logs = bed.nodes.map((node) => parsed(node.logLines))
-  // receiver index -> "peer seq" -> first time stored
-  const stored = logs.map((lines) => {
+function match(
+  bed: Testbed,
+  logs: LogLine[][],
+  from: number,
+  to: number,
+  select: (l: LogLine) => boolean,
+  key: (peer: string, l: LogLine) => string | undefined,
+  received: string,
+): PropagationResult {
+  // receiver index -> key -> first time logged
+  const seen = logs.map((lines) => {
     const first = new Map<string, number>()
     for (const l of lines) {
-      if (l.msg !== 'descriptor stored' || l.peer == null || l.seq == null || l.time == null) continue
-      const key = `${l.peer} ${l.seq}`
+      if (l.msg !== received || l.peer == null || l.time == null) continue
+      const k = key(l.peer, l)
+      if (k == null) continue
       const at = Date.parse(l.time)
-      if (!first.has(key) || (first.get(key) as number) > at) first.set(key, at)
+      if (!first.has(k) || (first.get(k) as number) > at) first.set(k, at)
     }
     return first
   })
@@ -105,21 +124,19 @@ export function measure(bed: Testbed, from: number, to: number): PropagationResu
     announces: 0,
     incomplete: 0,
     misses: new Map(),
-    publishFailures: 0,
   }
   bed.nodes.forEach((origin, o) => {
     for (const l of logs[o] ?? []) {
-      if (l.msg === 'publish failed') result.publishFailures++
-      if (l.msg !== 'announced' || l.heartbeat === true || l.seq == null || l.time == null) continue
+      if (l.msg !== 'announced' || l.time == null || !select(l)) continue
       const at = Date.parse(l.time)
-      if (at < from || at >= to) continue
+      const k = key(origin.peerId, l)
+      if (at < from || at >= to || k == null) continue
       result.announces++
-      const key = `${origin.peerId} ${l.seq}`
       let worst = 0
       let complete = true
       bed.nodes.forEach((_, r) => {
         if (r === o) return
-        const got = stored[r]?.get(key)
+        const got = seen[r]?.get(k)
         if (got == null) {
           complete = false
           result.misses.set(r, (result.misses.get(r) ?? 0) + 1)
@@ -133,6 +150,40 @@ export function measure(bed: Testbed, from: number, to: number): PropagationResu
     }
   })
   return result
+}
+
+/**
+ * Body changes (announces of a new seq, matched with `descriptor stored` by peer and seq) and state
+ * changes (heartbeats, matched with `state refreshed` by peer and `at`), for announces in [from, to).
+ */
+export function measure(
+  bed: Testbed,
+  from: number,
+  to: number,
+): { body: PropagationResult; state: PropagationResult; publishFailures: number } {
+  const logs = bed.nodes.map((node) => parsed(node.logLines))
+  const publishFailures = logs.flat().filter((l) => l.msg === 'publish failed').length
+  return {
+    body: match(
+      bed,
+      logs,
+      from,
+      to,
+      (l) => l.heartbeat !== true,
+      (peer, l) => (l.seq != null ? `${peer} ${l.seq}` : undefined),
+      'descriptor stored',
+    ),
+    state: match(
+      bed,
+      logs,
+      from,
+      to,
+      (l) => l.heartbeat === true,
+      (peer, l) => (l.at != null ? `${peer} ${l.at}` : undefined),
+      'state refreshed',
+    ),
+    publishFailures,
+  }
 }
 
 /** CPU seconds of the testbed's nodes (with reaped children) and busy/total CPU seconds of the machine. */
@@ -173,6 +224,33 @@ async function statsSummary(bed: Testbed): Promise<string> {
   )
 }
 
+/** Samples of one kind of change, gathered over the runs of one N. */
+class Gathered {
+  samples: number[] = []
+  perReceiver: number[] = []
+  announces = 0
+  incomplete = 0
+
+  add(r: PropagationResult): void {
+    this.samples.push(...r.samples)
+    this.perReceiver.push(...r.perReceiver)
+    this.announces += r.announces
+    this.incomplete += r.incomplete
+  }
+
+  describe(r: PropagationResult): string {
+    const misses = [...r.misses].map(([node, count]) => `node ${node}: ${count}`).join(', ')
+    return (
+      `${r.announces} announces, ${r.samples.length} reached every node, ` +
+      `${r.incomplete} incomplete${misses !== '' ? ` (missed ${misses})` : ''}`
+    )
+  }
+
+  incompletePercent(): number {
+    return (100 * this.incomplete) / Math.max(1, this.announces)
+  }
+}
+
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const windowMs = ctx.envInt('KITH_BENCH_PROPAGATION_MS', 45_000)
   const sizes = SIZES
@@ -181,10 +259,8 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
   const results: MetricSamples[] = []
 
   for (const n of sizes) {
-    const samples: number[] = []
-    const perReceiver: number[] = []
-    let announces = 0
-    let incomplete = 0
+    const body = new Gathered()
+    const state = new Gathered()
     const testbedCpu: number[] = []
     const machineBusy: number[] = []
     for (let run = 1; run <= ctx.runs; run++) {
@@ -192,6 +268,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         n,
         mode: 'bodyless',
         ttl: TTL_MS,
+        churnMs: CHURN_MS,
         logLevel: 'debug',
         parentDir: ctx.tmpDir,
         seed: run,
@@ -217,15 +294,11 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         if (dead.length > 0)
           throw new Error(`nodes ${dead.map((d) => d.index).join(', ')} exited during the run`)
         const r = measure(bed, from, to)
-        samples.push(...r.samples)
-        perReceiver.push(...r.perReceiver)
-        announces += r.announces
-        incomplete += r.incomplete
-        const misses = [...r.misses].map(([node, count]) => `node ${node}: ${count}`).join(', ')
+        body.add(r.body)
+        state.add(r.state)
         ctx.log(
-          `N=${n} run ${run}: ${r.announces} announces, ${r.samples.length} reached every node, ` +
-            `${r.incomplete} incomplete${misses !== '' ? ` (missed ${misses})` : ''}, ` +
-            `${r.publishFailures} publish failures; ${await statsSummary(bed)}`,
+          `N=${n} run ${run}: body changes: ${body.describe(r.body)}; state (heartbeats): ` +
+            `${state.describe(r.state)}; ${r.publishFailures} publish failures; ${await statsSummary(bed)}`,
         )
       } finally {
         const report = await bed.stop()
@@ -233,12 +306,16 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
           ctx.log(`N=${n}: node ${u.index} stopped with code ${u.code}, signal ${u.signal}`)
       }
     }
-    if (samples.length === 0) throw new Error(`N=${n}: no announce reached every node`)
+    if (body.samples.length === 0) throw new Error(`N=${n}: no body change reached every node`)
+    if (state.samples.length === 0) throw new Error(`N=${n}: no heartbeat reached every node`)
     results.push(
-      { metric: `propagation-n${n}`, unit: 'ms', samples },
-      { metric: `propagation-n${n}-p99`, unit: 'ms', samples: [percentile(samples, 99)] },
-      { metric: `per-receiver-n${n}`, unit: 'ms', samples: perReceiver },
-      { metric: `incomplete-n${n}`, unit: '%', samples: [(100 * incomplete) / Math.max(1, announces)] },
+      { metric: `propagation-n${n}`, unit: 'ms', samples: body.samples },
+      { metric: `propagation-n${n}-p99`, unit: 'ms', samples: [percentile(body.samples, 99)] },
+      { metric: `per-receiver-n${n}`, unit: 'ms', samples: body.perReceiver },
+      { metric: `incomplete-n${n}`, unit: '%', samples: [body.incompletePercent()] },
+      { metric: `state-propagation-n${n}`, unit: 'ms', samples: state.samples },
+      { metric: `state-propagation-n${n}-p99`, unit: 'ms', samples: [percentile(state.samples, 99)] },
+      { metric: `state-incomplete-n${n}`, unit: '%', samples: [state.incompletePercent()] },
       { metric: `testbed-cpu-n${n}`, unit: '% of a core', samples: testbedCpu },
       { metric: `machine-busy-n${n}`, unit: '%', samples: machineBusy },
     )
@@ -259,7 +336,19 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         numerator: `propagation-n${n}`,
         denominator: `propagation-n${small}`,
       },
+      {
+        name: `growth of the state change's median from N=${small} to N=${n}`,
+        numerator: `state-propagation-n${n}`,
+        denominator: `state-propagation-n${small}`,
+      },
     )
+  }
+  for (const n of sizes) {
+    comparisons.push({
+      name: `body change vs state change, median, N=${n}: a pull and a signature per hop`,
+      numerator: `propagation-n${n}`,
+      denominator: `state-propagation-n${n}`,
+    })
   }
   return { results, comparisons }
 }

@@ -27,11 +27,15 @@ export const description =
   '16 MiB engines): `module-load` imports the packages and instantiates the first engine in a fresh Node ' +
   'process (once per run; `module-import` + `module-instantiate`), `rss-module` is that process’s RSS growth ' +
   'and `rss-engine` the RSS of each further engine (one per concurrent task); `cold-start` is a bare QuickJS runtime + context + eval of a tiny ' +
-  'run() + call + dispose; `task` a whole Sandbox.run() of a tiny task (prelude, JSON in and out), ' +
-  '`task-host-call` the same with one async host function call, `task-deterministic` with the fixed clock and ' +
-  'seeded random; `throughput` tiny Sandbox.run() tasks back to back for 1 s on one core; `engine-reload` ' +
+  'run() + call + dispose; `task` a whole Sandbox.run() of a tiny task (prelude, JSON in and out), back to ' +
+  'back, so that each one also waits for the disposal of the one before and the preparation of its own ' +
+  'context; `task-prepared` the same with a 2 ms pause before each task, as between two requests, so that ' +
+  'the context prepared ahead after each task is ready when the next one starts; ' +
+  '`task-host-call` is `task` with one async host function call, `task-deterministic` `task` with the fixed ' +
+  'clock and seeded random; `throughput` tiny Sandbox.run() tasks back to back for 1 s on one core; `engine-reload` ' +
   'loading one more engine in a warm process, the price of dropping one after a hostile task; ' +
-  '`worker-task` and `worker-task-host-call` are `task` and `task-host-call` through a WorkerSandbox of one ' +
+  '`worker-task`, `worker-task-prepared` and `worker-task-host-call` are `task`, `task-prepared` and ' +
+  '`task-host-call` through a WorkerSandbox of one ' +
   'worker thread (job and result as messages, the host call made in the main thread), `worker-start` a new ' +
   'worker thread until its engine is loaded (its module imports included), the price of replacing a worker ' +
   'terminated at a deadline or abort.'
@@ -43,6 +47,8 @@ export const targets: Record<string, Target> = {
 }
 
 const WARMUP = 300
+/** The pause before each `*-prepared` task: the sandbox prepares the next context in the meantime. */
+const GAP_MS = 2
 const THROUGHPUT_MS = 1000
 const RELOADS = 10
 const TINY: SandboxJob = {
@@ -132,10 +138,17 @@ async function workerStarts(): Promise<number[]> {
   return times
 }
 
-async function timeTasks(sandbox: Pick<Sandbox, 'run'>, job: SandboxJob, count: number): Promise<number[]> {
+/** `count` tasks back to back, or with a pause of `gapMs` before each (the gap between two requests). */
+async function timeTasks(
+  sandbox: Pick<Sandbox, 'run'>,
+  job: SandboxJob,
+  count: number,
+  gapMs = 0,
+): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await sandbox.run(job)
   const times: number[] = []
   for (let i = 0; i < count; i++) {
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs))
     const started = performance.now()
     const result = await sandbox.run(job)
     times.push(performance.now() - started)
@@ -204,6 +217,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     await sandbox.start()
     const tasks = await timeTasks(sandbox, TINY, count)
     add('task', 'ms', tasks)
+    add('task-prepared', 'ms', await timeTasks(sandbox, TINY, count, GAP_MS))
     add('task-host-call', 'ms', await timeTasks(sandbox, hostCall, count))
     add(
       'task-deterministic',
@@ -218,6 +232,7 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     await pool.start()
     const workerTasks = await timeTasks(pool, TINY, count)
     add('worker-task', 'ms', workerTasks)
+    add('worker-task-prepared', 'ms', await timeTasks(pool, TINY, count, GAP_MS))
     add('worker-task-host-call', 'ms', await timeTasks(pool, hostCall, count))
     await pool.stop()
     add('worker-start', 'ms', await workerStarts())
@@ -238,11 +253,13 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     'rss-engine',
     'cold-start',
     'task',
+    'task-prepared',
     'task-host-call',
     'task-deterministic',
     'throughput',
     'engine-reload',
     'worker-task',
+    'worker-task-prepared',
     'worker-task-host-call',
     'worker-start',
   ]
@@ -255,6 +272,11 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         denominator: 'cold-start',
       },
       { name: 'one async host call vs none', numerator: 'task-host-call', denominator: 'task' },
+      {
+        name: 'tiny task on a context prepared ahead vs back to back',
+        numerator: 'task-prepared',
+        denominator: 'task',
+      },
       {
         name: 'tiny task through a worker thread vs in process',
         numerator: 'worker-task',

@@ -29,6 +29,8 @@ export interface ApiNode {
   /** counters of the discovery plane: store outcomes, gossip and pull bytes */
   discoveryStats(): Record<string, unknown>
   findCapabilities(intent: Intent, limit: number): Match[]
+  /** this node's MQTT devices with availability and last readings, and the device plane's counters */
+  devices(): Record<string, unknown>
 }
 
 const MAX_LIMIT = 100
@@ -104,6 +106,7 @@ export function kithRoutes(node: ApiNode): Route[] {
     { method: 'GET', path: '/v1/status', handle: () => node.status() },
     { method: 'GET', path: '/v1/peers', handle: () => ({ peers: node.peers() }) },
     { method: 'GET', path: '/v1/discovery/stats', handle: () => node.discoveryStats() },
+    { method: 'GET', path: '/v1/devices', handle: () => node.devices() },
     {
       method: 'GET',
       path: '/v1/capabilities',

@@ -53,6 +53,11 @@ export function buildProgram(): Command {
     .description('run the node; prints {"event":"ready",…} on stdout when ready')
     .addOption(new Option('--config <file>', 'the node config').env('KITH_CONFIG').default(DEFAULT_CONFIG))
     .option('--init', 'create the config and identity first if the config file does not exist')
+    .option(
+      '--demo',
+      'also run a small virtual household on the node’s embedded broker (a plug, a dimmable light and a climate ' +
+        'sensor announced through Home Assistant discovery, a DIY relay through Homie)',
+    )
     .action(async (opts) => {
       // libp2p and the planes load only for the verb that runs a node
       const { startNode } = await import('./start.ts')

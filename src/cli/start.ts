@@ -12,7 +12,7 @@ import { initNode } from './init.ts'
 /** How long a clean stop may take before the process gives up and exits 1. */
 const STOP_TIMEOUT_MS = 10_000
 
-export async function startNode(options: { config: string; init?: boolean }): Promise<void> {
+export async function startNode(options: { config: string; init?: boolean; demo?: boolean }): Promise<void> {
   if (options.init === true && !existsSync(options.config)) {
     const { peerId, config } = await initNode({ dir: dirname(options.config) })
     process.stderr.write(`kith: created ${config} and a new identity ${peerId}\n`)
@@ -47,5 +47,12 @@ export async function startNode(options: { config: string; init?: boolean }): Pr
   process.on('SIGINT', () => stop('SIGINT'))
 
   const ready = await node.start()
+  const brokerUrl = node.devices.brokerUrl()
+  if (options.demo === true && brokerUrl != null) {
+    const { startDemoHousehold } = await import('../../firmware-bridge/household.ts')
+    const household = await startDemoHousehold(brokerUrl)
+    node.onStop(() => household.stop())
+    log.info({ devices: household.ids }, 'demo household running')
+  }
   process.stdout.write(`${JSON.stringify(ready)}\n`)
 }

@@ -21,6 +21,8 @@ export interface Config extends ConfigFile {
   }
   /** the API token, read from `api.token` or `api.tokenFile` */
   apiToken?: string
+  /** the MQTT password, read from `mqtt.password` or `mqtt.passwordFile` */
+  mqttPassword?: string
   /** the file and line that set `path`, for problems found after loading (e.g. an unreadable key file) */
   locate(path: ReadonlyArray<PropertyKey>): { source: string; line: number }
 }
@@ -97,6 +99,27 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
       ...c,
       script: at(['capabilities', i, 'script'], c.script),
     })),
+    mqtt: {
+      ...values.mqtt,
+      profiles: values.mqtt.profiles.map((dir, i) => at(['mqtt', 'profiles', i], dir)),
+      ...(values.mqtt.passwordFile != null
+        ? { passwordFile: at(['mqtt', 'passwordFile'], values.mqtt.passwordFile) }
+        : {}),
+      ...(values.mqtt.tls != null
+        ? {
+            tls: {
+              ...values.mqtt.tls,
+              ...(values.mqtt.tls.ca != null ? { ca: at(['mqtt', 'tls', 'ca'], values.mqtt.tls.ca) } : {}),
+              ...(values.mqtt.tls.cert != null
+                ? { cert: at(['mqtt', 'tls', 'cert'], values.mqtt.tls.cert) }
+                : {}),
+              ...(values.mqtt.tls.key != null
+                ? { key: at(['mqtt', 'tls', 'key'], values.mqtt.tls.key) }
+                : {}),
+            },
+          }
+        : {}),
+    },
     paths: {
       file: path,
       ...(fleet != null ? { fleet: fleet.file } : {}),
@@ -137,9 +160,22 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
         config.apiToken = token
       }
     }
+    const { tls, passwordFile } = config.mqtt
+    await Promise.all(
+      (['ca', 'cert', 'key'] as const).flatMap((k) =>
+        tls?.[k] != null ? [need(['mqtt', 'tls', k], tls[k], `TLS ${k} file`)] : [],
+      ),
+    )
+    if (passwordFile != null) {
+      const before = fileProblems.length
+      await need(['mqtt', 'passwordFile'], passwordFile, 'password file')
+      if (fileProblems.length === before)
+        config.mqttPassword = (await readFile(passwordFile, 'utf8')).slice(0, MAX_TOKEN_FILE_BYTES).trim()
+    }
     if (fileProblems.length > 0) throw new ConfigError(fileProblems)
   }
   if (values.api.token != null) config.apiToken = values.api.token
+  if (values.mqtt.password != null) config.mqttPassword = values.mqtt.password
   return config
 }
 

@@ -6,10 +6,13 @@ import { isIP } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { deviceConfigSchema } from '../devices/profile.ts'
+import { DEVICE_ID } from '../devices/types.ts'
 
 export const CONFIG_VERSION = 1
 export const DEFAULT_API = '127.0.0.1:7700'
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/7701'
+export const DEFAULT_MQTT = '127.0.0.1:1883'
 
 function isMultiaddr(value: string): boolean {
   try {
@@ -53,6 +56,9 @@ const dialableMultiaddr = multiaddrString.refine(
   'a bootstrap address must end in /p2p/<peer id>',
 )
 const jsonSchema = z.record(z.string(), z.unknown())
+const topicPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,3}$/, 'a topic prefix without wildcards')
 const capabilityId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lowercase letters, digits, ".", "_" or "-"')
@@ -72,11 +78,6 @@ const capability = z.strictObject({
   minBattery: z.number().min(0).max(100).optional(),
   /** load per core (1-minute load average / cores); above it the capability is withdrawn */
   maxLoad: z.number().positive().optional(),
-})
-
-const device = z.looseObject({
-  id: capabilityId,
-  profile: z.string().min(1),
 })
 
 const api = z.strictObject({
@@ -109,6 +110,83 @@ const network = z.strictObject({
   maxParallelDials: z.number().int().min(1).max(64).default(4),
   peerCacheSize: z.number().int().min(0).max(10_000).default(128),
 })
+
+const mqtt = z
+  .strictObject({
+    /** `embedded` runs an MQTT broker inside the node; `mqtt://` / `mqtts://host:port` uses that broker; `off` no MQTT */
+    broker: z
+      .union([
+        z.literal('embedded'),
+        z.literal('off'),
+        z
+          .string()
+          .regex(/^mqtts?:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'expected embedded, off or mqtt(s)://host:port'),
+      ])
+      .default('embedded'),
+    /** where the embedded broker listens; beyond loopback it requires username and password */
+    listen: hostPort.default(DEFAULT_MQTT),
+    /** credentials: the embedded broker demands them from clients, an external one is sent them */
+    username: z.string().min(1).max(256).optional(),
+    password: z.string().min(1).max(1024).optional(),
+    passwordFile: z.string().min(1).optional(),
+    /** TLS for an `mqtts://` broker: PEM file paths */
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional(),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional(),
+    /** client id at the broker; default `kith-` and the start of the peer id (a persistent session needs it stable) */
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
+    /** MQTT 5 where the broker allows it (`auto` tries 5, then 3.1.1) */
+    protocol: z.enum(['auto', '5', '3.1.1']).default('auto'),
+    /** commands kept while the broker is unreachable; beyond it a command fails at once */
+    outbox: z.number().int().min(0).max(100_000).default(1000),
+    /** the largest message accepted from a device (bytes) */
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(64 * 1024),
+    /** messages per second one topic may send before the rest are dropped (token bucket, burst 4×) */
+    maxRatePerTopic: z.number().positive().max(100_000).default(50),
+    /** clients the embedded broker accepts at once */
+    maxClients: z.number().int().min(1).max(10_000).default(256),
+    /** MQTT discovery conventions to import devices from */
+    discovery: z
+      .strictObject({
+        homeassistant: z.boolean().default(true),
+        homeassistantPrefix: topicPrefix.default('homeassistant'),
+        homie: z.boolean().default(true),
+        homiePrefix: topicPrefix.default('homie'),
+        /** devices imported at most */
+        maxDevices: z.number().int().min(0).max(4096).default(256),
+      })
+      .prefault({}),
+    /** per imported device id: risk overrides, who may run its high-risk actions, or `ignore: true` */
+    imported: z
+      .record(
+        z.string().regex(DEVICE_ID, 'not a device id'),
+        z.strictObject({
+          risk: z.enum(['low', 'medium', 'high']).optional(),
+          allow: z.array(peerIdString).max(256).optional(),
+          ignore: z.boolean().optional(),
+        }),
+      )
+      .default({}),
+    /** extra folders of device profiles, besides the built-in ones */
+    profiles: z.array(z.string().min(1)).max(16).default([]),
+  })
+  .refine((m) => m.password == null || m.passwordFile == null, {
+    path: ['passwordFile'],
+    message: 'give mqtt.password or mqtt.passwordFile, not both',
+  })
 
 export const configSchema = z
   .strictObject({
@@ -168,19 +246,54 @@ export const configSchema = z
           .prefault({}),
         /** when set, only these peers (and trust.pretrusted) may delegate tasks to this node */
         allowPeers: z.array(peerIdString).max(1024).optional(),
+        /**
+         * The QuickJS sandbox that runs script capabilities. Defaults are the sandbox's own
+         * (src/execution/sandbox/constants.ts, SANDBOX_DEFAULTS); the bounds are its ceilings.
+         */
+        sandbox: z
+          .strictObject({
+            /** heap of one task (bytes); each worker's engine reserves this plus about 6 MiB */
+            memoryBytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .max(512 * 1024 * 1024)
+              .default(16 * 1024 * 1024),
+            /** QuickJS stack of one task (bytes); above 256 KiB Node's own stack could overflow first */
+            stackBytes: z
+              .number()
+              .int()
+              .min(16 * 1024)
+              .max(256 * 1024)
+              .default(256 * 1024),
+            /** longest a script runs (ms, host calls included); absent: execution.maxTaskTimeout */
+            timeoutMs: z.number().int().min(10).max(600_000).optional(),
+            /** largest output (bytes of JSON); a reply frame holds at most 1 MiB */
+            maxOutputBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(1024 * 1024)
+              .default(256 * 1024),
+            /** worker threads running scripts; absent: execution.maxConcurrent, else the core count */
+            workers: z.number().int().min(1).max(64).optional(),
+            /** cap of each worker's V8 heap (MiB; the scripts' own heaps are outside it); a fail-safe */
+            workerHeapMb: z.number().int().min(32).max(4096).default(256),
+          })
+          .prefault({}),
       })
       .refine((e) => e.taskTimeout <= e.maxTaskTimeout, {
         path: ['taskTimeout'],
         message: 'must not exceed execution.maxTaskTimeout',
       })
-      .prefault({}),
-    capabilities: z.array(capability).max(256).default([]),
-    mqtt: z
-      .strictObject({
-        broker: z.union([z.literal('embedded'), z.string().regex(/^mqtts?:\/\/[^\s]+$/)]).default('embedded'),
+      .refine((e) => e.sandbox.timeoutMs == null || e.sandbox.timeoutMs <= e.maxTaskTimeout, {
+        path: ['sandbox', 'timeoutMs'],
+        message: 'must not exceed execution.maxTaskTimeout',
       })
       .prefault({}),
-    devices: z.array(device).max(512).default([]),
+    capabilities: z.array(capability).max(256).default([]),
+    mqtt: mqtt.prefault({}),
+    devices: z.array(deviceConfigSchema).max(512).default([]),
     trust: z.strictObject({ pretrusted: z.array(peerIdString).max(256).default([]) }).prefault({}),
   })
   .superRefine((config, ctx) => {
@@ -195,6 +308,20 @@ export const configSchema = z
         code: 'custom',
         path: ['api', 'listen'],
         message: 'the API listens beyond loopback, so api.token or api.tokenFile is required',
+      })
+    }
+    const mqttBind = parseHostPort(config.mqtt.listen)
+    if (
+      config.mqtt.broker === 'embedded' &&
+      mqttBind != null &&
+      !isLoopbackHost(mqttBind.host) &&
+      (config.mqtt.username == null || (config.mqtt.password == null && config.mqtt.passwordFile == null))
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'listen'],
+        message:
+          'the embedded MQTT broker listens beyond loopback, so mqtt.username and mqtt.password (or passwordFile) are required',
       })
     }
     const seen = new Set<string>()

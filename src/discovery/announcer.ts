@@ -1,9 +1,15 @@
 /**
- * Bodyless gossip (arXiv 2606.17368): the node gossips only `{peer, seq, digest}` of its descriptor on
- * `kith/announce/1`; a peer that does not hold that digest pulls the body over `/kith/descriptor/1.0.0` from
- * the neighbour that forwarded the notice (which, because notices are forwarded only after the body was
- * fetched and verified, holds it) or from the origin. Refreshes every ttl/3, and at once on request (a
- * state band crossed, a capability changed), at most once per `minIntervalMs`.
+ * Bodyless gossip (arXiv 2606.17368): the node gossips only a small notice `{peer, seq, digest, at, state}`
+ * on `kith/announce/1`; a peer that does not hold that digest pulls the body over `/kith/descriptor/1.0.0`
+ * from the neighbour that forwarded the notice (which, because notices are forwarded only after the body was
+ * fetched and verified, holds it) or from the origin.
+ *
+ * The body is signed anew only when what the node offers changes (capabilities, addresses, attestation), or
+ * after `resignAfterMs`. Its volatile state (battery, load, memory, temperature, queue) changes all the time,
+ * so it rides in every notice instead: every ttl/3 (a heartbeat), and at once, at most every `minIntervalMs`,
+ * when a state band is crossed. A state change thus costs one small notice per node, not a body pull by
+ * every node. Notices are authenticated by gossipsub's signature with the origin's key, and a receiver takes
+ * a state only from a notice newer than the last it applied.
  */
 
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
@@ -15,19 +21,25 @@ import type { Logger } from '../util/logger.ts'
 import {
   canonicalEncode,
   DescriptorError,
-  decodeDescriptor,
   type NodeState,
   type SignatureVerifier,
   type SignedDescriptor,
-  sha256,
   signDescriptor,
   type UnsignedDescriptor,
 } from './descriptor.ts'
 import { pullDescriptor, serveDescriptors } from './exchange.ts'
+import {
+  DescriptorIntake,
+  DigestMismatchError,
+  type IntakeCounters,
+  type IntakeNotice,
+  type IntakeOutcome,
+} from './intake.ts'
 import { PeerPenalties } from './penalties.ts'
 import type { DescriptorStore } from './store.ts'
 import {
   ANNOUNCE_TOPIC,
+  type Announce,
   DESCRIPTOR_PROTOCOL,
   decodeAnnounce,
   encodeAnnounce,
@@ -42,9 +54,11 @@ export interface AnnouncerInit {
   maxConcurrentPulls?: number
   /** clock difference tolerated in a notice's `at` (ms) */
   maxSkewMs?: number
-  /** re-sign an unchanged descriptor after this long (ms); default 10 × ttl */
+  /** re-sign an unchanged descriptor after this long (ms), so a body pulled fresh has a recent state */
   resignAfterMs?: number
 }
+
+export const ANNOUNCER_DEFAULTS = { minIntervalMs: 250, maxConcurrentPulls: 16, resignAfterMs: 3_600_000 }
 
 export interface AnnouncerComponents {
   host: KithLibp2p
@@ -58,43 +72,52 @@ export interface AnnouncerComponents {
   log: Logger
 }
 
+/**
+ * Payload bytes as kith hands them to gossipsub or the pull protocol (no gossipsub framing, signatures,
+ * encryption or control traffic; the transport measure in the control-bytes benchmark has those), counted
+ * the same way in both modes.
+ */
 export interface AnnouncerCounters {
   announced: number
+  /** own notices (or, flooding, own bodies) times the peers gossipsub sent each to */
   gossipBytesOut: number
+  /** others' messages passed on: size times the mesh peers other than the sender and the origin */
+  forwardBytesOut: number
+  /** every message taken in on the topic, once (gossipsub drops duplicates before kith sees them) */
   gossipBytesIn: number
   pullBytesOut: number
   pullBytesIn: number
   pulls: number
   pullFailures: number
   penalized: number
-  /** announces of an unchanged descriptor (no new signature, nothing to pull) */
+  /** announces of an unchanged body: state and liveness only, nothing to pull or verify */
   heartbeats: number
+  /**
+   * notices refused, by why: `foreign` speaks for another peer than its signer, `clock_skew` is too far from
+   * our clock, `old` is not newer than the last notice applied (reordered or replayed)
+   */
+  noticesRejected: { malformed: number; unsigned: number; foreign: number; clock_skew: number; old: number }
+  /** what taking in bodies cost: signatures checked and avoided */
+  intake: IntakeCounters
 }
 
 export class Announcer {
-  readonly counters: AnnouncerCounters = {
-    announced: 0,
-    gossipBytesOut: 0,
-    gossipBytesIn: 0,
-    pullBytesOut: 0,
-    pullBytesIn: 0,
-    pulls: 0,
-    pullFailures: 0,
-    penalized: 0,
-    heartbeats: 0,
-  }
+  readonly counters: AnnouncerCounters
+  readonly intake: DescriptorIntake
   readonly #c: AnnouncerComponents
   readonly #ttlMs: number
   readonly #mode: 'bodyless' | 'flood'
+  readonly #topic: string
   readonly #minIntervalMs: number
   readonly #maxPulls: number
+  readonly #maxSkewMs: number
+  readonly #resignAfterMs: number
   readonly #inflight = new Map<string, Promise<TopicValidatorResult>>()
   readonly #penalties = new PeerPenalties()
   #own: SignedDescriptor | undefined
+  #state: NodeState | undefined
   #seq = 0
-  #changed = false
-  readonly #maxSkewMs: number
-  readonly #resignAfterMs: number
+  #resign = false
   #lastAt = 0
   #refresh: ReturnType<typeof setInterval> | undefined
   #pending: ReturnType<typeof setTimeout> | undefined
@@ -105,19 +128,41 @@ export class Announcer {
     this.#c = components
     this.#ttlMs = init.ttlMs
     this.#maxSkewMs = init.maxSkewMs ?? 30_000
-    this.#resignAfterMs = init.resignAfterMs ?? 10 * init.ttlMs
+    this.#resignAfterMs = init.resignAfterMs ?? ANNOUNCER_DEFAULTS.resignAfterMs
     this.#mode = init.mode
-    this.#minIntervalMs = init.minIntervalMs ?? 250
-    this.#maxPulls = init.maxConcurrentPulls ?? 16
+    this.#topic = init.mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC
+    this.#minIntervalMs = init.minIntervalMs ?? ANNOUNCER_DEFAULTS.minIntervalMs
+    this.#maxPulls = init.maxConcurrentPulls ?? ANNOUNCER_DEFAULTS.maxConcurrentPulls
+    this.intake = new DescriptorIntake({
+      store: components.store,
+      verify: components.verify,
+      self: components.host.peerId.toString(),
+    })
+    this.counters = {
+      announced: 0,
+      gossipBytesOut: 0,
+      forwardBytesOut: 0,
+      gossipBytesIn: 0,
+      pullBytesOut: 0,
+      pullBytesIn: 0,
+      pulls: 0,
+      pullFailures: 0,
+      penalized: 0,
+      heartbeats: 0,
+      noticesRejected: { malformed: 0, unsigned: 0, foreign: 0, clock_skew: 0, old: 0 },
+      intake: this.intake.counters,
+    }
   }
 
   get #pubsub(): GossipSub {
     return this.#c.host.services.pubsub as GossipSub
   }
 
-  /** This node's current signed descriptor. */
+  /** This node's current descriptor: the signed body with the state last announced. */
   current(): SignedDescriptor | undefined {
-    return this.#own
+    const own = this.#own
+    if (own == null || this.#state == null) return own
+    return { ...own, descriptor: { ...own.descriptor, state: this.#state } }
   }
 
   async start(): Promise<void> {
@@ -130,11 +175,10 @@ export class Announcer {
         this.counters.pullBytesOut += n
       },
     )
-    const topic = this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC
-    this.#pubsub.topicValidators.set(topic, (from, msg) =>
+    this.#pubsub.topicValidators.set(this.#topic, (from, msg) =>
       this.#mode === 'flood' ? this.#validateFlood(from, msg) : this.#validateAnnounce(from, msg),
     )
-    this.#pubsub.subscribe(topic)
+    this.#pubsub.subscribe(this.#topic)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscription)
     this.#refresh = setInterval(() => void this.announce(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
     await this.announce()
@@ -145,22 +189,25 @@ export class Announcer {
     clearInterval(this.#refresh)
     clearTimeout(this.#pending)
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscription)
-    const topic = this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC
-    this.#pubsub.unsubscribe(topic)
-    this.#pubsub.topicValidators.delete(topic)
+    this.#pubsub.unsubscribe(this.#topic)
+    this.#pubsub.topicValidators.delete(this.#topic)
     await this.#c.host.unhandle(DESCRIPTOR_PROTOCOL)
   }
 
   /**
-   * Gossips this node's descriptor. A new one is signed (seq + 1) when what the node offers has changed
-   * (`changed`, or capabilities, addresses or a state bucket differ) or the current one is older than
-   * `resignAfterMs`; otherwise the held one is re-announced as a heartbeat: the same digest with a new `at`,
-   * so peers extend its life without pulling or verifying anything. Calls closer together than
-   * `minIntervalMs` are coalesced into one, sent when the interval has passed.
+   * Gossips this node's descriptor with its current state. A new body is signed (seq + 1) when `resign` is
+   * asked for, when the capabilities, addresses or attestation differ from the signed ones, or when the body
+   * is older than `resignAfterMs`; otherwise the notice is a heartbeat for the held body, carrying the state.
+   * Flooding signs a new body whenever the state changed too, since its bodies are all it sends. Calls closer
+   * together than `minIntervalMs` are coalesced into one, sent when the interval has passed.
+   *
+   * @example
+   * await announcer.announce()                 // state or capabilities may have changed: tell everyone now
+   * await announcer.announce({ resign: true }) // sign a new body even if nothing it holds changed
    */
-  async announce(options: { changed?: boolean } = {}): Promise<void> {
+  async announce(options: { resign?: boolean } = {}): Promise<void> {
     if (!this.#running) return
-    if (options.changed === true) this.#changed = true
+    if (options.resign === true) this.#resign = true
     const wait = this.#lastAt + this.#minIntervalMs - Date.now()
     if (wait > 0) {
       this.#pending ??= setTimeout(() => {
@@ -176,29 +223,43 @@ export class Announcer {
     let own = this.#own
     const heartbeat =
       own != null &&
-      !this.#changed &&
+      !this.#resign &&
       now - own.descriptor.iat < this.#resignAfterMs &&
-      sameOffer(own.descriptor, parts)
+      sameOffer(own.descriptor, parts) &&
+      (this.#mode === 'bodyless' || sameState(own.descriptor.state, parts.state))
     if (own == null || !heartbeat) {
-      this.#changed = false
+      this.#resign = false
       this.#seq++
       this.#c.seq.save(this.#seq)
       own = signDescriptor({ v: 1, peer, seq: this.#seq, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
       this.#own = own
       this.#c.store.put(own)
     } else {
-      this.#c.store.touch(peer, own.descriptor.seq, Buffer.from(own.digest).toString('hex'), now)
+      this.#c.store.touch(peer, own.descriptor.seq, Buffer.from(own.digest).toString('hex'), {
+        at: now,
+        state: parts.state,
+      })
     }
+    this.#state = parts.state
     const data =
       this.#mode === 'flood'
         ? own.bytes
-        : encodeAnnounce({ peer, seq: own.descriptor.seq, digest: own.digest, at: now })
+        : encodeAnnounce({ peer, seq: own.descriptor.seq, digest: own.digest, at: now, state: parts.state })
     try {
-      await this.#pubsub.publish(this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC, data)
+      const { recipients } = await this.#pubsub.publish(this.#topic, data)
       this.counters.announced++
       if (heartbeat) this.counters.heartbeats++
-      this.#c.log.debug({ seq: own.descriptor.seq, heartbeat, bytes: data.byteLength }, 'announced')
-      this.counters.gossipBytesOut += data.byteLength
+      this.counters.gossipBytesOut += data.byteLength * recipients.length
+      this.#c.log.debug(
+        {
+          seq: own.descriptor.seq,
+          at: now,
+          heartbeat,
+          bytes: data.byteLength,
+          recipients: recipients.length,
+        },
+        'announced',
+      )
     } catch (err) {
       this.#c.log.debug({ err: (err as Error).message }, 'publish failed')
     }
@@ -214,43 +275,54 @@ export class Announcer {
   async #validateAnnounce(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
     this.counters.gossipBytesIn += msg.data.byteLength
     if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
-    if (msg.type !== 'signed') return this.#strike(from, 'unsigned announce')
-    let announce: ReturnType<typeof decodeAnnounce>
+    // the host runs gossipsub with StrictSign: a signed message reaching us carries a valid signature by `from`
+    if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned announce')
+    let announce: Announce
     try {
       announce = decodeAnnounce(msg.data)
     } catch (err) {
-      return this.#strike(from, (err as WireError).message)
+      return this.#rejectNotice(from, 'malformed', (err as WireError).message)
     }
-    if (announce.peer !== msg.from.toString()) return this.#strike(from, 'announce for another peer')
+    if (announce.peer !== msg.from.toString())
+      return this.#rejectNotice(from, 'foreign', 'announce for another peer')
     if (announce.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
     // a notice far from our clock is stale or replayed (gossipsub's signature covers `at`)
-    if (Math.abs(Date.now() - announce.at) > this.#maxSkewMs) return TopicValidatorResult.Ignore
+    if (Math.abs(Date.now() - announce.at) > this.#maxSkewMs) {
+      this.counters.noticesRejected.clock_skew++
+      return TopicValidatorResult.Ignore
+    }
     const digestHex = Buffer.from(announce.digest).toString('hex')
-    if (this.#c.store.touch(announce.peer, announce.seq, digestHex, announce.at))
-      return TopicValidatorResult.Accept
+    const touched = this.#c.store.touch(announce.peer, announce.seq, digestHex, announce)
+    if (touched === 'refreshed') {
+      this.#c.log.debug({ peer: announce.peer, seq: announce.seq, at: announce.at }, 'state refreshed')
+      return this.#forward(from, msg)
+    }
+    if (touched === 'old') {
+      this.counters.noticesRejected.old++
+      return TopicValidatorResult.Ignore
+    }
     if (this.#c.store.has(announce.peer, announce.seq)) return TopicValidatorResult.Ignore
     const running = this.#inflight.get(digestHex)
     if (running != null) return running
     if (this.#inflight.size >= this.#maxPulls) return TopicValidatorResult.Ignore
-    const pulled = this.#pullAndStore([from, msg.from], announce.peer, announce.digest, announce.at).finally(
-      () => this.#inflight.delete(digestHex),
-    )
+    const notice: IntakeNotice = { ...announce, peer: announce.peer }
+    const pulled = this.#pullAndTake([from, msg.from], notice)
+      .then((result) => (result === TopicValidatorResult.Accept ? this.#forward(from, msg) : result))
+      .finally(() => this.#inflight.delete(digestHex))
     this.#inflight.set(digestHex, pulled)
     return pulled
   }
 
-  async #pullAndStore(
-    sources: PeerId[],
-    peer: string,
-    digest: Uint8Array,
-    heardAt: number,
-  ): Promise<TopicValidatorResult> {
+  async #pullAndTake(sources: PeerId[], notice: IntakeNotice): Promise<TopicValidatorResult> {
     for (const source of sources.filter((s, i) => sources.findIndex((o) => o.equals(s)) === i)) {
       let bytes: Uint8Array | undefined
       this.counters.pulls++
       try {
         await this.#learnAddrs(source)
-        bytes = await pullDescriptor(this.#c.host, source, { peer, digest })
+        bytes = await pullDescriptor(this.#c.host, source, {
+          peer: notice.peer,
+          ...(notice.digest != null ? { digest: notice.digest } : {}),
+        })
       } catch (err) {
         this.counters.pullFailures++
         this.#c.log.debug({ from: source.toString(), err: (err as Error).message }, 'pull failed')
@@ -258,9 +330,7 @@ export class Announcer {
       }
       if (bytes == null) continue
       this.counters.pullBytesIn += bytes.byteLength
-      if (!Buffer.from(sha256(bytes)).equals(digest))
-        return this.#strike(source, 'body does not match the announced digest')
-      return this.#accept(source, bytes, heardAt)
+      return this.#take(source, bytes, notice)
     }
     return TopicValidatorResult.Ignore
   }
@@ -285,28 +355,57 @@ export class Announcer {
   #validateFlood(from: PeerId, msg: Message): TopicValidatorResult {
     this.counters.gossipBytesIn += msg.data.byteLength
     if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
-    if (msg.type !== 'signed') return this.#strike(from, 'unsigned descriptor')
-    // a flooded body carries no `at`; gossipsub's signature and seen-cache are all that guard a replay here
-    return this.#accept(from, msg.data, Date.now())
+    if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned descriptor')
+    // a flooded body carries no `at`: its publisher vouches for it now, and only for its own descriptor
+    const result = this.#take(from, msg.data, { peer: msg.from.toString(), at: Date.now() })
+    return result === TopicValidatorResult.Accept ? this.#forward(from, msg) : result
   }
 
-  /** Verifies and stores a body; stale or duplicate bodies are ignored, invalid ones cost the sender. */
-  #accept(from: PeerId, bytes: Uint8Array, heardAt: number): TopicValidatorResult {
+  /** Takes a body in; stale or duplicate bodies are ignored, invalid ones cost the sender. */
+  #take(from: PeerId, bytes: Uint8Array, notice: IntakeNotice): TopicValidatorResult {
+    let outcome: IntakeOutcome
     try {
-      const signed = decodeDescriptor(bytes, this.#c.verify)
-      if (signed.descriptor.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
-      const outcome = this.#c.store.put(signed, { heardAt })
-      this.#c.log.debug(
-        { peer: signed.descriptor.peer, seq: signed.descriptor.seq, outcome },
-        'descriptor stored',
-      )
-      return TopicValidatorResult.Accept
+      outcome = this.intake.take(bytes, from.toString(), notice)
     } catch (err) {
-      if (!(err instanceof DescriptorError)) throw err
-      if (err.reason === 'stale_seq' || err.reason === 'expired') return TopicValidatorResult.Ignore
-      this.#c.store.reject(err.reason)
-      return this.#strike(from, err.message)
+      if (err instanceof DescriptorError || err instanceof DigestMismatchError)
+        return this.#strike(from, err.message)
+      throw err
     }
+    if (outcome.result === 'limited' || outcome.result === 'ignored') return TopicValidatorResult.Ignore
+    const { descriptor } = outcome.signed
+    this.#c.log.debug(
+      { peer: descriptor.peer, seq: descriptor.seq, outcome: outcome.result },
+      'descriptor stored',
+    )
+    return TopicValidatorResult.Accept
+  }
+
+  /**
+   * Accepts `msg` for gossipsub to pass on, counting what that sends: its size to each mesh peer other than
+   * the one it came from and its origin (gossipsub skips, in addition, peers that said they have it).
+   */
+  #forward(from: PeerId, msg: Message): TopicValidatorResult {
+    if (msg.type === 'signed') {
+      const skip = new Set([from.toString(), msg.from.toString()])
+      const peers = this.#meshPeers().filter((p) => !skip.has(p)).length
+      this.counters.forwardBytesOut += msg.data.byteLength * peers
+    }
+    return TopicValidatorResult.Accept
+  }
+
+  /** The topic's mesh; gossipsub's class has it though its interface type does not (else: all subscribers). */
+  #meshPeers(): string[] {
+    const pubsub = this.#pubsub as GossipSub & { getMeshPeers?: (topic: string) => string[] }
+    return pubsub.getMeshPeers?.(this.#topic) ?? pubsub.getSubscribers(this.#topic).map(String)
+  }
+
+  #rejectNotice(
+    from: PeerId,
+    why: keyof AnnouncerCounters['noticesRejected'],
+    message: string,
+  ): TopicValidatorResult {
+    this.counters.noticesRejected[why]++
+    return this.#strike(from, message)
   }
 
   #strike(from: PeerId, why: string): TopicValidatorResult {
@@ -320,8 +419,7 @@ export class Announcer {
 
   /** A peer that joins the topic is asked for its current descriptor at once, rather than at its next refresh. */
   #onPeerSubscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
-    const topic = this.#mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC
-    if (!subscriptions.some((s) => s.topic === topic && s.subscribe)) return
+    if (!subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) return
     const peer = peerId.toString()
     if (this.#c.store.get(peer) != null || this.#inflight.size >= this.#maxPulls) return
     const key = `join:${peer}`
@@ -329,8 +427,8 @@ export class Announcer {
       .then((bytes) => {
         if (bytes == null) return TopicValidatorResult.Ignore
         this.counters.pullBytesIn += bytes.byteLength
-        // pulled straight from its origin over that origin's own connection: fresh now
-        return this.#accept(peerId, bytes, Date.now())
+        // pulled from its origin over that origin's own authenticated connection: it vouches for it now
+        return this.#take(peerId, bytes, { peer, at: Date.now() })
       })
       .catch(() => TopicValidatorResult.Ignore)
       .finally(() => this.#inflight.delete(key))
@@ -338,25 +436,15 @@ export class Announcer {
   }
 }
 
-/** Buckets of the state, so load jitter or a few MB of memory do not make a new descriptor. */
-function stateKey(state: NodeState): string {
-  const queue = state.queue === 0 ? 0 : state.queue < 4 ? 1 : state.queue < 16 ? 2 : 3
-  return [
-    state.battery == null ? '-' : Math.floor(state.battery / 5),
-    state.charging ?? '-',
-    Math.round(state.load * 10),
-    Math.floor(state.memFree / (64 * 1024 * 1024)),
-    state.thermal == null ? '-' : Math.floor(state.thermal / 5),
-    queue,
-  ].join('/')
+function sameState(a: NodeState, b: NodeState): boolean {
+  return Buffer.from(canonicalEncode(a)).equals(canonicalEncode(b))
 }
 
-/** True when `parts` offers what `held` already says, state compared by bucket. */
+/** True when `parts` offers what `held` already says: capabilities, addresses, attestation. */
 function sameOffer(
   held: UnsignedDescriptor,
-  parts: Pick<UnsignedDescriptor, 'addrs' | 'state' | 'caps' | 'attest'>,
+  parts: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>,
 ): boolean {
-  if (stateKey(held.state) !== stateKey(parts.state)) return false
   const offer = (d: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>) =>
     canonicalEncode({ addrs: d.addrs, caps: d.caps, attest: d.attest })
   return Buffer.from(offer(held)).equals(offer(parts))

@@ -1,21 +1,37 @@
 /**
  * The soft-state store: the newest verified descriptor of each peer, for as long as it is live.
  *
- * - An entry lives until min(iat + ttl + skew, received + ttl): a sender's clock cannot stretch its
+ * - An entry lives until min(heard + ttl + skew, received + ttl), where `heard` is the later of its `iat` and
+ *   the last authenticated notice from its origin (a heartbeat): a sender's clock cannot stretch its
  *   descriptor's life by more than the skew allowance, and a node whose clock is wrong still expires.
- * - An older seq never replaces a newer one; the same seq with other bytes is refused too (equivocation).
+ * - The state is soft-state of its own: a heartbeat carries the origin's current state, and the entry's
+ *   `descriptor.state` is the newest one its origin vouched for (`stateAt`), never an older one.
+ * - An older seq never replaces a newer one; the same seq with another body is refused too (equivocation).
  * - Expiry is driven by a min-heap of deadlines and one timer armed for the earliest, not by a scan per query.
  * - The store is bounded: when full, the entry closest to expiry makes room, unless the newcomer itself
  *   would expire sooner, in which case the newcomer is refused.
  * Every outcome is counted.
  */
-import { DescriptorError, type RejectReason, type SignedDescriptor } from './descriptor.ts'
+import { DescriptorError, type NodeState, type RejectReason, type SignedDescriptor } from './descriptor.ts'
 
+/**
+ * A held descriptor. Every field of `descriptor` is exactly the signed body (`bytes`), except `state`: that is
+ * the newest state its origin vouched for, from the body or from a later authenticated notice, at `stateAt`.
+ */
 export interface StoreEntry extends SignedDescriptor {
   /** hex of the digest, the key announcements refer to */
   digestHex: string
   receivedAt: number
   expiresAt: number
+  /** the origin's time (ms) of the state in `descriptor.state`: its `iat`, or a later notice's `at` */
+  stateAt: number
+}
+
+/** An authenticated notice from a descriptor's origin: it vouched at `at` that the descriptor is live. */
+export interface Vouch {
+  at: number
+  /** its state at `at`, when the notice carried one */
+  state?: NodeState
 }
 
 export interface StoreInit {
@@ -27,12 +43,16 @@ export interface StoreInit {
 
 export type StoreEvent =
   | { type: 'put'; entry: StoreEntry; previous?: StoreEntry }
+  /** the held descriptor is unchanged; its origin reported a newer state */
+  | { type: 'state'; entry: StoreEntry; previous: StoreEntry }
   | { type: 'remove'; entry: StoreEntry; why: 'expired' | 'evicted' }
 
 export type StoreCounters = {
   accepted: number
   replaced: number
   duplicate: number
+  /** newer states taken from heartbeats, without a new body */
+  stateUpdates: number
   expired: number
   evicted: number
   rejected: Record<RejectReason | 'store_full', number>
@@ -45,6 +65,7 @@ export class DescriptorStore {
     accepted: 0,
     replaced: 0,
     duplicate: 0,
+    stateUpdates: 0,
     expired: 0,
     evicted: 0,
     rejected: {
@@ -89,7 +110,7 @@ export class DescriptorStore {
     this.#timerAt = Number.POSITIVE_INFINITY
   }
 
-  /** Subscribes to puts and removals; returns the unsubscribe function. */
+  /** Subscribes to puts, state updates and removals; returns the unsubscribe function. */
   onChange(listener: (event: StoreEvent) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
@@ -122,23 +143,40 @@ export class DescriptorStore {
   }
 
   /**
-   * Stores a verified descriptor. Returns whether it was new, replaced an older one, or was already held;
-   * throws {@link DescriptorError} (counted) when freshness rules refuse it.
+   * The freshness verdict on a descriptor before its signature is checked, so that stale, expired, skewed or
+   * already held bodies cost no signature: `new` (worth verifying and putting) or `duplicate` (this very body
+   * is held). Throws {@link DescriptorError} (counted) when {@link put} would refuse it.
    */
-  put(signed: SignedDescriptor, options: { heardAt?: number } = {}): 'accepted' | 'replaced' | 'duplicate' {
+  precheck(
+    descriptor: { peer: string; seq: number; iat: number; ttl: number },
+    digestHex: string,
+    heardAt?: number,
+  ): 'new' | 'duplicate' {
+    this.#lifetime(descriptor, heardAt)
+    const previous = this.get(descriptor.peer)
+    if (previous == null) return 'new'
+    if (previous.descriptor.seq === descriptor.seq && previous.digestHex === digestHex) return 'duplicate'
+    if (previous.descriptor.seq >= descriptor.seq) {
+      this.#refuse('stale_seq', `seq ${descriptor.seq} is not newer than the held ${previous.descriptor.seq}`)
+    }
+    return 'new'
+  }
+
+  /**
+   * Stores a verified descriptor; `vouch` is the authenticated notice of its origin that announced it, if
+   * any (its time extends the entry's life, its state is newer than the body's). Returns whether it was
+   * new, replaced an older one, or was already held; throws {@link DescriptorError} (counted) when freshness
+   * rules refuse it.
+   */
+  put(signed: SignedDescriptor, vouch?: Vouch): 'accepted' | 'replaced' | 'duplicate' {
     const { descriptor } = signed
     const now = this.#now()
     const digestHex = Buffer.from(signed.digest).toString('hex')
-    if (descriptor.iat > now + this.#maxSkewMs)
-      this.#refuse('clock_skew', `issued ${descriptor.iat - now} ms in the future`)
-    // a body signed a while ago is still live when its origin vouched for it recently (a heartbeat)
-    const heard = Math.max(descriptor.iat, Math.min(options.heardAt ?? 0, now + this.#maxSkewMs))
-    const expiresAt = Math.min(heard + descriptor.ttl + this.#maxSkewMs, now + descriptor.ttl)
-    if (expiresAt <= now) this.#refuse('expired', `expired ${now - expiresAt} ms ago`)
+    const expiresAt = this.#lifetime(descriptor, vouch?.at)
     const previous = this.#entries.get(descriptor.peer)
     if (previous != null && previous.expiresAt > now) {
       if (previous.descriptor.seq === descriptor.seq && previous.digestHex === digestHex) {
-        if (options.heardAt != null) this.touch(descriptor.peer, descriptor.seq, digestHex, options.heardAt)
+        if (vouch != null) this.touch(descriptor.peer, descriptor.seq, digestHex, vouch)
         this.counters.duplicate++
         return 'duplicate'
       }
@@ -150,7 +188,15 @@ export class DescriptorStore {
       }
     }
     if (previous == null && this.#entries.size >= this.#maxEntries) this.#makeRoom(expiresAt)
-    const entry: StoreEntry = { ...signed, digestHex, receivedAt: now, expiresAt }
+    const newerState = vouch?.state != null && vouch.at > descriptor.iat
+    const entry: StoreEntry = {
+      ...signed,
+      ...(newerState ? { descriptor: { ...descriptor, state: vouch.state as NodeState } } : {}),
+      digestHex,
+      receivedAt: now,
+      expiresAt,
+      stateAt: newerState ? vouch.at : descriptor.iat,
+    }
     this.#entries.set(descriptor.peer, entry)
     this.#push(entry)
     if (previous != null) this.counters.replaced++
@@ -161,22 +207,52 @@ export class DescriptorStore {
   }
 
   /**
-   * Extends the life of the held descriptor `peer`/`seq`/`digestHex` because its origin vouched for it at
-   * `heardAt` (an authenticated heartbeat). False when that exact descriptor is not held live.
+   * Applies an authenticated notice for the held descriptor `peer`/`seq`/`digestHex`: extends its life
+   * and, when the notice carries a state and is newer than the state held, takes that state. `unknown` when
+   * that exact descriptor is not held live; `old` when a notice with a state is not newer than the last one
+   * applied (reordered or replayed: neither its state nor its time is taken).
    */
-  touch(peer: string, seq: number, digestHex: string, heardAt: number): boolean {
+  touch(peer: string, seq: number, digestHex: string, vouch: Vouch): 'unknown' | 'old' | 'refreshed' {
     const now = this.#now()
     const entry = this.#entries.get(peer)
-    if (entry == null || entry.expiresAt <= now) return false
-    if (entry.descriptor.seq !== seq || entry.digestHex !== digestHex) return false
-    const heard = Math.min(heardAt, now + this.#maxSkewMs)
-    const expiresAt = Math.min(heard + entry.descriptor.ttl + this.#maxSkewMs, now + entry.descriptor.ttl)
-    if (expiresAt <= entry.expiresAt) return true
-    const extended: StoreEntry = { ...entry, expiresAt }
-    this.#entries.set(peer, extended)
-    this.#push(extended)
+    if (entry == null || entry.expiresAt <= now) return 'unknown'
+    if (entry.descriptor.seq !== seq || entry.digestHex !== digestHex) return 'unknown'
+    const { state } = vouch
+    // only notices with a state are ordered by `at`; one without (a flooded body, a pull from the origin
+    // itself) is stamped by the receiver's clock, which must not hold back the origin's later notices
+    if (state != null && vouch.at <= entry.stateAt) return 'old'
+    const heard = Math.min(vouch.at, now + this.#maxSkewMs)
+    const expiresAt = Math.max(
+      entry.expiresAt,
+      Math.min(heard + entry.descriptor.ttl + this.#maxSkewMs, now + entry.descriptor.ttl),
+    )
+    if (state == null && expiresAt === entry.expiresAt) return 'refreshed'
+    const updated: StoreEntry = {
+      ...entry,
+      ...(state != null ? { descriptor: { ...entry.descriptor, state }, stateAt: vouch.at } : {}),
+      expiresAt,
+    }
+    this.#entries.set(peer, updated)
+    // the heap finds live entries by identity, so the new object goes in and the old one becomes garbage
+    this.#push(updated)
     this.#arm()
-    return true
+    if (state != null && !sameState(state, entry.descriptor.state)) {
+      this.counters.stateUpdates++
+      this.#emit({ type: 'state', entry: updated, previous: entry })
+    }
+    return 'refreshed'
+  }
+
+  /** When an entry for `descriptor`, last vouched for at `heardAt`, would expire; refuses dead ones. */
+  #lifetime(descriptor: { iat: number; ttl: number }, heardAt = 0): number {
+    const now = this.#now()
+    if (descriptor.iat > now + this.#maxSkewMs)
+      this.#refuse('clock_skew', `issued ${descriptor.iat - now} ms in the future`)
+    // a body signed a while ago is still live when its origin vouched for it recently (a heartbeat)
+    const heard = Math.max(descriptor.iat, Math.min(heardAt, now + this.#maxSkewMs))
+    const expiresAt = Math.min(heard + descriptor.ttl + this.#maxSkewMs, now + descriptor.ttl)
+    if (expiresAt <= now) this.#refuse('expired', `expired ${now - expiresAt} ms ago`)
+    return expiresAt
   }
 
   /** Removes every entry whose time is up; the timer calls this, tests with fake clocks may too. */
@@ -269,4 +345,15 @@ export class DescriptorStore {
     }
     heap[i] = last
   }
+}
+
+function sameState(a: NodeState, b: NodeState): boolean {
+  return (
+    a.load === b.load &&
+    a.memFree === b.memFree &&
+    a.queue === b.queue &&
+    a.battery === b.battery &&
+    a.charging === b.charging &&
+    a.thermal === b.thermal
+  )
 }

@@ -1,17 +1,18 @@
 /**
- * The discovery plane's small wire messages, each with its size cap: the announce digest gossiped on
+ * The discovery plane's small wire messages, each with its size cap: the announce notice gossiped on
  * `kith/announce/1`, and the request of the descriptor pull protocol `/kith/descriptor/1.0.0` (whose answer
  * is the descriptor's own wire bytes, or an empty frame when the peer does not hold it).
  */
 import { Packr } from 'msgpackr'
 import { z } from 'zod'
+import { stateSchema } from './descriptor.ts'
 
 export const ANNOUNCE_TOPIC = 'kith/announce/1'
 /** The full-body flooding baseline; only for benchmarks (`discovery.mode: flood`). */
 export const FLOOD_TOPIC = 'kith/announce-full/1'
 export const DESCRIPTOR_PROTOCOL = '/kith/descriptor/1.0.0'
 
-export const MAX_ANNOUNCE_BYTES = 256
+export const MAX_ANNOUNCE_BYTES = 512
 export const MAX_PULL_REQUEST_BYTES = 256
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
@@ -26,6 +27,8 @@ const announceSchema = z.strictObject({
   digest: digestBytes,
   /** when the origin sent this notice (ms); with gossipsub's signature it makes a refresh unreplayable */
   at: z.number().int().min(0),
+  /** the origin's state at `at`: volatile, so it travels here rather than in a re-signed body */
+  state: stateSchema.optional(),
 })
 const pullSchema = z.strictObject({
   peer: z.string().min(1).max(128),
@@ -33,8 +36,11 @@ const pullSchema = z.strictObject({
 })
 
 /**
- * `{peer, seq, digest, at}`: a fixed-size notice that a peer's descriptor is live. A new digest means it
- * changed (pull the body); the digest already held means it is unchanged and still live (a heartbeat).
+ * `{peer, seq, digest, at, state}`: a small notice that a peer's descriptor is live and what state the peer is
+ * in now. A new digest means the body changed (pull it); the digest already held means the body is unchanged
+ * and still live (a heartbeat), and its state replaces the held one. Notices are authenticated by gossipsub's
+ * message signature (StrictSign: the origin's Ed25519 key over topic, seqno, from and data), and a receiver
+ * takes one only from `from` = `peer`.
  */
 export type Announce = z.output<typeof announceSchema>
 /** Asks for `peer`'s descriptor; with `digest`, only that exact one. */
@@ -60,9 +66,10 @@ function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: s
   return parsed.data
 }
 
-/** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest, at: Date.now() })) */
+/** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest, at: Date.now(), state })) */
 export function encodeAnnounce(announce: Announce): Uint8Array {
-  return packr.pack({ peer: announce.peer, seq: announce.seq, digest: announce.digest, at: announce.at })
+  const { peer, seq, digest, at, state } = announce
+  return packr.pack(state != null ? { peer, seq, digest, at, state } : { peer, seq, digest, at })
 }
 
 export function decodeAnnounce(bytes: Uint8Array): Announce {

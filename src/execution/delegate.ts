@@ -4,19 +4,12 @@
  * The result says who ran it, what every attempt returned, and how many fallbacks it took. When the best
  * candidate is this node, the task runs locally without touching the network.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import type { Capability } from '../discovery/descriptor.ts'
 import type { CapabilityIndex, Intent, Match } from '../discovery/matcher/index.ts'
-import { availability } from '../discovery/matcher/index.ts'
-import type { DescriptorStore } from '../discovery/store.ts'
+import type { Candidate } from './providers.ts'
 import type { TaskClient } from './task-client.ts'
 import type { TaskReply, TaskStatus } from './task-wire.ts'
 
-export interface Candidate {
-  peer: string
-  capability: Capability
-  local: boolean
-}
+export type { Candidate } from './providers.ts'
 
 export interface Attempt {
   peer: string
@@ -51,8 +44,8 @@ export interface DelegateRequest {
 }
 
 export interface DelegateComponents {
-  self: string
-  store: DescriptorStore
+  /** live providers of a capability id, best first (a {@link ProviderIndex}) */
+  providers: { of(id: string): Candidate[] }
   index: CapabilityIndex
   client: TaskClient
   /** runs a capability of this node; resolves with the reply a remote provider would send */
@@ -62,23 +55,6 @@ export interface DelegateComponents {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<Omit<TaskReply, 't' | 'id'>>
-}
-
-/** Every live provider of capability `id`, best available first (this node first on a tie). */
-export function providersOf(store: DescriptorStore, self: string, id: string): Candidate[] {
-  const found: Array<Candidate & { rank: number }> = []
-  for (const entry of store.live()) {
-    const capability = entry.descriptor.caps.find((c) => c.id === id)
-    if (capability == null) continue
-    const local = entry.descriptor.peer === self
-    found.push({
-      peer: entry.descriptor.peer,
-      capability,
-      local,
-      rank: availability(entry.descriptor.state) + (local ? 1e-6 : 0),
-    })
-  }
-  return found.sort((a, b) => b.rank - a.rank).map(({ rank: _, ...c }) => c)
 }
 
 /**
@@ -92,7 +68,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
   const budget = request.budget ?? 3
   const candidates: Candidate[] =
     'capability' in request.target
-      ? providersOf(c.store, c.self, request.target.capability)
+      ? c.providers.of(request.target.capability)
       : c.index
           .query(request.target.intent, { limit: budget })
           .map((m: Match) => ({ peer: m.peer, capability: m.capability, local: m.local }))
@@ -106,7 +82,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
     try {
       reply = candidate.local
         ? await c.runLocal(candidate.capability.id, request.input, remaining, request.signal)
-        : await c.client.call(peerIdFromString(candidate.peer), {
+        : await c.client.call(candidate.peer, {
             cap: candidate.capability.id,
             input: request.input,
             timeoutMs: remaining,

@@ -6,12 +6,19 @@
 import { readFile, stat } from 'node:fs/promises'
 import type { CapabilityConfig } from '../config/index.ts'
 import type { Capability } from '../discovery/descriptor.ts'
+import { SchemaCompiler, SchemaError, type SchemaCheck } from './io-schema.ts'
 
 /** Largest script source accepted. */
 export const MAX_SCRIPT_BYTES = 256 * 1024
 
+/** Who asked: the task id and the requesting peer (this node's own id for local calls). */
+export interface RunContext {
+  id: string
+  peer: string
+}
+
 /** Runs one invocation; resolves with the output or rejects with a {@link TaskFailure}. */
-export type CapabilityRunner = (input: unknown, signal: AbortSignal) => Promise<unknown>
+export type CapabilityRunner = (input: unknown, signal: AbortSignal, context?: RunContext) => Promise<unknown>
 
 export class TaskFailure extends Error {
   readonly code: string
@@ -27,6 +34,12 @@ export interface LocalCapability {
   run: CapabilityRunner
 }
 
+/** A capability as registered: with its `input` and `output` schemas compiled (absent: accepts anything). */
+export interface RegisteredCapability extends LocalCapability {
+  checkInput?: SchemaCheck
+  checkOutput?: SchemaCheck
+}
+
 /** What a script capability needs from the sandbox. */
 export type ScriptRunner = (job: {
   source: string
@@ -36,16 +49,34 @@ export type ScriptRunner = (job: {
 }) => Promise<unknown>
 
 export class CapabilityRegistry {
-  readonly #caps = new Map<string, LocalCapability>()
+  readonly #caps = new Map<string, RegisteredCapability>()
   readonly #listeners = new Set<() => void>()
+  readonly #schemas = new SchemaCompiler()
 
   get size(): number {
     return this.#caps.size
   }
 
-  /** Adds or replaces a capability. */
+  /**
+   * Adds or replaces a capability, compiling its input and output schemas once. Throws a
+   * {@link TaskFailure} `bad_schema` when one of them is not valid JSON Schema.
+   */
   register(entry: LocalCapability): void {
-    this.#caps.set(entry.capability.id, entry)
+    const { id, input, output } = entry.capability
+    let checkInput: SchemaCheck | undefined
+    let checkOutput: SchemaCheck | undefined
+    try {
+      checkInput = this.#schemas.compile(input, 'input')
+      checkOutput = this.#schemas.compile(output, 'output')
+    } catch (err) {
+      if (err instanceof SchemaError) throw new TaskFailure('bad_schema', `capability ${id}: ${err.message}`)
+      throw err
+    }
+    this.#caps.set(id, {
+      ...entry,
+      ...(checkInput !== undefined ? { checkInput } : {}),
+      ...(checkOutput !== undefined ? { checkOutput } : {}),
+    })
     for (const l of this.#listeners) l()
   }
 
@@ -55,7 +86,7 @@ export class CapabilityRegistry {
     return had
   }
 
-  get(id: string): LocalCapability | undefined {
+  get(id: string): RegisteredCapability | undefined {
     return this.#caps.get(id)
   }
 

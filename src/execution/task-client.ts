@@ -4,12 +4,14 @@
  * open stream). A lost stream fails every request in flight on it with {@link ConnectionLostError}, and the
  * next request opens a fresh one.
  */
-import { randomUUID } from 'node:crypto'
+import { randomFillSync, randomUUID } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { SignatureVerifier } from '../discovery/descriptor.ts'
 import type { Logger } from '../util/logger.ts'
+import { lazyWindowUpdates } from './stream-window.ts'
 import {
   decodeFrame,
   encodeFrame,
@@ -62,6 +64,9 @@ export class TaskClient {
   readonly #verify: SignatureVerifier
   readonly #log: Logger
   readonly #channels = new Map<string, Promise<Channel>>()
+  /** random bytes drawn 4 KiB at a time: one draw per request cost more than the signature's encoding */
+  readonly #entropy = new Uint8Array(4096)
+  #entropyAt = this.#entropy.length
 
   constructor(
     host: KithLibp2p,
@@ -82,7 +87,7 @@ export class TaskClient {
    * const reply = await client.call(peerId, { cap: 'echo', input: { x: 1 }, timeoutMs: 5000 })
    * reply.status // 'ok'
    */
-  async call(peer: PeerId, call: TaskCall): Promise<TaskReply> {
+  async call(peer: PeerId | string, call: TaskCall): Promise<TaskReply> {
     const deadline = Date.now() + call.timeoutMs
     const request = signRequest(
       {
@@ -92,24 +97,36 @@ export class TaskClient {
         input: call.input,
         deadline,
         evidence: call.evidence ?? 'none',
+        nonce: this.#nonce(),
       },
       this.#sign,
     )
-    const signal =
+    const channel = await this.#channel(peer, () =>
       call.signal != null
         ? AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)])
-        : AbortSignal.timeout(call.timeoutMs)
-    const channel = await this.#channel(peer, signal)
+        : AbortSignal.timeout(call.timeoutMs),
+    )
     return new Promise<TaskReply>((resolve, reject) => {
-      const done = () => {
-        channel.pending.delete(request.id)
-        signal.removeEventListener('abort', onAbort)
-      }
+      // a plain timer, cleared on the reply: an AbortSignal.timeout() would fire later anyway and build a
+      // DOMException with its stack for every call
+      const timer = setTimeout(
+        () => {
+          done()
+          reject(new RequestTimeoutError())
+        },
+        Math.max(0, deadline - Date.now()),
+      )
       const onAbort = () => {
         done()
-        reject(call.signal?.aborted === true ? new Error('aborted') : new RequestTimeoutError())
+        reject(new Error('aborted'))
       }
-      signal.addEventListener('abort', onAbort, { once: true })
+      const done = () => {
+        channel.pending.delete(request.id)
+        clearTimeout(timer)
+        call.signal?.removeEventListener('abort', onAbort)
+      }
+      if (call.signal?.aborted === true) return onAbort()
+      call.signal?.addEventListener('abort', onAbort, { once: true })
       channel.pending.set(request.id, {
         resolve: (reply) => {
           done()
@@ -129,6 +146,17 @@ export class TaskClient {
     })
   }
 
+  /** 16 fresh random bytes. */
+  #nonce(): Uint8Array {
+    if (this.#entropyAt + 16 > this.#entropy.length) {
+      randomFillSync(this.#entropy)
+      this.#entropyAt = 0
+    }
+    const nonce = this.#entropy.slice(this.#entropyAt, this.#entropyAt + 16)
+    this.#entropyAt += 16
+    return nonce
+  }
+
   /** Closes every channel; requests in flight fail with {@link ConnectionLostError}. */
   async stop(): Promise<void> {
     const channels = await Promise.allSettled(this.#channels.values())
@@ -137,14 +165,19 @@ export class TaskClient {
       if (c.status === 'fulfilled') c.value.stream.abort(new ConnectionLostError('node stopping'))
   }
 
-  #channel(peer: PeerId, signal: AbortSignal): Promise<Channel> {
+  /** The open channel to `peer`, or a new one, dialled under the signal `dialSignal()` makes. */
+  #channel(peer: PeerId | string, dialSignal: () => AbortSignal): Promise<Channel> {
     const key = peer.toString()
     const existing = this.#channels.get(key)
     if (existing != null) return existing
     const forget = () => {
       if (this.#channels.get(key) === channel) this.#channels.delete(key)
     }
-    const channel: Promise<Channel> = this.#open(peer, signal, forget)
+    const channel: Promise<Channel> = this.#open(
+      typeof peer === 'string' ? peerIdFromString(peer) : peer,
+      dialSignal(),
+      forget,
+    )
     this.#channels.set(key, channel)
     channel.catch(forget)
     return channel
@@ -152,6 +185,8 @@ export class TaskClient {
 
   async #open(peer: PeerId, signal: AbortSignal, forget: () => void): Promise<Channel> {
     const stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
+    // one frame per request and per reply, not two (see stream-window.ts)
+    lazyWindowUpdates(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     const channel: Channel = { stream, write: (data) => lp.write(data), pending: new Map() }
     void (async () => {

@@ -1,6 +1,7 @@
 /**
  * The provider side of `/kith/task/1.0.0`. A requester keeps one long-lived stream to us and multiplexes
- * requests on it by id; each request is checked (signature, sender, expiry, replay) and handed to `handle`,
+ * requests on it by id; each request is checked (sender, expiry, replay, then its signature, see
+ * {@link TaskHandler}) and handed to `handle`,
  * and replies are written as they finish, in any order. A stream idle for `idleTimeoutMs` with nothing in
  * flight is closed; a frame that does not arrive in full within `frameTimeoutMs` cuts the stream (slow loris).
  */
@@ -10,6 +11,7 @@ import type { KithLibp2p } from '../connectivity/host.ts'
 import type { SignatureVerifier } from '../discovery/descriptor.ts'
 import type { Logger } from '../util/logger.ts'
 import { NonceCache } from './nonce-cache.ts'
+import { lazyWindowUpdates } from './stream-window.ts'
 import {
   decodeFrame,
   encodeFrame,
@@ -19,7 +21,16 @@ import {
   TASK_PROTOCOL,
   type TaskReply,
   type TaskRequest,
+  verifyRequest,
 } from './task-wire.ts'
+
+/** A task stream sat idle, with nothing in flight, for the idle timeout. */
+export class IdleStreamError extends Error {
+  constructor(message = 'the task stream was idle') {
+    super(message)
+    this.name = 'IdleStreamError'
+  }
+}
 
 export interface TaskServerInit {
   idleTimeoutMs?: number
@@ -28,8 +39,18 @@ export interface TaskServerInit {
   maxInflightPerStream?: number
 }
 
-/** Runs one verified request and returns the reply's status and payload (never throws for task failures). */
-export type TaskHandler = (request: TaskRequest, signal: AbortSignal) => Promise<Omit<TaskReply, 't' | 'id'>>
+/**
+ * Runs one request and returns the reply's status and payload (never throws for task failures). The
+ * request comes from the connection's remote peer (the stream is authenticated), but its signature is not
+ * checked yet: `authenticate()` checks it (once; later calls give the same answer). A handler calls it
+ * before anything with an effect, and may run side-effect-free work first, so that the check overlaps it;
+ * the server checks before it replies in any case, and cuts the stream of a forged request.
+ */
+export type TaskHandler = (
+  request: TaskRequest,
+  signal: AbortSignal,
+  authenticate: () => boolean,
+) => Promise<Omit<TaskReply, 't' | 'id'>>
 
 export interface TaskServerCounters {
   streams: number
@@ -86,22 +107,27 @@ export class TaskServer {
     this.counters.streams++
     this.#open.add(stream)
     const remote = connection.remotePeer.toString()
+    // one frame per request and per reply, not two (see stream-window.ts)
+    lazyWindowUpdates(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     const inflight = new Map<string, AbortController>()
     const reply = (frame: TaskReply) => lp.write(encodeFrame(frame)).catch(() => {})
+    // one timer per stream, pushed back by every frame (a fresh AbortSignal.timeout per read would keep a
+    // timer and a signal alive for the whole idle timeout after each request); idle with work in flight
+    // is fine: the requester is waiting for us, not the other way round
+    const idle = new AbortController()
+    const onIdle = () => {
+      if (inflight.size > 0) idleTimer.refresh()
+      else idle.abort(new IdleStreamError())
+    }
+    const idleTimer = setTimeout(onIdle, this.#idleTimeoutMs).unref()
     try {
       for (;;) {
-        let data: Uint8Array
-        try {
-          data = (await lp.read({ signal: AbortSignal.timeout(this.#idleTimeoutMs) })).subarray()
-        } catch (err) {
-          // idle with work in flight is fine: the requester is waiting for us, not the other way round
-          if ((err as Error).name === 'TimeoutError' && inflight.size > 0) continue
-          throw err
-        }
+        const data = (await lp.read({ signal: idle.signal })).subarray()
+        idleTimer.refresh()
         let request: TaskRequest
         try {
-          const frame = decodeFrame(data, this.#verify)
+          const frame = decodeFrame(data)
           if (frame.t !== 'req') throw new FrameError('malformed', 'expected a request')
           request = frame
         } catch (err) {
@@ -109,8 +135,10 @@ export class TaskServer {
           throw err
         }
         this.counters.requests++
+        const authenticate = this.#authenticator(request)
         const refusal = this.#check(request, remote, inflight.size)
         if (refusal != null) {
+          if (!authenticate()) throw this.#forged()
           this.#reject(refusal.code)
           void reply({
             t: 'res',
@@ -123,14 +151,16 @@ export class TaskServer {
         const controller = new AbortController()
         inflight.set(request.id, controller)
         const timer = setTimeout(() => controller.abort(), Math.max(0, request.deadline - Date.now()))
-        this.#handle(request, controller.signal)
+        this.#handle(request, controller.signal, authenticate)
           .catch((err: Error) => {
             this.#log.error({ err: err.message, id: request.id }, 'task handler failed')
             return { status: 'error' as const, error: { code: 'internal', message: 'the provider failed' } }
           })
-          .then((result) =>
+          .then((result) => {
+            // nothing is answered before the request's signature is checked (the handler may have done it)
+            if (!authenticate()) return stream.abort(this.#forged())
             // past its deadline the requester has given up: whatever the handler returned, it is a timeout
-            reply(
+            return reply(
               Date.now() >= request.deadline && result.status === 'ok'
                 ? {
                     t: 'res',
@@ -139,8 +169,8 @@ export class TaskServer {
                     error: { code: 'timeout', message: 'the deadline passed' },
                   }
                 : { t: 'res', id: request.id, ...result },
-            ),
-          )
+            )
+          })
           .finally(() => {
             clearTimeout(timer)
             inflight.delete(request.id)
@@ -151,8 +181,20 @@ export class TaskServer {
       for (const c of inflight.values()) c.abort()
       stream.abort(err as Error)
     } finally {
+      clearTimeout(idleTimer)
       this.#open.delete(stream)
     }
+  }
+
+  /** The request's signature check, done once, when first asked for. */
+  #authenticator(request: TaskRequest): () => boolean {
+    let verdict: boolean | undefined
+    return () => (verdict ??= verifyRequest(request, this.#verify))
+  }
+
+  #forged(): FrameError {
+    this.#reject('bad_signature')
+    return new FrameError('bad_signature', 'request signature does not match its sender')
   }
 
   #check(

@@ -1,11 +1,13 @@
 /**
- * The frames of `/kith/task/1.0.0`, each defined once with its size cap. Requests are signed by the requester
- * (Ed25519 over the canonical encoding of every other field), carry a nonce and an expiry, and name the
- * evidence they require; replies carry a status and, later, a receipt.
+ * The frames of `/kith/task/1.0.0`, each defined once with its size cap. A request is an envelope
+ * `{t: 'req', b, s}`: `b` is the canonical msgpack encoding of every field of the request (`s` excepted), and
+ * `s` the requester's Ed25519 signature over exactly those bytes, so neither side encodes a request twice:
+ * the sender signs the bytes it sends, the receiver verifies the bytes it got and only then decodes them.
+ * Requests carry a nonce and an expiry, and name the evidence they require; replies carry a status and,
+ * later, a receipt. Frames are checked field by field here (they are on every task's critical path).
  */
 import { randomBytes } from 'node:crypto'
 import { Packr } from 'msgpackr'
-import { z } from 'zod'
 import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
 
 export const TASK_PROTOCOL = '/kith/task/1.0.0'
@@ -16,38 +18,41 @@ export const MAX_REQUEST_WINDOW_MS = 5 * 60_000
 
 export const TASK_STATUSES = ['ok', 'error', 'busy', 'denied', 'timeout'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
+const EVIDENCE = ['none', 'receipt', 'tpm'] as const
+const MAX_RECEIPT_BYTES = 8192
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
-const bytes = (n: number) =>
-  z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength === n, `expected ${n} bytes`)
 
-const requestBody = z.strictObject({
-  t: z.literal('req'),
-  id: z.string().min(8).max(64),
-  from: z.string().min(1).max(128),
-  cap: z.string().min(1).max(64),
-  input: z.unknown(),
+/** Every field of a request but its signature. */
+export interface TaskRequestBody {
+  t: 'req'
+  id: string
+  from: string
+  cap: string
+  input?: unknown
   /** absolute ms: the requester stops waiting then */
-  deadline: z.number().int().min(0),
+  deadline: number
   /** absolute ms: refuse the request after this (replay window) */
-  exp: z.number().int().min(0),
-  nonce: bytes(16),
-  evidence: z.enum(['none', 'receipt', 'tpm']),
-})
-const requestSchema = requestBody.extend({ sig: bytes(64) })
+  exp: number
+  nonce: Uint8Array
+  evidence: (typeof EVIDENCE)[number]
+}
 
-const replySchema = z.strictObject({
-  t: z.literal('res'),
-  id: z.string().min(1).max(64),
-  status: z.enum(TASK_STATUSES),
-  output: z.unknown().optional(),
-  error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
-  receipt: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= 8192).optional(),
-})
+export interface TaskRequest extends TaskRequestBody {
+  sig: Uint8Array
+  /** the signed bytes: the canonical encoding of the body */
+  signed: Uint8Array
+}
 
-export type TaskRequestBody = z.output<typeof requestBody>
-export type TaskRequest = z.output<typeof requestSchema>
-export type TaskReply = z.output<typeof replySchema>
+export interface TaskReply {
+  t: 'res'
+  id: string
+  status: TaskStatus
+  output?: unknown
+  error?: { code: string; message: string }
+  receipt?: Uint8Array
+}
+
 export type Frame = TaskRequest | TaskReply
 
 export class FrameError extends Error {
@@ -66,49 +71,148 @@ export class FrameError extends Error {
  * const req = signRequest({ id, from: me, cap: 'echo', input: { x: 1 }, deadline: Date.now() + 5000, evidence: 'none' }, identity.sign)
  */
 export function signRequest(
-  body: Omit<TaskRequestBody, 't' | 'nonce' | 'exp'> & { exp?: number },
+  body: Omit<TaskRequestBody, 't' | 'nonce' | 'exp'> & { exp?: number; nonce?: Uint8Array },
   sign: (data: Uint8Array) => Uint8Array,
 ): TaskRequest {
   const full: TaskRequestBody = {
     t: 'req',
     ...body,
     exp: body.exp ?? body.deadline,
-    nonce: new Uint8Array(randomBytes(16)),
+    nonce: body.nonce ?? new Uint8Array(randomBytes(16)),
   }
-  return { ...full, sig: sign(canonicalEncode(full)) }
+  const signed = canonicalEncode(full)
+  return { ...full, sig: sign(signed), signed }
 }
 
+/**
+ * The bytes of a frame. Throws {@link FrameError} when they would be over {@link MAX_FRAME_BYTES}.
+ *
+ * @example
+ * await lp.write(encodeFrame({ t: 'res', id, status: 'ok', output }))
+ */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const out = frame.t === 'req' ? canonicalEncode(frame) : packr.pack(frame)
+  const out = frame.t === 'req' ? packr.pack({ t: 'req', b: frame.signed, s: frame.sig }) : packr.pack(frame)
   if (out.byteLength > MAX_FRAME_BYTES)
     throw new FrameError('too_large', `frame is ${out.byteLength} bytes; the limit is ${MAX_FRAME_BYTES}`)
   return out
 }
 
-/** Decodes one frame; requests have their signature checked against `from`. Throws {@link FrameError}. */
-export function decodeFrame(data: Uint8Array, verify: SignatureVerifier): Frame {
+/**
+ * Decodes one frame. With `verify`, a request has its signature checked against `from`; without, the
+ * caller checks it later ({@link verifyRequest}). Throws {@link FrameError}.
+ */
+export function decodeFrame(data: Uint8Array, verify?: SignatureVerifier): Frame {
   if (data.byteLength > MAX_FRAME_BYTES)
     throw new FrameError('too_large', `frame is ${data.byteLength} bytes`)
-  let raw: unknown
-  try {
-    raw = packr.unpack(data)
-  } catch (err) {
-    throw new FrameError('malformed', `not msgpack: ${(err as Error).message}`)
-  }
-  const kind = (raw as { t?: unknown } | null)?.t
-  if (kind === 'res') {
-    const parsed = replySchema.safeParse(raw)
-    if (!parsed.success) throw new FrameError('malformed', `reply: ${parsed.error.issues[0]?.message}`)
-    return parsed.data
-  }
-  const parsed = requestSchema.safeParse(raw)
-  if (!parsed.success)
-    throw new FrameError(
-      'malformed',
-      `request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
-    )
-  const { sig, ...body } = parsed.data
-  if (!verify(body.from, canonicalEncode(body), sig))
+  const raw = unpack(data, 'frame')
+  if (!isRecord(raw)) throw new FrameError('malformed', 'a frame is a map')
+  if (raw.t === 'res') return checkReply(raw)
+  if (raw.t !== 'req') throw new FrameError('malformed', 'frame: t must be req or res')
+  only(raw, ENVELOPE_KEYS, 'request')
+  const { b: signed, s: sig } = raw
+  if (!(signed instanceof Uint8Array)) throw malformed('request', 'b', 'expected bytes')
+  if (!(sig instanceof Uint8Array) || sig.byteLength !== 64)
+    throw malformed('request', 's', 'expected 64 bytes')
+  const body = checkBody(unpack(signed, 'request body'))
+  const request = { ...body, sig, signed }
+  if (verify !== undefined && !verifyRequest(request, verify))
     throw new FrameError('bad_signature', 'request signature does not match its sender')
-  return parsed.data
+  return request
+}
+
+/**
+ * True when `request` is signed by its `from`.
+ *
+ * @example
+ * if (!verifyRequest(decodeFrame(data) as TaskRequest, verify)) stream.abort(new Error('forged'))
+ */
+export function verifyRequest(request: TaskRequest, verify: SignatureVerifier): boolean {
+  return verify(request.from, request.signed, request.sig)
+}
+
+const ENVELOPE_KEYS = new Set(['t', 'b', 's'])
+const BODY_KEYS = new Set(['t', 'id', 'from', 'cap', 'input', 'deadline', 'exp', 'nonce', 'evidence'])
+const REPLY_KEYS = new Set(['t', 'id', 'status', 'output', 'error', 'receipt'])
+const ERROR_KEYS = new Set(['code', 'message'])
+const STATUS_SET: ReadonlySet<unknown> = new Set(TASK_STATUSES)
+const EVIDENCE_SET: ReadonlySet<unknown> = new Set(EVIDENCE)
+
+function unpack(data: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(data)
+  } catch (err) {
+    throw new FrameError('malformed', `${what}: not msgpack: ${(err as Error).message}`)
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  )
+}
+
+function malformed(what: string, field: string, message: string): FrameError {
+  return new FrameError('malformed', `${what}: ${field}: ${message}`)
+}
+
+function only(value: Record<string, unknown>, keys: ReadonlySet<string>, what: string): void {
+  for (const key in value) if (!keys.has(key)) throw malformed(what, key, 'unknown field')
+}
+
+function text(value: unknown, min: number, max: number, what: string, field: string): string {
+  if (typeof value !== 'string' || value.length < min || value.length > max)
+    throw malformed(what, field, `expected a string of ${min} to ${max} characters`)
+  return value
+}
+
+function time(value: unknown, what: string, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw malformed(what, field, 'expected a non-negative integer')
+  return value as number
+}
+
+function checkBody(raw: unknown): TaskRequestBody {
+  const what = 'request'
+  if (!isRecord(raw)) throw new FrameError('malformed', 'request: the body is a map')
+  only(raw, BODY_KEYS, what)
+  if (raw.t !== 'req') throw malformed(what, 't', 'expected req')
+  const nonce = raw.nonce
+  if (!(nonce instanceof Uint8Array) || nonce.byteLength !== 16)
+    throw malformed(what, 'nonce', 'expected 16 bytes')
+  if (!EVIDENCE_SET.has(raw.evidence)) throw malformed(what, 'evidence', 'expected none, receipt or tpm')
+  const body: TaskRequestBody = {
+    t: 'req',
+    id: text(raw.id, 8, 64, what, 'id'),
+    from: text(raw.from, 1, 128, what, 'from'),
+    cap: text(raw.cap, 1, 64, what, 'cap'),
+    deadline: time(raw.deadline, what, 'deadline'),
+    exp: time(raw.exp, what, 'exp'),
+    nonce,
+    evidence: raw.evidence as TaskRequestBody['evidence'],
+  }
+  if ('input' in raw) body.input = raw.input
+  return body
+}
+
+function checkReply(raw: Record<string, unknown>): TaskReply {
+  const what = 'reply'
+  only(raw, REPLY_KEYS, what)
+  if (!STATUS_SET.has(raw.status)) throw malformed(what, 'status', 'unknown status')
+  const reply: TaskReply = { t: 'res', id: text(raw.id, 1, 64, what, 'id'), status: raw.status as TaskStatus }
+  if ('output' in raw) reply.output = raw.output
+  if (raw.error !== undefined) {
+    const error = raw.error
+    if (!isRecord(error)) throw malformed(what, 'error', 'expected a map')
+    only(error, ERROR_KEYS, what)
+    reply.error = {
+      code: text(error.code, 0, 64, what, 'error.code'),
+      message: text(error.message, 0, 2000, what, 'error.message'),
+    }
+  }
+  if (raw.receipt !== undefined) {
+    if (!(raw.receipt instanceof Uint8Array) || raw.receipt.byteLength > MAX_RECEIPT_BYTES)
+      throw malformed(what, 'receipt', `expected at most ${MAX_RECEIPT_BYTES} bytes`)
+    reply.receipt = raw.receipt
+  }
+  return reply
 }

@@ -23,7 +23,7 @@ export interface LocalState {
   capabilities(): Capability[]
   start?(): Promise<void>
   stop?(): void
-  /** calls `onChange` when the descriptor should be re-announced at once; returns the unsubscribe function */
+  /** calls `onChange` when the node should announce at once (state band, capabilities); returns the unsubscribe function */
   watch?(onChange: () => void): () => void
 }
 
@@ -131,7 +131,8 @@ export function buildDiscovery(parts: {
   const index = new CapabilityIndex()
   const self = host.peerId.toString()
   store.onChange((event) => {
-    if (event.type === 'put')
+    // a state update re-ranks the peer's capabilities without re-indexing their text
+    if (event.type === 'put' || event.type === 'state')
       index.put(event.entry.descriptor.peer, event.entry.descriptor, {
         local: event.entry.descriptor.peer === self,
       })
@@ -146,7 +147,9 @@ export function buildDiscovery(parts: {
       await local.start?.()
       store.start()
       await announcer.start()
-      unwatch = local.watch?.(() => void announcer.announce({ changed: true }))
+      // a band crossing goes out at once as a heartbeat with the new state; a capability withdrawn or
+      // restored differs from the signed body, so the announcer signs a new one
+      unwatch = local.watch?.(() => void announcer.announce())
     },
     async stop() {
       unwatch?.()

@@ -3,13 +3,16 @@
  * the cooperation rules (contract policy and reciprocity), the task protocol on both sides, and delegation.
  */
 import { createHash, randomUUID } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import type { Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
 import { ContractPolicy, contractInitFromConfig } from '../execution/contracts.ts'
 import { delegate, type DelegateRequest, type DelegateResult } from '../execution/delegate.ts'
-import { Journal } from '../execution/journal.ts'
+import { Checkpointer } from '../execution/checkpointer.ts'
+import { Journal, type NewTask, type RefusedStatus } from '../execution/journal.ts'
+import { type Candidate, ProviderIndex } from '../execution/providers.ts'
 import { Reciprocity } from '../execution/reciprocity.ts'
 import {
   CapabilityRegistry,
@@ -17,16 +20,24 @@ import {
   type ScriptRunner,
   TaskFailure,
 } from '../execution/registry.ts'
+import type { WorkerSandboxInit } from '../execution/sandbox/index.ts'
 import { BusyError, SCHEDULER_DEFAULTS, Scheduler, TimeoutError } from '../execution/scheduler.ts'
 import { TaskClient } from '../execution/task-client.ts'
 import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
+import { WriteQueue } from '../execution/write-queue.ts'
 import type { Database } from '../store/database.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import type { DiscoveryPlane } from './discovery.ts'
 import { toDescriptorCapability } from './discovery.ts'
 
 type Outcome = Omit<TaskReply, 't' | 'id'>
+
+/** What a forged request gets; the task server cuts its stream instead of sending it. */
+const FORGED: Outcome = {
+  status: 'denied',
+  error: { code: 'bad_signature', message: 'the request is not signed by its sender' },
+}
 
 export interface ExecutionPlane {
   registry: CapabilityRegistry
@@ -40,10 +51,30 @@ export interface ExecutionPlane {
   stop(): Promise<void>
 }
 
-const hash = (value: unknown) =>
-  createHash('sha256')
-    .update(canonicalEncode(value ?? null))
-    .digest('hex')
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+const hash = (value: unknown) => sha256(canonicalEncode(value ?? null))
+
+/**
+ * The sandbox's settings from `execution.sandbox` (and, where that leaves them out, from the task limits
+ * of `execution`: a script runs until its task's deadline, on as many workers as tasks run at once).
+ *
+ * @example
+ * const sandbox = new WorkerSandbox({ ...sandboxInitFromConfig(config), logger })
+ */
+export function sandboxInitFromConfig(config: Pick<Config, 'execution'>): WorkerSandboxInit {
+  const { execution } = config
+  return {
+    workers: execution.sandbox.workers ?? execution.maxConcurrent ?? availableParallelism(),
+    workerHeapMb: execution.sandbox.workerHeapMb,
+    limits: {
+      memoryBytes: execution.sandbox.memoryBytes,
+      stackBytes: execution.sandbox.stackBytes,
+      timeoutMs: execution.sandbox.timeoutMs ?? execution.maxTaskTimeout,
+      maxInputBytes: execution.maxInputBytes,
+      maxOutputBytes: execution.sandbox.maxOutputBytes,
+    },
+  }
+}
 
 export function buildExecution(parts: {
   config: Config
@@ -59,8 +90,12 @@ export function buildExecution(parts: {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
   const registry = new CapabilityRegistry()
-  const journal = new Journal(parts.db)
-  const reciprocity = new Reciprocity(parts.db)
+  // one group commit for the journal and the ledger: a task's only write on its critical path is its row
+  const writes = new WriteQueue(parts.db, { log })
+  // WAL checkpoints in a thread of their own, not inside a task's commit
+  const checkpointer = new Checkpointer(parts.db, config.paths.database, { log })
+  const journal = new Journal(parts.db, { writes })
+  const reciprocity = new Reciprocity(parts.db, { writes })
   const scheduler = new Scheduler({
     ...(config.execution.maxConcurrent != null ? { maxConcurrent: config.execution.maxConcurrent } : {}),
     maxQueue: config.execution.maxQueue,
@@ -73,36 +108,75 @@ export function buildExecution(parts: {
     loaded: () => scheduler.queued > 0 && parts.load() > SCHEDULER_DEFAULTS.loadShedAt,
   })
 
-  /** Runs a capability of ours through the scheduler; `id` is already journalled. */
+  /**
+   * Runs a capability of ours through the scheduler and journals it. The task's row is committed before
+   * the task can have any effect: before a capability's runner starts, or, for a script, right after its
+   * job is handed to a sandbox worker. A script acts on nothing but through host calls, which this thread
+   * answers only after the commit it is busy with, so the commit overlaps the script's run instead of
+   * preceding it. A task that has to wait for a slot is committed before it waits. The request's signature
+   * (`authenticate`, see TaskHandler) is checked the same way: before a runner starts, or while a script runs.
+   */
   const runHere = async (
-    id: string,
-    peer: string,
-    cap: string,
+    task: NewTask,
     input: unknown,
-    deadline: number,
     priority: number,
     signal?: AbortSignal,
+    authenticate: () => boolean = () => true,
   ): Promise<Outcome> => {
-    const local = registry.get(cap)
+    const local = registry.get(task.cap)
     if (local == null) {
-      journal.recordFinished(id, 'denied', { error: 'unknown capability' })
+      journal.deferRefused(task, 'denied', 'unknown capability')
       return {
         status: 'denied',
-        error: { code: 'unknown_capability', message: `this node does not offer ${cap}` },
+        error: { code: 'unknown_capability', message: `this node does not offer ${task.cap}` },
       }
     }
+    // refused before it takes a slot: the capability's input schema, compiled once at registration
+    const badInput = local.checkInput?.(input)
+    if (badInput !== undefined) {
+      journal.deferRefused(task, 'error', badInput)
+      return { status: 'error', error: { code: 'bad_input', message: badInput } }
+    }
+    let journalled = false
+    const journalNow = (running: boolean) => {
+      journalled = true
+      if (running) journal.recordStarted(task)
+      else journal.recordQueued(task)
+    }
+    const overlaps = local.capability.kind === 'script' && scheduler.running < scheduler.maxConcurrent
+    if (!overlaps) {
+      if (!authenticate()) return FORGED
+      journalNow(false)
+    }
+    let forged = false
     try {
       const output = await scheduler.submit({
-        id,
-        peer,
+        id: task.id,
+        peer: task.peer,
         priority,
-        deadline,
+        deadline: task.deadline,
         run: (jobSignal) => {
-          journal.recordRunning(id)
-          return local.run(input, signal != null ? AbortSignal.any([jobSignal, signal]) : jobSignal)
+          const running = local.run(
+            input,
+            signal != null ? AbortSignal.any([jobSignal, signal]) : jobSignal,
+            {
+              id: task.id,
+              peer: task.peer,
+            },
+          )
+          if (journalled) journal.deferRunning(task.id)
+          else journalNow(true)
+          forged = !authenticate()
+          return running
         },
       })
-      journal.recordFinished(id, 'ok', { outputHash: hash(output) })
+      if (forged) {
+        journal.deferFinished(task.id, 'denied', { error: FORGED.error!.message })
+        return FORGED
+      }
+      const badOutput = local.checkOutput?.(output)
+      if (badOutput !== undefined) throw new TaskFailure('bad_output', badOutput)
+      journal.deferFinished(task.id, 'ok', { outputHash: hash(output) })
       return { status: 'ok', output }
     } catch (err) {
       const outcome: Outcome =
@@ -113,47 +187,47 @@ export function buildExecution(parts: {
             : err instanceof TaskFailure
               ? { status: 'error', error: { code: err.code, message: err.message } }
               : { status: 'error', error: { code: 'internal', message: 'the task failed' } }
-      if (outcome.error?.code === 'internal') log.error({ err, id, cap }, 'task failed unexpectedly')
-      journal.recordFinished(id, outcome.status as 'busy' | 'timeout' | 'error', {
-        error: outcome.error?.message ?? '',
-      })
+      if (outcome.error?.code === 'internal')
+        log.error({ err, id: task.id, cap: task.cap }, 'task failed unexpectedly')
+      const status = outcome.status as RefusedStatus
+      const error = outcome.error?.message ?? ''
+      // a task refused or expired before it started has no row yet
+      if (journalled) journal.deferFinished(task.id, status, { error })
+      else journal.deferRefused(task, status, error)
       return outcome
     }
   }
 
-  const serve = async (req: TaskRequest, signal: AbortSignal): Promise<Outcome> => {
-    const inputBytes = canonicalEncode(req.input ?? null).byteLength
+  const serve = async (
+    req: TaskRequest,
+    signal: AbortSignal,
+    authenticate: () => boolean,
+  ): Promise<Outcome> => {
+    const input = canonicalEncode(req.input ?? null)
     const decision = policy.decide({
       peer: req.from,
       cap: req.cap,
-      inputBytes,
+      inputBytes: input.byteLength,
       deadlineMs: req.deadline - Date.now(),
       evidence: req.evidence,
     })
-    const task = {
+    const task: NewTask = {
       id: req.id,
-      direction: 'in' as const,
+      direction: 'in',
       peer: req.from,
       cap: req.cap,
       deadline: req.deadline,
-      inputHash: hash(req.input),
+      inputHash: sha256(input),
     }
     if (!decision.accept) {
-      journal.recordRefused(task, decision.status, decision.message)
+      journal.deferRefused(task, decision.status, decision.message)
       return { status: decision.status, error: { code: decision.reason, message: decision.message } }
     }
     try {
-      if (!journal.recordQueued(task))
+      // an id that may have run is refused (a replay after a restart, when the nonces are forgotten)
+      if (!journal.accepts(task))
         return { status: 'denied', error: { code: 'replay', message: 'this task id was run before' } }
-      const outcome = await runHere(
-        req.id,
-        req.from,
-        req.cap,
-        req.input,
-        req.deadline,
-        decision.priority,
-        signal,
-      )
+      const outcome = await runHere(task, req.input, decision.priority, signal, authenticate)
       if (outcome.status === 'ok') reciprocity.recordWeServed(req.from)
       return outcome
     } finally {
@@ -179,6 +253,7 @@ export function buildExecution(parts: {
     componentLogger(parts.logger, 'kith:execution:client'),
   )
   const self = host.peerId.toString()
+  const providers = new ProviderIndex(parts.discovery.store, self)
 
   return {
     registry,
@@ -191,7 +266,7 @@ export function buildExecution(parts: {
         config.execution.maxTaskTimeout,
       )
       const cap = 'capability' in request.target ? request.target.capability : '(intent)'
-      journal.recordQueued({
+      journal.recordStarted({
         id,
         direction: 'out',
         peer: self,
@@ -199,24 +274,18 @@ export function buildExecution(parts: {
         deadline: Date.now() + timeoutMs,
         inputHash: hash(request.input),
       })
-      journal.recordRunning(id)
       const result = await delegate(
         {
-          self,
-          store: parts.discovery.store,
+          providers: { of: (capId) => withLocalCandidate(providers.of(capId), registry, capId, self) },
           index: parts.discovery.index,
           client,
-          runLocal: (capId, input, ms, signal) => {
-            const localId = randomUUID()
-            journal.recordQueued({
-              id: localId,
-              direction: 'in',
-              peer: self,
-              cap: capId,
-              deadline: Date.now() + ms,
-            })
-            return runHere(localId, self, capId, input, Date.now() + ms, 1_000, signal)
-          },
+          runLocal: (capId, input, ms, signal) =>
+            runHere(
+              { id: randomUUID(), direction: 'in', peer: self, cap: capId, deadline: Date.now() + ms },
+              input,
+              1_000,
+              signal,
+            ),
         },
         { ...request, timeoutMs },
       )
@@ -226,7 +295,7 @@ export function buildExecution(parts: {
         : result.status === 'busy' || result.status === 'denied' || result.status === 'timeout'
           ? result.status
           : 'error'
-      journal.recordFinished(
+      journal.deferFinished(
         id,
         outcome,
         result.ok ? { outputHash: hash(result.output) } : { error: result.error?.message ?? '' },
@@ -234,6 +303,7 @@ export function buildExecution(parts: {
       return { id, ...result }
     },
     async start() {
+      await checkpointer.start()
       const interrupted = journal.recover()
       if (interrupted.length > 0)
         log.warn(
@@ -243,12 +313,31 @@ export function buildExecution(parts: {
       for (const cap of config.capabilities)
         registry.register(await loadScriptCapability(cap, toDescriptorCapability, parts.runScript))
       scheduler.start()
+      providers.start()
       await server.start()
     },
     async stop() {
       await server.stop()
       await client.stop()
       await scheduler.stop()
+      providers.stop()
+      writes.flush()
+      await checkpointer.stop()
     },
   }
+}
+
+/**
+ * The providers the store knows, with this node first when its registry offers the capability but its own
+ * descriptor does not list it yet (a device that came online a moment ago, before the re-announce).
+ */
+function withLocalCandidate(
+  found: Candidate[],
+  registry: CapabilityRegistry,
+  capId: string,
+  self: string,
+): Candidate[] {
+  if (found.some((c) => c.local)) return found
+  const mine = registry.get(capId)
+  return mine == null ? found : [{ peer: self, capability: mine.capability, local: true }, ...found]
 }

@@ -5,7 +5,6 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { availableParallelism } from 'node:os'
 import type { PeerId } from '@libp2p/interface'
 import { createHttpServer } from '../api/http.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
@@ -24,10 +23,12 @@ import { WorkerSandbox } from '../execution/sandbox/index.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
+import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
-import { buildExecution, type ExecutionPlane } from './execution.ts'
+import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
+import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -50,6 +51,9 @@ export class KithNode {
   readonly #api: Server
   readonly discovery: DiscoveryPlane
   readonly execution: ExecutionPlane
+  readonly devices: DevicePlane
+  #offDevices?: () => void
+  readonly #beforeStop: Array<() => Promise<void>> = []
   readonly #sandbox: WorkerSandbox
   /** outcomes of recent tasks run through the API, for GET /v1/tasks/:id */
   readonly #recent = new Map<string, Record<string, unknown>>()
@@ -74,18 +78,29 @@ export class KithNode {
     this.host = parts.host
     this.db = parts.db
     const verify = createVerifier()
-    this.discovery = buildDiscovery({ ...parts, verify })
+    const schemas = new SchemaCompiler()
+    this.devices = buildDevices({
+      config: parts.config,
+      peerId: parts.host.peerId.toString(),
+      schemas,
+      logger: parts.logger,
+    })
+    const local = withDeviceCapabilities(
+      parts.local,
+      this.devices.bridge,
+      componentLogger(parts.logger, 'kith:devices'),
+    )
+    this.discovery = buildDiscovery({ ...parts, local, verify })
     // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
     this.#sandbox = new WorkerSandbox({
-      workers: parts.config.execution.maxConcurrent ?? availableParallelism(),
-      limits: { timeoutMs: parts.config.execution.maxTaskTimeout },
+      ...sandboxInitFromConfig(parts.config),
       logger: componentLogger(parts.logger, 'kith:execution:sandbox'),
     })
     this.execution = buildExecution({
       ...parts,
       verify,
       discovery: this.discovery,
-      load: () => parts.local.state().load,
+      load: () => local.state().load,
       runScript: async (job) => {
         const result = await this.#sandbox.run(job)
         if (result.ok) return result.output
@@ -118,6 +133,15 @@ export class KithNode {
           descriptor: () => this.discovery.announcer.current(),
           descriptors: () => [...this.discovery.store.live()],
           findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
+          devices: () => ({
+            broker: this.devices.brokerUrl() ?? null,
+            connected: this.devices.link?.connected ?? false,
+            devices: this.devices.bridge.devices(),
+            rejected: this.devices.bridge.rejected,
+            commands: this.devices.bridge.commands,
+            mqtt: this.devices.link?.counters ?? null,
+            ...(this.devices.broker != null ? { brokerRefused: this.devices.broker.refused } : {}),
+          }),
           discoveryStats: () => ({
             live: this.discovery.store.size,
             store: this.discovery.store.counters,
@@ -157,6 +181,8 @@ export class KithNode {
       await this.discovery.start()
       await this.#sandbox.start()
       await this.execution.start()
+      await this.devices.start()
+      this.#offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
       api = await this.#listenApi()
     } catch (err) {
       await this.#stopPlanes()
@@ -169,7 +195,13 @@ export class KithNode {
     return { event: 'ready', peerId: this.host.peerId.toString(), api, listen }
   }
 
+  /** Runs `task` first when the node stops (e.g. the CLI's demo devices). */
+  onStop(task: () => Promise<void>): void {
+    this.#beforeStop.push(task)
+  }
+
   async stop(): Promise<void> {
+    for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
     this.#api.closeAllConnections()
     await new Promise<void>((resolve) => this.#api.close(() => resolve()))
     await this.#stopPlanes()
@@ -177,6 +209,8 @@ export class KithNode {
   }
 
   async #stopPlanes(): Promise<void> {
+    this.#offDevices?.()
+    await this.devices.stop()
     await this.execution.stop()
     await this.#sandbox.stop()
     await this.discovery.stop()

@@ -42,6 +42,7 @@ async function start(node: NodeDir, bootstrap: string[] = []): Promise<KithNode>
     `  listen: [/ip4/127.0.0.1/tcp/${node.port}]`,
     `  bootstrap: [${bootstrap.join(', ')}]`,
     '  dht: off',
+    'mqtt: { listen: 127.0.0.1:0 }',
   ].join('\n')
   const config = await loadConfig(await writeText(node.dir, 'kith.yaml', `${yaml}\n`), { env: {} })
   const kith = await createNode(config, silentLogger())

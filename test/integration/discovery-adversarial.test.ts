@@ -99,6 +99,31 @@ describe('discovery under attack', () => {
     expect(honest.discovery.store.get(attacker.peerId.toString())).toBeUndefined()
   })
 
+  it('rejects and counts a forged state heartbeat: a notice about another peer, signed by the sender', async () => {
+    const friend = await kithNode('bystander', [honest.host.getMultiaddrs()[0]!.toString()])
+    try {
+      const id = friend.host.peerId.toString()
+      await waitFor('the bystander to be held', () => honest.discovery.store.get(id) != null)
+      const held = honest.discovery.store.get(id)!
+      const before = stats().noticesRejected.foreign
+      // the attacker claims the bystander is overloaded, to steer work away from it
+      await publish(
+        encodeAnnounce({
+          peer: id,
+          seq: held.descriptor.seq,
+          digest: held.digest,
+          at: Date.now(),
+          state: { load: 50, memFree: 0, queue: 500 },
+        }),
+      )
+      await waitFor('the forged heartbeat to be counted', () => stats().noticesRejected.foreign > before)
+      expect(honest.discovery.store.get(id)?.descriptor.state).toEqual({ load: 0, memFree: 1, queue: 0 })
+      expect(honest.discovery.store.counters.stateUpdates).toBe(0)
+    } finally {
+      await friend.stop()
+    }
+  })
+
   it('ignores the sender after repeated garbage, and keeps serving honest peers', async () => {
     for (let i = 0; i < 12; i++) await publish(new Uint8Array([0xc1, i]))
     await waitFor('the attacker to be penalized', () => stats().penalized >= 1)

@@ -110,6 +110,38 @@ describe('discovery across five nodes', () => {
     for (const t of nodes) expect(t.node.discovery.store.get(peerOf(n1))).toBeDefined()
   })
 
+  it('a state-only change reaches every other node in a notice: no new body, no pull, no signature check', async () => {
+    const n4 = nodes[4]!
+    const others = nodes.filter((t) => t !== n4)
+    const heldBy = (t: TestNode) => t.node.discovery.store.get(peerOf(n4))
+    await waitFor('n4 everywhere', () => others.every((t) => heldBy(t) != null))
+    const seq = heldBy(others[0]!)?.descriptor.seq
+    const sum = (pick: (t: TestNode) => number) => others.reduce((acc, t) => acc + pick(t), 0)
+    const pulls = () => sum((t) => t.node.discovery.announcer.counters.pulls)
+    const verified = () => sum((t) => t.node.discovery.announcer.intake.counters.verified)
+    const [pullsBefore, verifiedBefore] = [pulls(), verified()]
+    const availabilityAt = (t: TestNode) =>
+      t.node.discovery.index.query({ text: 'echo on n4' }).find((m) => m.peer === peerOf(n4))?.parts
+        .availability
+    const idle = availabilityAt(others[0]!)!
+
+    n4.state = { load: 0.97, memFree: 5e8, queue: 6 }
+    await n4.node.discovery.announcer.announce()
+    await waitFor('the new state everywhere', () =>
+      others.every((t) => heldBy(t)?.descriptor.state.queue === 6),
+    )
+
+    for (const t of others) expect(heldBy(t)?.descriptor.seq).toBe(seq)
+    expect(pulls()).toBe(pullsBefore)
+    expect(verified()).toBe(verifiedBefore)
+    // what the ranking and the API read follows the new state
+    expect(availabilityAt(others[0]!)).toBeLessThan(idle)
+    const all = (await (await fetch(`${others[0]!.node.apiUrl}/v1/descriptors`)).json()) as {
+      descriptors: Array<{ peer: string; state: unknown }>
+    }
+    expect(all.descriptors.find((d) => d.peer === peerOf(n4))?.state).toEqual(n4.state)
+  })
+
   it('a battery drop withdraws a heavy capability everywhere and keeps the sensor', async () => {
     const n2 = nodes[2]!
     const capsOf = (t: TestNode) =>

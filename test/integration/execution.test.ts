@@ -56,7 +56,7 @@ beforeAll(async () => {
     bootstrap: hub,
     execution: '{ maxConcurrent: 1, maxQueue: 0 }',
   })
-  const p3 = await start('p3', { load: 0.6, caps: ['work', 'greet'], bootstrap: hub })
+  const p3 = await start('p3', { load: 0.6, caps: ['work', 'greet', 'typed'], bootstrap: hub })
   p1.execution.registry.register({
     capability: cap('work'),
     run: async (_input, signal) => {
@@ -73,6 +73,21 @@ beforeAll(async () => {
   p3.execution.registry.register({
     capability: cap('greet'),
     run: async (input) => `hello ${(input as { name: string }).name}`,
+  })
+  p3.execution.registry.register({
+    capability: {
+      ...cap('typed'),
+      input: {
+        type: 'object',
+        properties: { celsius: { type: 'number', minimum: -50 }, lie: { type: 'boolean' } },
+        required: ['celsius'],
+      },
+      output: { type: 'object', properties: { fahrenheit: { type: 'number' } }, required: ['fahrenheit'] },
+    },
+    run: async (input) => {
+      const { celsius, lie } = input as { celsius: number; lie?: boolean }
+      return lie === true ? { kelvin: celsius + 273.15 } : { fahrenheit: (celsius * 9) / 5 + 32 }
+    },
   })
   await waitFor('r to know every provider', () =>
     ['p1', 'p2', 'p3'].every((n) => r.discovery.store.get(peer(n)) != null),
@@ -142,6 +157,30 @@ describe('delegation', () => {
     expect(result.attempts.map((a) => a.status)).toEqual(['unreachable', 'busy', 'ok'])
     expect(result.fallbacks).toBe(2)
     expect(r.execution.journal.get(result.id)).toMatchObject({ direction: 'out', status: 'ok' })
+  })
+
+  it('checks input and output against the capability’s JSON Schemas on the provider', async () => {
+    const r = nodes.get('r')!
+    const typed = (input: unknown) =>
+      r.execution.delegate({ target: { capability: 'typed' }, input, timeoutMs: 5_000, budget: 1 })
+    expect(await typed({ celsius: 100 })).toMatchObject({ ok: true, output: { fahrenheit: 212 } })
+    const before = nodes.get('p3')!.execution.scheduler.stats().submitted
+    const refused = await typed({ celsius: 'hot' })
+    expect(refused).toMatchObject({
+      ok: false,
+      status: 'error',
+      error: { code: 'bad_input', message: 'input/celsius must be number' },
+    })
+    expect(await typed({ celsius: -300 })).toMatchObject({
+      error: { code: 'bad_input', message: 'input/celsius must be >= -50' },
+    })
+    // refused before the scheduler: the task took no slot
+    expect(nodes.get('p3')!.execution.scheduler.stats().submitted).toBe(before)
+    expect(await typed({ celsius: 1, lie: true })).toMatchObject({
+      ok: false,
+      status: 'error',
+      error: { code: 'bad_output', message: "output must have required property 'fahrenheit'" },
+    })
   })
 
   it('answers over the HTTP API and keeps the outcome for GET /v1/tasks/:id', async () => {

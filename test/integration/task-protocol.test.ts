@@ -91,6 +91,57 @@ describe('task protocol', () => {
     expect(server.counters.streams - streamsBefore).toBeLessThanOrEqual(1)
   })
 
+  it('carries inputs and outputs several times the stream window, one after another and at once', async () => {
+    // yamux's window is 256 KiB and its updates are sent only once half of it is used (stream-window.ts):
+    // large frames must still flow both ways
+    const big = (n: number) => 'x'.repeat(n)
+    for (const size of [300_000, 900_000, 600_000]) {
+      const reply = await client.call(provider.peerId, {
+        cap: 'echo',
+        input: { echo: big(size) },
+        timeoutMs: 10_000,
+      })
+      expect((reply.output as { echo: string }).echo).toHaveLength(size)
+    }
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        client.call(provider.peerId, { cap: 'echo', input: { echo: big(200_000 + i) }, timeoutMs: 10_000 }),
+      ),
+    )
+    expect(replies.map((r) => (r.output as { echo: string }).echo.length)).toEqual([
+      200_001, 200_002, 200_003, 200_004,
+    ])
+  })
+
+  it('cuts a stream whose frames are malformed or not requests', async () => {
+    const frames = [
+      new Uint8Array([0xc1]), // not msgpack
+      encodeFrame({ t: 'res', id: 'not-a-request', status: 'ok' }),
+      // an envelope whose body is not a signed request
+      (() => {
+        const req = signRequest(
+          {
+            id: 'malformed-test-1',
+            from: requester.peerId.toString(),
+            cap: 'echo',
+            input: {},
+            deadline: Date.now() + 5_000,
+            evidence: 'none',
+          },
+          requesterId.sign,
+        )
+        return encodeFrame({ ...req, signed: new Uint8Array([0x93, 1, 2, 3]) })
+      })(),
+    ]
+    for (const frame of frames) {
+      const stream = await requester.dialProtocol(provider.peerId, TASK_PROTOCOL)
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await lp.write(frame)
+      await expect(lp.read()).rejects.toThrow()
+    }
+    expect(server.counters.rejected.malformed).toBeGreaterThanOrEqual(3)
+  })
+
   it('times out a request whose provider does not answer before the deadline', async () => {
     await expect(
       client.call(provider.peerId, { cap: 'echo', input: { sleep: 2_000 }, timeoutMs: 200 }),

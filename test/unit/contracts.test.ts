@@ -10,6 +10,16 @@ import {
   PRETRUSTED_PRIORITY,
 } from '../../src/execution/contracts.ts'
 import { Reciprocity } from '../../src/execution/reciprocity.ts'
+import { WriteQueue } from '../../src/execution/write-queue.ts'
+import {
+  DEFAULT_WORKER_HEAP_MB,
+  MAX_MEMORY_BYTES,
+  MAX_STACK_BYTES,
+  MAX_TIMEOUT_MS,
+  SANDBOX_DEFAULTS,
+  WorkerSandbox,
+} from '../../src/execution/sandbox/index.ts'
+import { sandboxInitFromConfig } from '../../src/node/execution.ts'
 import { openDatabase } from '../../src/store/database.ts'
 import { tempDir } from '../helpers.ts'
 
@@ -173,10 +183,66 @@ describe('execution config', () => {
       maxTaskTimeout: 60_000,
       maxInputBytes: 256 * 1024,
       perPeer: { ratePerSec: 10, burst: 20, maxConcurrent: 4 },
+      sandbox: {
+        memoryBytes: SANDBOX_DEFAULTS.memoryBytes,
+        stackBytes: SANDBOX_DEFAULTS.stackBytes,
+        maxOutputBytes: SANDBOX_DEFAULTS.maxOutputBytes,
+        workerHeapMb: DEFAULT_WORKER_HEAP_MB,
+      },
     })
     const r = configSchema.safeParse({ execution: { taskTimeout: 61_000 } })
     expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['execution.taskTimeout'])
     expect(configSchema.safeParse({ execution: { allowPeers: ['not-a-peer'] } }).success).toBe(false)
+  })
+
+  it('bounds the sandbox keys by the sandbox’s own ceilings', () => {
+    const issues = (sandbox: Record<string, unknown>, execution: Record<string, unknown> = {}) => [
+      ...new Set(
+        configSchema
+          .safeParse({ execution: { ...execution, sandbox } })
+          .error?.issues.map((i) => i.path.join('.')),
+      ),
+    ]
+    expect(issues({ stackBytes: MAX_STACK_BYTES + 1 })).toEqual(['execution.sandbox.stackBytes'])
+    expect(issues({ memoryBytes: MAX_MEMORY_BYTES + 1 })).toEqual(['execution.sandbox.memoryBytes'])
+    expect(issues({ timeoutMs: MAX_TIMEOUT_MS + 1 }, { maxTaskTimeout: 600_000 })).toEqual([
+      'execution.sandbox.timeoutMs',
+    ])
+    expect(issues({ timeoutMs: 30_000 }, { maxTaskTimeout: 20_000, taskTimeout: 10_000 })).toEqual([
+      'execution.sandbox.timeoutMs',
+    ])
+    expect(issues({ maxOutputBytes: 2 * 1024 * 1024 })).toEqual(['execution.sandbox.maxOutputBytes'])
+    expect(issues({ workers: 0 })).toEqual(['execution.sandbox.workers'])
+    expect(issues({ workerHeapMb: 16 })).toEqual(['execution.sandbox.workerHeapMb'])
+    expect(issues({ memory: 1 })).toEqual(['execution.sandbox'])
+  })
+
+  it('gives the sandbox its settings, and the task limits where the sandbox section leaves them out', () => {
+    const defaults = sandboxInitFromConfig(configSchema.parse({ execution: { maxConcurrent: 3 } }))
+    expect(defaults).toEqual({
+      workers: 3,
+      workerHeapMb: DEFAULT_WORKER_HEAP_MB,
+      limits: {
+        memoryBytes: SANDBOX_DEFAULTS.memoryBytes,
+        stackBytes: SANDBOX_DEFAULTS.stackBytes,
+        timeoutMs: 60_000,
+        maxInputBytes: 256 * 1024,
+        maxOutputBytes: SANDBOX_DEFAULTS.maxOutputBytes,
+      },
+    })
+    const set = sandboxInitFromConfig(
+      configSchema.parse({
+        execution: {
+          sandbox: { memoryBytes: 8 * 1024 * 1024, timeoutMs: 500, workers: 1, maxOutputBytes: 4096 },
+        },
+      }),
+    )
+    expect(set).toMatchObject({
+      workers: 1,
+      limits: { memoryBytes: 8 * 1024 * 1024, timeoutMs: 500, maxOutputBytes: 4096 },
+    })
+    // whatever the config allows, the sandbox accepts
+    expect(() => new WorkerSandbox(set)).not.toThrow()
   })
 })
 
@@ -191,6 +257,7 @@ describe('Reciprocity', () => {
       ledger.recordServedUs('p', 1, 10)
       ledger.recordWeServed('p', 3, 20)
       ledger.recordWeServed('q', 1, 30)
+      ledger.flush() // what the node does when it stops
       db.close()
       const again = new Reciprocity(openDatabase(file))
       expect(again.balance('p')).toBe(-2)
@@ -206,6 +273,40 @@ describe('Reciprocity', () => {
     for (let i = 0; i < 10; i++) ledger.recordWeServed(`p${i}`, 1, i)
     expect(ledger.list().map((e) => e.peer)).toEqual(['p9', 'p8', 'p7'])
     expect(ledger.balance('p0')).toBe(0)
+  })
+
+  it('answers balances from memory at once and writes the counts with the group commit', () => {
+    const db = openDatabase(':memory:')
+    const writes = new WriteQueue(db, { flushMs: 60_000 })
+    const ledger = new Reciprocity(db, { writes })
+    ledger.recordServedUs('p', 2, 10)
+    ledger.recordWeServed('p', 5, 20)
+    expect(ledger.balance('p')).toBe(-3)
+    const stored = () => db.prepare("SELECT served_us, we_served FROM reciprocity WHERE peer = 'p'").get()
+    expect(stored()).toBeUndefined()
+    writes.flush()
+    expect(stored()).toEqual({ served_us: 2, we_served: 5 })
+    // a new ledger over the same file reads what the first one wrote
+    expect(new Reciprocity(db).get('p')).toEqual({
+      peer: 'p',
+      servedUs: 2,
+      weServed: 5,
+      balance: -3,
+      updatedAt: 20,
+    })
+  })
+
+  it('commits the other deferred writes when one of them fails', () => {
+    const db = openDatabase(':memory:')
+    const writes = new WriteQueue(db, { flushMs: 60_000 })
+    const ledger = new Reciprocity(db, { writes })
+    ledger.recordWeServed('a', 1, 1)
+    writes.defer(() => {
+      throw new Error('a write that fails')
+    })
+    ledger.recordWeServed('b', 1, 2)
+    writes.flush()
+    expect(ledger.list().map((e) => e.peer)).toEqual(['b', 'a'])
   })
 
   it('refuses negative or fractional counts', () => {

@@ -9,6 +9,7 @@ import {
   DescriptorError,
   decodeDescriptor,
   MAX_DESCRIPTOR_BYTES,
+  parseDescriptor,
   signDescriptor,
   type UnsignedDescriptor,
 } from '../../src/discovery/descriptor.ts'
@@ -53,6 +54,16 @@ function unsigned(overrides: Partial<UnsignedDescriptor> = {}): UnsignedDescript
 
 const verify = createVerifier()
 const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
+
+/** The reason `bytes` are refused, or 'accepted'. */
+function reason(bytes: Uint8Array): string {
+  try {
+    decodeDescriptor(bytes, verify)
+  } catch (err) {
+    return (err as DescriptorError).reason
+  }
+  return 'accepted'
+}
 
 describe('descriptor codec', () => {
   it('round-trips and re-encodes to the same canonical bytes', () => {
@@ -107,23 +118,39 @@ describe('descriptor codec', () => {
     expect(() => decodeDescriptor(tampered, verify)).toThrow(DescriptorError)
   })
 
-  it('rejects oversize, non-msgpack, schema-violating and non-canonical input as such', () => {
-    const reason = (bytes: Uint8Array) => {
-      try {
-        decodeDescriptor(bytes, verify)
-      } catch (err) {
-        return (err as DescriptorError).reason
-      }
-      return 'accepted'
-    }
+  it('rejects oversize, non-msgpack and schema-violating input as such', () => {
     expect(reason(new Uint8Array(MAX_DESCRIPTOR_BYTES + 1))).toBe('oversize')
     expect(reason(new Uint8Array([0xc1]))).toBe('malformed')
     expect(reason(packr.pack({ v: 1, peer: 'x' }))).toBe('malformed')
     const signed = signDescriptor(unsigned(), id.sign)
     const decoded = packr.unpack(signed.bytes) as Record<string, unknown>
-    const unsorted = packr.pack(Object.fromEntries(Object.entries(decoded).reverse()))
-    expect(reason(unsorted)).toBe('malformed')
     expect(reason(packr.pack({ ...decoded, extra: 1 }))).toBe('malformed')
+    const { sig: _, ...noSig } = decoded
+    expect(reason(packr.pack({ ...noSig, zzz: 1 }))).toBe('malformed')
+  })
+
+  it('checks the signature over the exact body received, not over a re-encoding of it', () => {
+    const signed = signDescriptor(unsigned(), id.sign)
+    const decoded = packr.unpack(signed.bytes) as Record<string, unknown>
+    // the same fields in another key order are not the bytes the owner signed
+    expect(reason(packr.pack(Object.fromEntries(Object.entries(decoded).reverse())))).toBe('bad_signature')
+    // the owner's body with its sig field moved: still exactly the owner's fields, and the owner's digest
+    const { sig, ...rest } = decoded
+    const moved = packr.pack({ sig, ...rest })
+    expect(Buffer.from(moved)).not.toEqual(Buffer.from(signed.bytes))
+    const back = decodeDescriptor(moved, verify)
+    expect(Buffer.from(back.digest)).toEqual(Buffer.from(signed.digest))
+    expect(Buffer.from(canonicalEncode(back.descriptor))).toEqual(Buffer.from(signed.bytes))
+  })
+
+  it('takes the digest over the signed body, which parsing alone already yields', () => {
+    const signed = signDescriptor(unsigned(), id.sign)
+    const { sig: _, ...fields } = signed.descriptor
+    const body = canonicalEncode(fields)
+    expect(Buffer.from(signed.digest)).toEqual(createHash('sha256').update(body).digest())
+    const parsed = parseDescriptor(signed.bytes)
+    expect(Buffer.from(parsed.body)).toEqual(Buffer.from(body))
+    expect(Buffer.from(parsed.digest)).toEqual(Buffer.from(signed.digest))
   })
 
   it('refuses to sign a descriptor over 16 KiB', () => {

@@ -116,11 +116,11 @@ describe('DescriptorStore', () => {
     const a = signed('a', 4, { ttl: 3_000 })
     store.put(a)
     const hex = Buffer.from(a.digest).toString('hex')
-    expect(store.touch('a', 5, hex, clock)).toBe(false)
-    expect(store.touch('a', 4, 'ff', clock)).toBe(false)
+    expect(store.touch('a', 5, hex, { at: clock })).toBe('unknown')
+    expect(store.touch('a', 4, 'ff', { at: clock })).toBe('unknown')
     for (let i = 0; i < 5; i++) {
       clock += 2_000
-      expect(store.touch('a', 4, hex, clock)).toBe(true)
+      expect(store.touch('a', 4, hex, { at: clock })).toBe('refreshed')
       store.expire()
     }
     expect(store.get('a')?.descriptor.seq).toBe(4)
@@ -132,14 +132,78 @@ describe('DescriptorStore', () => {
   it('accepts a body signed long ago when its origin vouched for it just now, and not otherwise', () => {
     const store = new DescriptorStore({ now, maxSkewMs: 1_000 })
     expect(reasonOf(() => store.put(signed('a', 1, { iat: clock - 60_000, ttl: 3_000 })))).toBe('expired')
-    expect(store.put(signed('a', 1, { iat: clock - 60_000, ttl: 3_000 }), { heardAt: clock })).toBe(
+    expect(store.put(signed('a', 1, { iat: clock - 60_000, ttl: 3_000 }), { at: clock })).toBe('accepted')
+    // a claimed future heartbeat counts only up to the skew allowance
+    expect(store.put(signed('b', 1, { iat: clock - 60_000, ttl: 3_000 }), { at: clock + 3_600_000 })).toBe(
       'accepted',
     )
-    // a claimed future heartbeat counts only up to the skew allowance
-    expect(
-      store.put(signed('b', 1, { iat: clock - 60_000, ttl: 3_000 }), { heardAt: clock + 3_600_000 }),
-    ).toBe('accepted')
     expect(store.get('b')!.expiresAt).toBeLessThanOrEqual(clock + 3_000)
+  })
+
+  it('takes the state of a heartbeat newer than the last applied one, and tells its listeners', () => {
+    const store = new DescriptorStore({ now })
+    const events: StoreEvent[] = []
+    store.onChange((e) => events.push(e))
+    const a = signed('a', 1)
+    store.put(a)
+    const hex = Buffer.from(a.digest).toString('hex')
+    const busy = { load: 0.9, memFree: 0, queue: 3 }
+    expect(store.touch('a', 1, hex, { at: clock + 100, state: busy })).toBe('refreshed')
+    expect(store.get('a')?.descriptor.state).toEqual(busy)
+    expect(store.get('a')?.stateAt).toBe(clock + 100)
+    expect(events.at(-1)).toMatchObject({ type: 'state', entry: { descriptor: { state: busy } } })
+    // a reordered or replayed notice (not newer) neither rolls the state back nor extends the entry
+    const expiresAt = store.get('a')?.expiresAt
+    expect(store.touch('a', 1, hex, { at: clock + 50, state: { load: 0, memFree: 0, queue: 0 } })).toBe('old')
+    expect(store.get('a')?.descriptor.state).toEqual(busy)
+    expect(store.get('a')?.expiresAt).toBe(expiresAt)
+    // the same state again extends the entry but is no state update
+    const before = events.length
+    expect(store.touch('a', 1, hex, { at: clock + 200, state: busy })).toBe('refreshed')
+    expect(events).toHaveLength(before)
+    expect(store.counters.stateUpdates).toBe(1)
+    // the signed body is untouched
+    expect(store.get('a')?.bytes).toBe(a.bytes)
+  })
+
+  it('lets a notice without a state extend the entry without holding back the origin’s later states', () => {
+    const store = new DescriptorStore({ now })
+    const a = signed('a', 1)
+    store.put(a)
+    const hex = Buffer.from(a.digest).toString('hex')
+    // stamped by this node's clock (a flooded body, a pull from the origin), which runs ahead of the origin's
+    expect(store.touch('a', 1, hex, { at: clock + 5_000 })).toBe('refreshed')
+    const busy = { load: 0.9, memFree: 0, queue: 3 }
+    expect(store.touch('a', 1, hex, { at: clock + 100, state: busy })).toBe('refreshed')
+    expect(store.get('a')?.descriptor.state).toEqual(busy)
+  })
+
+  it('puts a body with the newer state of the notice that announced it', () => {
+    const store = new DescriptorStore({ now })
+    const busy = { load: 0.9, memFree: 0, queue: 3 }
+    store.put(signed('a', 1, { iat: clock - 1_000 }), { at: clock, state: busy })
+    expect(store.get('a')).toMatchObject({ descriptor: { state: busy }, stateAt: clock })
+    // a notice older than the body's own iat does not override the signed state
+    store.put(signed('b', 1), { at: clock - 1_000, state: busy })
+    expect(store.get('b')).toMatchObject({ descriptor: { state: { load: 0 } }, stateAt: clock })
+  })
+
+  it('judges freshness before any signature is checked, counting refusals like put', () => {
+    const store = new DescriptorStore({ now, maxSkewMs: 1_000 })
+    const a = signed('a', 5)
+    store.put(a)
+    const hex = Buffer.from(a.digest).toString('hex')
+    const head = (seq: number, iat = clock) => ({ peer: 'a', seq, iat, ttl: 15_000 })
+    expect(store.precheck(head(5), hex)).toBe('duplicate')
+    expect(store.precheck(head(6), 'ff')).toBe('new')
+    expect(store.precheck({ ...head(1), peer: 'b' }, 'ff')).toBe('new')
+    expect(reasonOf(() => store.precheck(head(4), 'ff'))).toBe('stale_seq')
+    expect(reasonOf(() => store.precheck(head(5), 'ff'))).toBe('stale_seq')
+    expect(reasonOf(() => store.precheck(head(6, clock + 5_000), 'ff'))).toBe('clock_skew')
+    expect(reasonOf(() => store.precheck(head(6, clock - 60_000), 'ff'))).toBe('expired')
+    expect(store.precheck(head(6, clock - 60_000), 'ff', clock)).toBe('new')
+    expect(store.counters.rejected).toMatchObject({ stale_seq: 2, clock_skew: 1, expired: 1 })
+    expect(store.size).toBe(1)
   })
 
   it('reports what it holds by seq and digest', () => {

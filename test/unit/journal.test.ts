@@ -1,8 +1,11 @@
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Checkpointer } from '../../src/execution/checkpointer.ts'
 import { Journal, type NewTask } from '../../src/execution/journal.ts'
+import { WriteQueue } from '../../src/execution/write-queue.ts'
 import { type Database, openDatabase } from '../../src/store/database.ts'
-import { tempDir } from '../helpers.ts'
+import { tempDir, waitFor } from '../helpers.ts'
 
 const T0 = 1_700_000_000_000
 const task = (id: string, over: Partial<NewTask> = {}): NewTask => ({
@@ -127,6 +130,94 @@ describe('Journal', () => {
       expect(again.recordQueued(task('running'), T0 + 300)).toBe(false)
       expect(again.recordRunning('running', T0 + 300)).toBe(false)
       after.close()
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('records an outgoing task as started in one write, and refuses its id a second time', () => {
+    const journal = new Journal(db)
+    expect(journal.recordStarted(task('o', { direction: 'out', peer: 'self' }), T0)).toBe(true)
+    expect(journal.get('o')).toMatchObject({ status: 'running', startedAt: T0, attempts: 1 })
+    expect(journal.recordStarted(task('o', { direction: 'out', peer: 'self' }), T0 + 1)).toBe(false)
+  })
+
+  it('commits deferred changes together later; a crash before that leaves the task in flight', async () => {
+    const { dir, cleanup } = await tempDir()
+    try {
+      const file = join(dir, 'kith.db')
+      const before = openDatabase(file)
+      const writes = new WriteQueue(before, { flushMs: 60_000 })
+      const journal = new Journal(before, { writes })
+      const status = (id: string) =>
+        (before.prepare('SELECT status FROM tasks WHERE id = ?').get(id) as { status: string } | undefined)
+          ?.status
+      journal.recordQueued(task('a'), T0)
+      journal.deferRunning('a', T0 + 1)
+      journal.deferFinished('a', 'ok', { outputHash: 'h' }, T0 + 2)
+      // the next task's row is durable at once, on its own; the deferred changes wait
+      journal.recordQueued(task('b'), T0 + 3)
+      expect(status('a')).toBe('queued')
+      expect(status('b')).toBe('queued')
+      expect(writes.pending).toBe(2)
+      writes.flush()
+      expect(status('a')).toBe('ok')
+      journal.deferRunning('b', T0 + 4)
+      journal.deferFinished('b', 'ok', {}, T0 + 5)
+      journal.deferRefused(task('c'), 'busy', 'no room', T0 + 6)
+      before.close() // the process dies with three changes not written
+
+      const again = new Journal(openDatabase(file))
+      expect(again.get('a')).toMatchObject({
+        status: 'ok',
+        startedAt: T0 + 1,
+        endedAt: T0 + 2,
+        outputHash: 'h',
+      })
+      expect(again.recover(T0 + 100).map((t) => [t.id, t.status])).toEqual([['b', 'interrupted']])
+      expect(again.get('c')).toBeUndefined()
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('commits deferred changes on its own a moment later, and before any read', async () => {
+    const writes = new WriteQueue(db, { flushMs: 5 })
+    const journal = new Journal(db, { writes })
+    journal.recordQueued(task('a'), T0)
+    journal.deferFinished('a', 'error', { error: 'threw' }, T0 + 1)
+    expect(journal.get('a')?.status).toBe('error')
+    journal.recordQueued(task('b'), T0)
+    journal.deferFinished('b', 'ok', {}, T0 + 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(writes.pending).toBe(0)
+    expect((db.prepare("SELECT status FROM tasks WHERE id = 'b'").get() as { status: string }).status).toBe(
+      'ok',
+    )
+  })
+
+  it('leaves WAL checkpoints to a thread of their own while it runs', async () => {
+    const { dir, cleanup } = await tempDir()
+    try {
+      const file = join(dir, 'kith.db')
+      const fileDb = openDatabase(file)
+      const autocheckpoint = () =>
+        (fileDb.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
+          .wal_autocheckpoint
+      const checkpointer = new Checkpointer(fileDb, file, { intervalMs: 20 })
+      await checkpointer.start()
+      expect(checkpointer.running).toBe(true)
+      expect(autocheckpoint()).toBe(0)
+      const before = (await stat(file)).size
+      const journal = new Journal(fileDb)
+      for (let i = 0; i < 2000; i++) journal.recordQueued(task(`t${i}`), T0 + i)
+      // the node's connection no longer copies the WAL back: only the thread can have grown the file
+      await waitFor('the thread to checkpoint', async () => (await stat(file)).size > before)
+      await checkpointer.stop()
+      expect(checkpointer.running).toBe(false)
+      expect(autocheckpoint()).toBe(1000)
+      expect(journal.get('t1999')?.status).toBe('queued')
+      fileDb.close()
     } finally {
       await cleanup()
     }

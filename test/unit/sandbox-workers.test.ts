@@ -187,3 +187,48 @@ describe('WorkerSandbox queue and stop', () => {
     await expect(sandbox.run(TINY)).rejects.toThrow(SandboxClosedError)
   })
 })
+
+describe('WorkerSandbox memory', () => {
+  const MIB = 1024 * 1024
+  const BOMBS = [
+    'function run() { const a = []; for (;;) a.push({ n: a.length }) }',
+    'function run() { let s = "x"; for (;;) s += s }',
+  ]
+
+  it('replaces an idle worker that dropped engines, and the process RSS comes back near its baseline', async () => {
+    const sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 5_000 }, recycleIdleMs: 100 })
+    await sandbox.start()
+    try {
+      for (let i = 0; i < 20; i++) await sandbox.run(TINY)
+      const baseline = process.memoryUsage().rss
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(
+          Array.from({ length: 30 }, (_, i) => sandbox.run({ source: BOMBS[i % 2]! })),
+        )
+        expect(new Set(results.map(failure))).toEqual(new Set(['memory']))
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      // every worker dropped engines and then sat idle: each was replaced at least once
+      expect(sandbox.counters.workerRecycles).toBeGreaterThanOrEqual(2)
+      expect(process.memoryUsage().rss - baseline).toBeLessThan(64 * MIB)
+      expect(output(await sandbox.run(TINY))).toBe(42)
+    } finally {
+      await sandbox.stop()
+    }
+  }, 60_000)
+
+  it('keeps a worker busy with tasks instead of replacing it', async () => {
+    const sandbox = new WorkerSandbox({ workers: 1, limits: { timeoutMs: 5_000 }, recycleIdleMs: 200 })
+    await sandbox.start()
+    try {
+      expect(failure(await sandbox.run({ source: BOMBS[0]! }))).toBe('memory')
+      for (let i = 0; i < 20; i++) {
+        expect(output(await sandbox.run(TINY))).toBe(42)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      expect(sandbox.counters.workerRecycles).toBe(0)
+    } finally {
+      await sandbox.stop()
+    }
+  })
+})

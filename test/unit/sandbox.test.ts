@@ -382,6 +382,46 @@ describe('Sandbox', () => {
     expect(await healthy()).toBe(42)
   }, 120_000)
 
+  it('prepares the next context of a script ahead, and still gives every task a fresh one', async () => {
+    const source =
+      'var calls = 0; const started = Date.now(); function run(x) { calls++; return { calls, x } }'
+    const before = sandbox.counters.prewarmed
+    for (let i = 0; i < 5; i++) {
+      expect(output(await run({ source, input: i }))).toEqual({ calls: 1, x: i })
+      // the preparation runs just after a task: give it its turn, as the gap between two requests would
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(sandbox.counters.prewarmed - before).toBeGreaterThanOrEqual(3)
+    // another script, another setup: its first task builds its own context
+    expect(output(await run({ source: 'function run() { return typeof calls }' }))).toBe('undefined')
+  })
+
+  it('prepares ahead in deterministic mode with the same clock and random numbers as a cold task', async () => {
+    const source = 'const first = Math.random(); function run() { return [first, Math.random(), Date.now()] }'
+    const job = { source, deterministic: true, seed: 7, now: 1_000 }
+    const cold = output(await new Sandbox({ prewarm: false }).run(job))
+    const results = []
+    for (let i = 0; i < 3; i++) {
+      results.push(output(await run(job)))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(results).toEqual([cold, cold, cold])
+  })
+
+  it('does not prepare ahead a script that calls the host as it loads, and its tasks still work', async () => {
+    let reads = 0
+    const grants: Record<string, HostFunction> = { 'device.read': () => ++reads }
+    const source = 'const boot = device.read(); function run() { return boot }'
+    const before = sandbox.counters.prewarmed
+    for (let i = 0; i < 3; i++) {
+      expect(output(await run({ source, grants }))).toBe(i + 1)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // one host call per task, none while nothing was running
+    expect(reads).toBe(3)
+    expect(sandbox.counters.prewarmed).toBe(before)
+  })
+
   it('refuses tasks once stopped', async () => {
     const stopped = new Sandbox()
     await stopped.stop()

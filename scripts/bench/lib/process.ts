@@ -9,13 +9,15 @@ import { promisify } from 'node:util'
 const execFileAsync = promisify(execFile)
 
 /**
- * `process.env` without any `KITH_*` variable: the node treats every unknown `KITH_*` name as a config
- * error, and the runner's own knobs (`KITH_BENCH_RUNS`, …) would be such names.
+ * `process.env` without any `KITH_*` variable (the node treats every unknown `KITH_*` name as a config
+ * error, and the runner's own knobs, `KITH_BENCH_RUNS`, … would be such names), plus an embedded MQTT
+ * broker on a free port.
  */
 export function nodeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('KITH_')) env[key] = value
-  return { ...env, ...extra }
+  // many nodes on one machine: each embedded MQTT broker takes a free port instead of 1883
+  return { ...env, KITH_MQTT_LISTEN: '127.0.0.1:0', ...extra }
 }
 
 /** Runs `kith <args>` to completion with this Node binary and returns its stdout; throws on a non-zero exit. */

@@ -60,3 +60,23 @@ export const JOB_BATCH = 256
 
 /** Longest error message copied out of the VM. */
 export const MAX_ERROR_MESSAGE_CHARS = 1024
+
+/**
+ * Longest a context prepared ahead may take (the script's own evaluation included); a script whose
+ * evaluation takes longer is not prepared ahead, so that preparing never holds an engine for long. Well
+ * above a garbage collection pause: a preparation cut short costs the engine.
+ */
+export const PREWARM_MAX_MS = 1000
+
+/**
+ * The V8 heap of a sandbox worker thread. A worker keeps little alive (about 14 MiB: QuickJS's glue and the
+ * task at hand; a script's own heap is WebAssembly memory, outside it) but makes garbage on every task, and
+ * left to itself V8 grows a busy thread's young generation to 64, then 128 MiB: 24,000 tiny tasks took the
+ * node from 220 to 380 MiB and rising. A 16 MiB young generation keeps each worker near 45 MiB at the cost
+ * of more frequent, short scavenges. The old generation's cap is a fail-safe: a worker that outgrows it dies
+ * and is replaced.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 16
+
+/** Default cap of a sandbox worker's V8 old generation, in MiB. */
+export const DEFAULT_WORKER_HEAP_MB = 256

@@ -1,23 +1,28 @@
 /**
- * The host side of the two native functions a task's prelude receives: `call(name, argsJson)` for granted
- * host functions and `log(line)` for `console.*`. Only JSON text crosses, in both directions, and every
- * string is size-checked before it is copied. A host function that returns a promise gets a VM promise,
- * settled when the host's settles; `progress()` lets the task's driver wait for that.
+ * The host side of a task's crossings: calls of granted host functions and `console` lines (the prelude
+ * makes the VM side of both). Only JSON text crosses, in both directions, and every string is
+ * size-checked. A host function that returns a promise gets a VM promise, settled with the decoded value
+ * when the host's settles; `progress()` lets the task's driver wait for that.
  */
-import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten-core'
-import { readText } from './classify.ts'
+import type {
+  QuickJSContext,
+  QuickJSDeferredPromise,
+  QuickJSHandle,
+  VmCallResult,
+} from 'quickjs-emscripten-core'
 import type { HostFunction, JsonValue } from './types.ts'
 
 export interface HostBridgeInit {
   context: QuickJSContext
-  grants: ReadonlyMap<string, HostFunction>
+  /** the task's host functions; absent while a context is prepared ahead of its task (see `bind`) */
+  grants?: ReadonlyMap<string, HostFunction>
   maxCallBytes: number
   maxLogBytes: number
+  /** the VM value of a host result's JSON text (`''` for undefined), made with the context's own JSON */
+  decode(text: string): VmCallResult<QuickJSHandle>
 }
 
 type Outcome = { ok: true; text: string } | { ok: false; message: string }
-
-const LOG_TRUNCATED = '[log truncated]'
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -34,19 +39,22 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * One task's crossings. `close()` aborts the signal every host call received and releases the VM promises
- * still pending.
+ * One task's crossings. `close()` aborts the signal every host call received; `releasePending()` then frees
+ * the VM promises still pending.
  *
  * @example
- * const bridge = new HostBridge({ context, grants, maxCallBytes: 65536, maxLogBytes: 4096 })
- * context.callFunction(prelude, context.undefined, config, bridge.newCall(), bridge.newLog())
+ * const bridge = new HostBridge({ context, grants, maxCallBytes: 65536, maxLogBytes: 4096, decode })
+ * new Prelude(context, bridge, { grants: [...grants.keys()], maxLine: 4096, maxCallBytes: 65536 }, keep)
  */
 export class HostBridge {
   readonly logs: string[] = []
   calls = 0
+  /** true once the script called a host function before its task's grants were bound */
+  touchedUnbound = false
   /** the first error met while handing a host result to the VM; the task fails with it */
   failure: unknown = undefined
   readonly #init: HostBridgeInit
+  #grants: ReadonlyMap<string, HostFunction> | undefined
   readonly #pending = new Set<QuickJSDeferredPromise>()
   /** created at the first host call: aborting one costs a DOMException with its stack */
   #controller: AbortController | undefined
@@ -56,6 +64,12 @@ export class HostBridge {
 
   constructor(init: HostBridgeInit) {
     this.#init = init
+    this.#grants = init.grants
+  }
+
+  /** Gives a context prepared ahead of its task the task's host functions. */
+  bind(grants: ReadonlyMap<string, HostFunction>): void {
+    this.#grants = grants
   }
 
   /** host calls whose promise has not settled yet */
@@ -63,14 +77,57 @@ export class HostBridge {
     return this.#pending.size
   }
 
-  newCall(): QuickJSHandle {
-    return this.#init.context.newFunction('call', (name, args) => this.#call(name, args))
+  /** A console line, already cut to the longest line; lines beyond the log cap are dropped. */
+  log(line: string): void {
+    const room = this.#init.maxLogBytes - this.#logBytes
+    if (room <= 0) return
+    let bytes = Buffer.byteLength(line)
+    while (bytes > room) {
+      line = line.slice(0, Math.floor((line.length * room) / bytes))
+      bytes = Buffer.byteLength(line)
+    }
+    this.#logBytes += Math.max(1, bytes)
+    this.logs.push(line)
   }
 
-  newLog(): QuickJSHandle {
-    return this.#init.context.newFunction('log', (line) => {
-      this.#log(line)
-    })
+  /**
+   * A call of the granted function `name` with the JSON text of its arguments (undefined when that text is
+   * longer than allowed): the decoded result, a VM promise of it, or a `HostError` to throw.
+   */
+  call(name: string, argsJson: string | undefined): QuickJSHandle | { error: QuickJSHandle } {
+    const { context, maxCallBytes } = this.#init
+    const fail = (message: string) => ({ error: context.newError({ name: 'HostError', message }) })
+    if (this.#grants === undefined) {
+      // a script calling the host while its context is prepared ahead: the context is thrown away
+      this.touchedUnbound = true
+      return fail('host functions cannot be called before the task starts')
+    }
+    const grant = this.#grants.get(name)
+    if (grant === undefined || this.#closed) return fail('no such host function')
+    if (argsJson === undefined || Buffer.byteLength(argsJson) > maxCallBytes)
+      return fail(`the arguments of ${name} are larger than ${maxCallBytes} bytes`)
+    this.calls++
+    let result: unknown
+    try {
+      result = grant(JSON.parse(argsJson) as JsonValue[], {
+        signal: (this.#controller ??= new AbortController()).signal,
+      })
+    } catch (err) {
+      return fail(messageOf(err))
+    }
+    if (!isThenable(result)) {
+      const outcome = this.#encode(result)
+      if (!outcome.ok) return fail(outcome.message)
+      const value = this.#init.decode(outcome.text)
+      return 'error' in value && value.error !== undefined ? { error: value.error } : value.value!
+    }
+    const deferred = context.newPromise()
+    this.#pending.add(deferred)
+    Promise.resolve(result).then(
+      (value: unknown) => this.#settle(deferred, this.#encode(value)),
+      (err: unknown) => this.#settle(deferred, { ok: false, message: messageOf(err) }),
+    )
+    return deferred.handle
   }
 
   /**
@@ -92,11 +149,15 @@ export class HostBridge {
     }
   }
 
-  /** Ends every crossing; with `release`, also frees the VM promises (skip it when the engine is dropped). */
-  close(release: boolean): void {
+  /** Ends every crossing: host calls still running are aborted and their results dropped. */
+  close(): void {
     this.#closed = true
     this.#controller?.abort()
-    if (release) for (const deferred of this.#pending) deferred.dispose()
+  }
+
+  /** Frees the VM promises of host calls that never settled; skip it when the engine is dropped. */
+  releasePending(): void {
+    for (const deferred of this.#pending) deferred.dispose()
     this.#pending.clear()
   }
 
@@ -116,46 +177,17 @@ export class HostBridge {
     return { ok: true, text }
   }
 
-  #call(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } {
-    const { context, grants, maxCallBytes } = this.#init
-    const fail = (message: string) => ({ error: context.newError({ name: 'HostError', message }) })
-    const name = readText(context, nameHandle, 256)
-    const grant = name === undefined ? undefined : grants.get(name)
-    if (grant === undefined || this.#closed) return fail('no such host function')
-    const json = readText(context, argsHandle, maxCallBytes)
-    if (json === undefined || Buffer.byteLength(json) > maxCallBytes)
-      return fail(`the arguments of ${name} are larger than ${maxCallBytes} bytes`)
-    this.calls++
-    let result: unknown
-    try {
-      result = grant(JSON.parse(json) as JsonValue[], {
-        signal: (this.#controller ??= new AbortController()).signal,
-      })
-    } catch (err) {
-      return fail(messageOf(err))
-    }
-    if (!isThenable(result)) {
-      const outcome = this.#encode(result)
-      return outcome.ok ? context.newString(outcome.text) : fail(outcome.message)
-    }
-    const deferred = context.newPromise()
-    this.#pending.add(deferred)
-    Promise.resolve(result).then(
-      (value: unknown) => this.#settle(deferred, this.#encode(value)),
-      (err: unknown) => this.#settle(deferred, { ok: false, message: messageOf(err) }),
-    )
-    return deferred.handle
-  }
-
   #settle(deferred: QuickJSDeferredPromise, outcome: Outcome): void {
     if (this.#closed || !this.#pending.delete(deferred)) return
     const { context } = this.#init
     try {
-      const value = outcome.ok
-        ? context.newString(outcome.text)
-        : context.newError({ name: 'HostError', message: outcome.message })
+      const decoded = outcome.ok
+        ? this.#init.decode(outcome.text)
+        : { error: context.newError({ name: 'HostError', message: outcome.message }) }
+      const fulfilled = !('error' in decoded && decoded.error !== undefined)
+      const value = (fulfilled ? decoded.value : decoded.error)!
       try {
-        if (outcome.ok) deferred.resolve(value)
+        if (fulfilled) deferred.resolve(value)
         else deferred.reject(value)
       } finally {
         value.dispose()
@@ -165,18 +197,5 @@ export class HostBridge {
       this.failure ??= err
     }
     this.#wake?.()
-  }
-
-  #log(lineHandle: QuickJSHandle): void {
-    const room = this.#init.maxLogBytes - this.#logBytes
-    if (room <= 0) return
-    let line = readText(this.#init.context, lineHandle, this.#init.maxLogBytes) ?? LOG_TRUNCATED
-    let bytes = Buffer.byteLength(line)
-    while (bytes > room) {
-      line = line.slice(0, Math.floor((line.length * room) / bytes))
-      bytes = Buffer.byteLength(line)
-    }
-    this.#logBytes += Math.max(1, bytes)
-    this.logs.push(line)
   }
 }

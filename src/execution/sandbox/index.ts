@@ -14,7 +14,13 @@
 export { Sandbox, type SandboxInit } from './sandbox.ts'
 export { WorkerSandbox, type WorkerSandboxCounters, type WorkerSandboxInit } from './worker-pool.ts'
 export { runSandboxWorkerIfRequested } from './worker-entry.ts'
-export { SANDBOX_DEFAULTS, MAX_STACK_BYTES, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from './constants.ts'
+export {
+  DEFAULT_WORKER_HEAP_MB,
+  MAX_MEMORY_BYTES,
+  MAX_STACK_BYTES,
+  MAX_TIMEOUT_MS,
+  SANDBOX_DEFAULTS,
+} from './constants.ts'
 export { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 export type {
   HostCallOptions,

@@ -27,6 +27,8 @@ export class EnginePool {
   readonly #init: EnginePoolInit
   readonly #idle: Engine[] = []
   readonly #waiters: Waiter[] = []
+  /** lent engines whose task has ended and that will be back in a moment (see `finishing`) */
+  readonly #finishing = new Set<Engine>()
   /** engines idle, lent or loading */
   #size = 0
   #closed = false
@@ -40,13 +42,20 @@ export class EnginePool {
     return this.#size
   }
 
+  /** true when an engine is idle (`acquire` would get it at once) */
+  get hasIdle(): boolean {
+    return this.#idle.length > 0
+  }
+
   /** An engine for one task: an idle one, a new one if there is room, else the next one released. */
   acquire(signal?: AbortSignal): Promise<Engine> {
     if (this.#closed) return Promise.reject(new SandboxClosedError())
     if (signal?.aborted) return Promise.reject(signal.reason)
     const idle = this.#idle.pop()
     if (idle !== undefined) return Promise.resolve(idle)
-    if (this.#size < this.#init.maxEngines) return this.#load()
+    // an engine about to come back serves the next waiter sooner than a new one would load
+    if (this.#size < this.#init.maxEngines && this.#waiters.length >= this.#finishing.size)
+      return this.#load()
     return new Promise<Engine>((resolve, reject) => {
       let done = false
       const onAbort = () => {
@@ -74,8 +83,14 @@ export class EnginePool {
     })
   }
 
+  /** Notes that a lent engine's task has ended and the engine will be released or discarded shortly. */
+  finishing(engine: Engine): void {
+    this.#finishing.add(engine)
+  }
+
   /** Takes back a healthy engine. */
   release(engine: Engine): void {
+    this.#finishing.delete(engine)
     if (this.#closed) {
       this.#size--
       return
@@ -86,7 +101,8 @@ export class EnginePool {
   }
 
   /** Drops an engine that is not to be reused; a waiting task gets a newly loaded one. */
-  discard(_engine: Engine): void {
+  discard(engine: Engine): void {
+    this.#finishing.delete(engine)
     this.#size--
     const waiter = this.#closed ? undefined : this.#waiters.shift()
     if (waiter === undefined) return

@@ -4,22 +4,31 @@
  * engine.ts for why engines, not one module), a wall-clock deadline through the interrupt handler, QuickJS's
  * stack limit, size caps on input, output, host calls and logs, and only the host functions granted to it.
  * Nothing a script does makes `run()` throw; it resolves with the output or a named failure.
+ *
+ * Off the critical path: once a task has its result, its runtime is disposed and, after an `ok`, a fresh
+ * context for the same setup is prepared on the same engine (task.ts, `prewarm`), so that the next task
+ * of that script starts at `run(input)`. Each prepared context serves one task only.
  */
 import type { Logger } from '../../util/logger.ts'
-import { DEFAULT_MAX_ENGINES, SANDBOX_DEFAULTS } from './constants.ts'
+import { DEFAULT_MAX_ENGINES, PREWARM_MAX_MS, SANDBOX_DEFAULTS } from './constants.ts'
 import { type Engine, loadEngine } from './engine.ts'
 import { SandboxClosedError, SandboxConfigError } from './errors.ts'
 import { checkGrantRoots, encodeInput, grantMap, resolveLimits } from './limits.ts'
 import { EnginePool } from './pool.ts'
-import { runTask } from './task.ts'
+import { sameSetup, Task, type TaskOutcome, type TaskSetup } from './task.ts'
 import type { SandboxCounters, SandboxFailure, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
 import { abortedResult, countResult, newCounters } from './types.ts'
+
+/** Setups remembered as not worth preparing ahead. */
+const MAX_COLD_SETUPS = 32
 
 export interface SandboxInit {
   /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
   limits?: Partial<SandboxLimits>
   /** tasks running at once, each with its own engine; default 4 */
   maxEngines?: number
+  /** prepare a context for the next task of a script after each `ok` one; default true */
+  prewarm?: boolean
   logger?: Logger
 }
 
@@ -37,7 +46,13 @@ export class Sandbox {
   readonly counters: SandboxCounters = newCounters()
   readonly limits: Readonly<SandboxLimits>
   readonly #maxEngines: number
+  readonly #prewarm: boolean
   readonly #logger: Logger | undefined
+  /** the context prepared on an idle engine for its next task */
+  readonly #warm = new Map<Engine, Task>()
+  /** engines whose task has ended, and what is left to do before they are idle (see `#afterTask`) */
+  readonly #finishing = new Map<Engine, () => void>()
+  readonly #cold: TaskSetup[] = []
   #pool: EnginePool
   #stopped = false
 
@@ -47,6 +62,7 @@ export class Sandbox {
     if (!Number.isSafeInteger(maxEngines) || maxEngines < 1)
       throw new SandboxConfigError(`maxEngines must be a positive integer, not ${maxEngines}`)
     this.#maxEngines = maxEngines
+    this.#prewarm = init.prewarm ?? true
     this.#logger = init.logger
     this.#pool = this.#newPool()
   }
@@ -69,20 +85,25 @@ export class Sandbox {
   async stop(): Promise<void> {
     this.#stopped = true
     this.#pool.close()
+    this.#warm.clear()
   }
 
   /**
    * Runs one task. Throws only for the caller's mistakes (`SandboxConfigError`: limits, grant names), a
    * stopped sandbox (`SandboxClosedError`) or an engine that cannot load (`SandboxLoadError`).
+   * `inputJson` is for a WorkerSandbox's worker, whose input the main thread has already encoded and
+   * size-checked: it replaces `job.input`.
    */
-  async run(job: SandboxJob): Promise<SandboxResult> {
+  async run(job: SandboxJob, inputJson?: string): Promise<SandboxResult> {
     if (this.#stopped) throw new SandboxClosedError()
     const limits = resolveLimits(this.limits, job.limits, this.limits.memoryBytes)
     const grants = grantMap(job.grants)
     this.counters.tasks++
-    const input = encodeInput(job.input, limits.maxInputBytes)
+    const input = inputJson !== undefined ? { json: inputJson } : encodeInput(job.input, limits.maxInputBytes)
     if ('failure' in input) return this.#count({ ok: false, error: input.failure, cpuMs: 0 })
     if (job.signal?.aborted) return this.#count(abortedResult())
+    // with no engine idle, an engine whose last task just ended is finished now rather than at the next turn
+    if (!this.#pool.hasIdle) this.#finishing.values().next().value?.()
 
     let engine: Engine
     try {
@@ -92,32 +113,84 @@ export class Sandbox {
       this.counters.tasks--
       throw err
     }
-    let healthy = false
+    const setup: TaskSetup = {
+      source: job.source,
+      filename: job.filename ?? 'script.js',
+      grantNames: [...grants.keys()],
+      deterministic: job.deterministic === true,
+      seed: job.seed ?? 0,
+      now: job.now ?? 0,
+      limits,
+    }
+    const warm = this.#warm.get(engine)
+    this.#warm.delete(engine)
+    const reuse = warm !== undefined && sameSetup(warm.setup, setup)
+    // a prepared context of another setup is freed after this task, off its critical path
+    const stale = reuse ? undefined : warm
+    let outcome: TaskOutcome
     try {
       checkGrantRoots(grants.keys(), engine.globals)
-      const outcome = await runTask(engine, {
-        source: job.source,
-        filename: job.filename ?? 'script.js',
+      const task = reuse ? warm : new Task(engine, setup)
+      outcome = await task.run({
         inputJson: input.json,
         grants,
-        deterministic: job.deterministic === true,
-        seed: job.seed ?? 0,
-        now: job.now ?? 0,
-        limits,
         ...(job.signal !== undefined ? { signal: job.signal } : {}),
       })
-      healthy = outcome.healthy
-      this.counters.hostCalls += outcome.hostCalls
-      if (!healthy) this.#discarded(outcome.result)
-      return this.#count(outcome.result)
     } catch (err) {
-      healthy = err instanceof SandboxConfigError
-      if (healthy) this.counters.tasks--
+      // only the caller's mistakes get here (SandboxConfigError); anything else is the engine's
+      if (err instanceof SandboxConfigError) {
+        this.counters.tasks--
+        this.#afterTask(engine, { setup, ok: false, frees: [warm] })
+      } else this.#pool.discard(engine)
       throw err
-    } finally {
-      if (healthy) this.#pool.release(engine)
-      else this.#pool.discard(engine)
     }
+    if (reuse) this.counters.prewarmed++
+    this.counters.hostCalls += outcome.hostCalls
+    if (!outcome.healthy) {
+      this.#discarded(outcome.result)
+      this.#pool.discard(engine)
+    } else {
+      const after = { setup, ok: outcome.result.ok, frees: [outcome.dispose, stale] }
+      this.#pool.finishing(engine)
+      const finish = () => {
+        if (this.#finishing.get(engine) !== finish) return
+        this.#finishing.delete(engine)
+        this.#afterTask(engine, after)
+      }
+      this.#finishing.set(engine, finish)
+      setImmediate(finish)
+    }
+    return this.#count(outcome.result)
+  }
+
+  /**
+   * After a task on a healthy engine: frees what it held, prepares the next context when the task ended
+   * `ok`, and gives the engine back (or drops it if any of that failed).
+   */
+  #afterTask(
+    engine: Engine,
+    after: { setup: TaskSetup; ok: boolean; frees: ((() => boolean) | Task | undefined)[] },
+  ): void {
+    let healthy = true
+    for (const free of after.frees)
+      if (free !== undefined) healthy = (typeof free === 'function' ? free() : free.discard()) && healthy
+    if (healthy && after.ok && this.#prewarm && !this.#stopped && !this.#isCold(after.setup)) {
+      const warm = Task.prewarm(engine, after.setup, PREWARM_MAX_MS)
+      if ('task' in warm) this.#warm.set(engine, warm.task)
+      else {
+        this.#cold.push(after.setup)
+        if (this.#cold.length > MAX_COLD_SETUPS) this.#cold.shift()
+        if ('dropEngine' in warm) healthy = false
+      }
+    }
+    if (healthy) return this.#pool.release(engine)
+    this.counters.engineDiscards++
+    this.#logger?.debug({ code: 'dispose' }, 'sandbox engine dropped')
+    this.#pool.discard(engine)
+  }
+
+  #isCold(setup: TaskSetup): boolean {
+    return this.#cold.some((cold) => sameSetup(cold, setup))
   }
 
   #newPool(): EnginePool {

@@ -2,8 +2,14 @@
  * One task on one engine: a fresh runtime and context, the prelude, the script, `run(input)`, its promise
  * driven to the end, the output serialised inside the VM and size-checked before the host parses it.
  *
+ * The part before the input (runtime, context, prelude, the script's own evaluation) depends only on the
+ * task's setup, so it can be done ahead (`prewarm`): a context is prepared off the critical path for the
+ * next task of the same setup, used by that one task and disposed after it, so tasks stay isolated. A
+ * script whose evaluation calls a host function, fails, or outruns `PREWARM_MAX_MS` is not prepared ahead.
+ *
  * After a clean ending (an output, or a script error QuickJS handled normally) every handle, the context and
- * the runtime are disposed, and the engine is reused. After anything else (timeout, abort, memory, stack, a
+ * the runtime are disposed (by `dispose()`, which the sandbox calls once the result is on its way), and the
+ * engine is reused. After anything else (timeout, abort, memory, stack, a
  * host exception) nothing is disposed and the whole engine is dropped, its memory freed by the GC. The
  * reason is upstream: disposing a runtime stopped inside a promise job, by running out of memory or by the
  * interrupt handler, trips QuickJS's `list_empty(&rt->gc_obj_list)` assertion in `JS_FreeRuntime`
@@ -27,7 +33,7 @@ import { JOB_BATCH } from './constants.ts'
 import { DETERMINISM_SOURCE } from './determinism.ts'
 import type { Engine } from './engine.ts'
 import { HostBridge } from './host-calls.ts'
-import { PRELUDE_SOURCE, type PreludeConfig } from './prelude.ts'
+import { Prelude, PreludeFailed } from './prelude.ts'
 import type {
   HostFunction,
   JsonValue,
@@ -45,16 +51,22 @@ const CLEAN_FAILURES: ReadonlySet<SandboxErrorCode> = new Set([
   'output_too_large',
 ])
 
-/** A job after validation: limits resolved, input already JSON text of an accepted size. */
-export interface TaskSpec {
+/** Everything about a task but its input: two tasks of equal setups can use each other's prepared context. */
+export interface TaskSetup {
   source: string
   filename: string
-  inputJson: string
-  grants: ReadonlyMap<string, HostFunction>
+  /** names of the granted host functions */
+  grantNames: readonly string[]
   deterministic: boolean
   seed: number
   now: number
   limits: SandboxLimits
+}
+
+/** What a task gets when it starts: input already JSON text of an accepted size. */
+export interface TaskStart {
+  inputJson: string
+  grants: ReadonlyMap<string, HostFunction>
   signal?: AbortSignal
 }
 
@@ -63,30 +75,102 @@ export interface TaskOutcome {
   /** false: drop the engine */
   healthy: boolean
   hostCalls: number
+  /**
+   * For a healthy outcome: frees the runtime and everything in it; false if that failed (drop the engine
+   * then). Separate so that it can run after the result is on its way.
+   */
+  dispose?: () => boolean
 }
 
-class Task {
+/** How a context prepared ahead ended up. */
+export type Prewarmed =
+  | { task: Task }
+  /** the setup cannot be prepared ahead (host call, failure or slow evaluation); the engine is fine */
+  | { cold: true }
+  /** as `cold`, and the engine must be dropped */
+  | { cold: true; dropEngine: true }
+
+/**
+ * True when `a` and `b` would build the same context.
+ *
+ * @example
+ * sameSetup(setup, { ...setup }) // true
+ */
+export function sameSetup(a: TaskSetup, b: TaskSetup): boolean {
+  if (
+    a.source !== b.source ||
+    a.filename !== b.filename ||
+    a.deterministic !== b.deterministic ||
+    a.seed !== b.seed ||
+    a.now !== b.now ||
+    a.grantNames.length !== b.grantNames.length
+  )
+    return false
+  for (let i = 0; i < a.grantNames.length; i++) if (a.grantNames[i] !== b.grantNames[i]) return false
+  for (const key in a.limits)
+    if (a.limits[key as keyof SandboxLimits] !== b.limits[key as keyof SandboxLimits]) return false
+  return true
+}
+
+export class Task {
   readonly #engine: Engine
-  readonly #spec: TaskSpec
-  readonly #deadline: number
+  readonly #setup: TaskSetup
   readonly #handles: QuickJSHandle[] = []
+  #deadline: number
+  #signal: AbortSignal | undefined
   #runtime: QuickJSRuntime | undefined
   #context: QuickJSContext | undefined
   #bridge: HostBridge | undefined
+  #prelude: Prelude | undefined
+  #prepared = false
+  #used = false
   #interrupted: InterruptReason | undefined
   #cpuMs = 0
 
-  constructor(engine: Engine, spec: TaskSpec) {
+  constructor(engine: Engine, setup: TaskSetup, timeoutMs = setup.limits.timeoutMs) {
     this.#engine = engine
-    this.#spec = spec
-    this.#deadline = performance.now() + spec.limits.timeoutMs
+    this.#setup = setup
+    this.#deadline = performance.now() + timeoutMs
   }
 
-  async run(): Promise<TaskOutcome> {
+  get setup(): TaskSetup {
+    return this.#setup
+  }
+
+  /**
+   * Prepares a context for the next task of `setup` on `engine`, allowing `maxMs` for it.
+   *
+   * @example
+   * const warm = Task.prewarm(engine, setup, 50)
+   * if ('task' in warm) outcome = await warm.task.run({ inputJson, grants })
+   */
+  static prewarm(engine: Engine, setup: TaskSetup, maxMs: number): Prewarmed {
+    const task = new Task(engine, setup, Math.min(maxMs, setup.limits.timeoutMs))
+    let clean = true
+    try {
+      task.#prepare()
+      if (!task.#bridge!.touchedUnbound) return { task }
+    } catch (err) {
+      clean = err instanceof TaskFailed && CLEAN_FAILURES.has(err.failure.code)
+    }
+    task.#bridge?.close()
+    if (clean && task.#engine.memory.buffer.byteLength <= task.#engine.initialBytes && task.#free())
+      return { cold: true }
+    return { cold: true, dropEngine: true }
+  }
+
+  /** Runs the task once: on its prepared context, or preparing one first. */
+  async run(start: TaskStart): Promise<TaskOutcome> {
+    if (this.#used) throw new Error('a sandbox task runs once')
+    this.#used = true
+    this.#deadline = performance.now() + this.#setup.limits.timeoutMs
+    this.#signal = start.signal
     let healthy = true
     let outcome: { output: JsonValue } | { failure: SandboxFailure }
     try {
-      outcome = { output: await this.#execute() }
+      if (!this.#prepared) this.#prepare(start.grants)
+      else this.#bridge!.bind(start.grants)
+      outcome = { output: await this.#execute(start.inputJson) }
     } catch (err) {
       if (err instanceof TaskFailed) outcome = { failure: err.failure }
       else {
@@ -94,8 +178,8 @@ class Task {
         outcome = { failure: hostFailure(err) }
       }
     }
-    const dispose = healthy && ('output' in outcome || CLEAN_FAILURES.has(outcome.failure.code))
-    healthy = this.#release(dispose) && dispose
+    this.#bridge?.close()
+    if (!healthy || ('failure' in outcome && !CLEAN_FAILURES.has(outcome.failure.code))) healthy = false
     if (this.#engine.memory.buffer.byteLength > this.#engine.initialBytes) healthy = false
     const logs = this.#bridge !== undefined && this.#bridge.logs.length > 0 ? { logs: this.#bridge.logs } : {}
     const cpuMs = this.#cpuMs
@@ -103,13 +187,24 @@ class Task {
       'output' in outcome
         ? { ok: true, output: outcome.output, cpuMs, ...logs }
         : { ok: false, error: outcome.failure, cpuMs, ...logs }
-    return { result, healthy, hostCalls: this.#bridge?.calls ?? 0 }
+    const hostCalls = this.#bridge?.calls ?? 0
+    // after anything unclean nothing is disposed: the whole engine is dropped (see the top of this file)
+    return healthy
+      ? { result, healthy, hostCalls, dispose: () => this.#free() }
+      : { result, healthy, hostCalls }
+  }
+
+  /** Frees a prepared task that will not run; false if the engine is not to be reused. */
+  discard(): boolean {
+    this.#used = true
+    this.#bridge?.close()
+    return this.#free()
   }
 
   /** The interrupt handler, also asked by the host between steps. */
   #stop(): InterruptReason | undefined {
     if (this.#interrupted === undefined) {
-      if (this.#spec.signal?.aborted) this.#interrupted = 'aborted'
+      if (this.#signal?.aborted) this.#interrupted = 'aborted'
       else if (performance.now() > this.#deadline) this.#interrupted = 'timeout'
     }
     return this.#interrupted
@@ -140,53 +235,65 @@ class Task {
     throw new TaskFailed(failureOf(error, stage, this.#stop(), grown))
   }
 
-  async #execute(): Promise<JsonValue> {
-    const { limits, grants } = this.#spec
+  /** Runtime, context, prelude and the script's evaluation: everything before the input. */
+  #prepare(grants?: ReadonlyMap<string, HostFunction>): void {
+    const { limits, grantNames } = this.#setup
     const runtime = (this.#runtime = this.#engine.module.newRuntime())
     runtime.setMemoryLimit(limits.memoryBytes)
     runtime.setMaxStackSize(limits.stackBytes)
     runtime.setInterruptHandler(() => this.#stop() !== undefined)
     const context = (this.#context = runtime.newContext())
-    const bridge = (this.#bridge = new HostBridge({
+    this.#bridge = new HostBridge({
       context,
-      grants,
+      ...(grants !== undefined ? { grants } : {}),
       maxCallBytes: limits.maxHostCallBytes,
       maxLogBytes: limits.maxLogBytes,
-    }))
-
-    const config: PreludeConfig = { grants: [...grants.keys()], maxLine: limits.maxLogBytes }
-    const setup = this.#vm('setup', () => context.evalCode(PRELUDE_SOURCE, 'kith:prelude'))
-    const args = [context.newString(JSON.stringify(config)), bridge.newCall(), bridge.newLog()].map((h) =>
-      this.#keep(h),
-    )
-    const entry = this.#vm('setup', () => context.callFunction(setup, context.undefined, args))
-    const check = this.#keep(context.getProp(entry, 'kind'))
-    const start = this.#keep(context.getProp(entry, 'start'))
-    const finish = this.#keep(context.getProp(entry, 'finish'))
-    if (this.#spec.deterministic) {
+      decode: (text) => this.#prelude!.decode(text),
+    })
+    const started = performance.now()
+    try {
+      this.#prelude = new Prelude(
+        context,
+        this.#bridge,
+        { grants: grantNames, maxLine: limits.maxLogBytes, maxCallBytes: limits.maxHostCallBytes },
+        (handle) => this.#keep(handle),
+      )
+    } catch (err) {
+      if (err instanceof PreludeFailed) this.#fail('setup', err.error)
+      throw err
+    } finally {
+      this.#cpuMs += performance.now() - started
+    }
+    if (this.#setup.deterministic) {
       const patch = this.#vm('setup', () => context.evalCode(DETERMINISM_SOURCE, 'kith:determinism'))
-      const clock = [context.newNumber(this.#spec.now), context.newNumber(this.#spec.seed)].map((h) =>
+      const clock = [context.newNumber(this.#setup.now), context.newNumber(this.#setup.seed)].map((h) =>
         this.#keep(h),
       )
       this.#vm('setup', () => context.callFunction(patch, context.undefined, clock))
     }
 
-    this.#vm('script', () => context.evalCode(this.#spec.source, this.#spec.filename, { type: 'global' }))
-    const kind = this.#vm('script', () => context.callFunction(check, context.undefined))
-    if (context.getString(kind) !== 'function')
+    this.#vm('script', () => context.evalCode(this.#setup.source, this.#setup.filename, { type: 'global' }))
+    const kind = this.#prelude.kind()
+    if ('error' in kind) this.#fail('script', kind.error)
+    if (kind.value !== 'function')
       throw new TaskFailed({
         code: 'bad_script',
         message: 'the script defines no global function run(input)',
       })
+    this.#prepared = true
+  }
 
-    const input = this.#keep(context.newString(this.#spec.inputJson))
-    const returned = this.#vm('run', () => context.callFunction(start, context.undefined, input))
+  async #execute(inputJson: string): Promise<JsonValue> {
+    const { limits } = this.#setup
+    const context = this.#context!
+    const prelude = this.#prelude!
+    const returned = this.#vm('run', () => prelude.start(inputJson))
     const state = context.getPromiseState(returned)
     const value = state.type === 'fulfilled' && state.notAPromise ? returned : await this.#settle(returned)
 
     const text = readText(
       context,
-      this.#vm('output', () => context.callFunction(finish, context.undefined, value)),
+      this.#vm('output', () => prelude.finish(value)),
       limits.maxOutputBytes,
     )
     if (text === undefined || Buffer.byteLength(text) > limits.maxOutputBytes)
@@ -219,32 +326,23 @@ class Task {
           code: 'bad_output',
           message: 'run() returned a promise that can never settle',
         })
-      await bridge.progress(this.#deadline, this.#spec.signal)
+      await bridge.progress(this.#deadline, this.#signal)
     }
   }
 
-  /** Frees everything the task holds, when `dispose`; false if the engine is not to be reused. */
-  #release(dispose: boolean): boolean {
-    this.#bridge?.close(dispose)
-    if (!dispose) return false
+  /** Frees everything the task holds; false if that failed and the engine is not to be reused. */
+  #free(): boolean {
     try {
+      this.#bridge?.releasePending()
       for (const handle of this.#handles.reverse()) if (handle.alive) handle.dispose()
+      this.#handles.length = 0
       this.#context?.dispose()
       this.#runtime?.dispose()
+      this.#context = undefined
+      this.#runtime = undefined
       return true
     } catch {
       return false
     }
   }
-}
-
-/**
- * Runs one task on `engine`; never throws for anything the script does.
- *
- * @example
- * const { result, healthy } = await runTask(engine, spec)
- * if (!healthy) pool.discard(engine)
- */
-export function runTask(engine: Engine, spec: TaskSpec): Promise<TaskOutcome> {
-  return new Task(engine, spec).run()
 }

@@ -98,6 +98,8 @@ export interface SandboxCounters {
   engineLoads: number
   /** engines dropped after a memory, stack or internal failure, a failed disposal, or grown memory */
   engineDiscards: number
+  /** tasks that ran on a context prepared ahead for them */
+  prewarmed: number
 }
 
 /** Zeroed counters, one per failure code. */
@@ -122,6 +124,7 @@ export function newCounters(): SandboxCounters {
     hostCalls: 0,
     engineLoads: 0,
     engineDiscards: 0,
+    prewarmed: 0,
   }
 }
 

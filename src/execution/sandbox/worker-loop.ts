@@ -31,14 +31,15 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
   const sandbox = new Sandbox({ limits: data.limits, maxEngines: 1 })
   const calls = new Map<number, PendingCall>()
   let nextCall = 0
-  let reported = { engineLoads: 0, engineDiscards: 0 }
+  let reported = { engineLoads: 0, engineDiscards: 0, prewarmed: 0 }
   const engineDeltas = () => {
-    const { engineLoads, engineDiscards } = sandbox.counters
+    const { engineLoads, engineDiscards, prewarmed } = sandbox.counters
     const delta = {
       engineLoads: engineLoads - reported.engineLoads,
       engineDiscards: engineDiscards - reported.engineDiscards,
+      prewarmed: prewarmed - reported.prewarmed,
     }
-    reported = { engineLoads, engineDiscards }
+    reported = { engineLoads, engineDiscards, prewarmed }
     return delta
   }
 
@@ -61,16 +62,18 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
 
   const runJob = async (job: JobMessage) => {
     try {
-      const result = await sandbox.run({
-        source: job.source,
-        input: JSON.parse(job.inputJson) as JsonValue,
-        grants: Object.fromEntries(job.grants.map((name) => [name, proxy(job.id, name)])),
-        deterministic: job.deterministic,
-        seed: job.seed,
-        now: job.now,
-        limits: job.limits,
-        filename: job.filename,
-      })
+      const result = await sandbox.run(
+        {
+          source: job.source,
+          grants: Object.fromEntries(job.grants.map((name) => [name, proxy(job.id, name)])),
+          deterministic: job.deterministic,
+          seed: job.seed,
+          now: job.now,
+          limits: job.limits,
+          filename: job.filename,
+        },
+        job.inputJson,
+      )
       post({ type: 'result', id: job.id, result, ...engineDeltas() })
     } catch (err) {
       const { name, message } = err instanceof Error ? err : new Error(String(err))

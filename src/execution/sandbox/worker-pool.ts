@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { Logger } from '../../util/logger.ts'
-import { SANDBOX_DEFAULTS } from './constants.ts'
+import { DEFAULT_WORKER_HEAP_MB, SANDBOX_DEFAULTS, WORKER_YOUNG_GENERATION_MB } from './constants.ts'
 import { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 import { encodeInput, grantMap, resolveLimits } from './limits.ts'
 import type { SandboxCounters, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
@@ -21,6 +21,9 @@ export const DEFAULT_MAX_QUEUE = 1024
 /** How long after its own deadline a worker gets to report a timeout before it is terminated. */
 export const DEFAULT_GRACE_MS = 250
 
+/** How long a worker that dropped an engine may sit idle before it is replaced by a fresh one. */
+export const DEFAULT_RECYCLE_IDLE_MS = 2000
+
 export interface WorkerSandboxInit {
   /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
   limits?: Partial<SandboxLimits>
@@ -30,6 +33,17 @@ export interface WorkerSandboxInit {
   maxQueue?: number
   /** default 250 ms */
   graceMs?: number
+  /**
+   * A worker that dropped an engine (after a memory, stack or timeout failure) holds the dead engine's
+   * memory until its next garbage collection, which an idle worker never has; once idle this long it is
+   * replaced by a fresh worker, and all that memory goes back to the system. Default 2000 ms.
+   */
+  recycleIdleMs?: number
+  /**
+   * cap of each worker's V8 old generation (MiB; default 256); the young generation is kept at 16 MiB
+   * (constants.ts explains why)
+   */
+  workerHeapMb?: number
   /** the worker file; default worker.ts beside this file, or the bundle itself when bundled */
   workerUrl?: URL | string
   logger?: Logger
@@ -38,6 +52,8 @@ export interface WorkerSandboxInit {
 export interface WorkerSandboxCounters extends SandboxCounters {
   /** workers started to replace one that was terminated (timeout, abort) or died */
   workerRestarts: number
+  /** idle workers replaced to give back the memory of the engines they dropped */
+  workerRecycles: number
 }
 
 interface Waiter {
@@ -65,16 +81,20 @@ function defaultWorkerUrl(): URL | string {
  * await sandbox.stop()
  */
 export class WorkerSandbox {
-  readonly counters: WorkerSandboxCounters = { ...newCounters(), workerRestarts: 0 }
+  readonly counters: WorkerSandboxCounters = { ...newCounters(), workerRestarts: 0, workerRecycles: 0 }
   readonly limits: Readonly<SandboxLimits>
   readonly workers: number
   readonly #maxQueue: number
   readonly #graceMs: number
+  readonly #recycleIdleMs: number
+  readonly #heapMb: number
   readonly #url: URL | string | undefined
   readonly #logger: Logger | undefined
   readonly #slots = new Set<WorkerSlot>()
   readonly #idle: WorkerSlot[] = []
   readonly #waiters: Waiter[] = []
+  /** the recycling timer of each idle worker that dropped an engine */
+  readonly #recycling = new Map<WorkerSlot, NodeJS.Timeout>()
   #stopped = false
 
   constructor(init: WorkerSandboxInit = {}) {
@@ -82,7 +102,13 @@ export class WorkerSandbox {
     this.workers = Math.max(1, init.workers ?? availableParallelism())
     this.#maxQueue = init.maxQueue ?? DEFAULT_MAX_QUEUE
     this.#graceMs = init.graceMs ?? DEFAULT_GRACE_MS
-    for (const [key, value] of Object.entries({ workers: this.workers, maxQueue: this.#maxQueue }))
+    this.#recycleIdleMs = init.recycleIdleMs ?? DEFAULT_RECYCLE_IDLE_MS
+    this.#heapMb = init.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB
+    for (const [key, value] of Object.entries({
+      workers: this.workers,
+      maxQueue: this.#maxQueue,
+      workerHeapMb: this.#heapMb,
+    }))
       if (!Number.isSafeInteger(value) || value < 0)
         throw new SandboxConfigError(`${key} must be a non-negative integer, not ${value}`)
     this.#url = init.workerUrl
@@ -104,6 +130,8 @@ export class WorkerSandbox {
     const slots = [...this.#slots]
     this.#slots.clear()
     this.#idle.length = 0
+    for (const timer of this.#recycling.values()) clearTimeout(timer)
+    this.#recycling.clear()
     await Promise.all(slots.map((slot) => slot.terminate()))
   }
 
@@ -126,13 +154,17 @@ export class WorkerSandbox {
         cpuMs: 0,
       })
 
-    let slot: WorkerSlot
-    try {
-      slot = await this.#acquire(job.signal)
-    } catch (err) {
-      if (job.signal?.aborted) return this.#count(abortedResult())
-      this.counters.tasks--
-      throw err
+    // with a worker idle, the job is posted before run() first yields: a caller can do its own work (the
+    // node commits the task's journal row) while the worker runs the task
+    let slot = this.#idle.pop()
+    if (slot === undefined) {
+      try {
+        slot = await this.#acquire(job.signal)
+      } catch (err) {
+        if (job.signal?.aborted) return this.#count(abortedResult())
+        this.counters.tasks--
+        throw err
+      }
     }
     const outcome = await slot.run({
       message: {
@@ -149,6 +181,7 @@ export class WorkerSandbox {
       ...(job.signal !== undefined ? { signal: job.signal } : {}),
       hardTimeoutMs: limits.timeoutMs + this.#graceMs,
     })
+    if (outcome.engineDiscards > 0) slot.droppedEngines += outcome.engineDiscards
     this.#release(slot)
     return this.#settle(outcome)
   }
@@ -156,6 +189,7 @@ export class WorkerSandbox {
   #settle(outcome: SlotOutcome): SandboxResult {
     this.counters.engineLoads += outcome.engineLoads
     this.counters.engineDiscards += outcome.engineDiscards
+    this.counters.prewarmed += outcome.prewarmed
     this.counters.hostCalls += outcome.hostCalls
     if ('result' in outcome) return this.#count(outcome.result)
     this.counters.tasks--
@@ -195,8 +229,24 @@ export class WorkerSandbox {
     if (!this.#slots.has(slot)) return
     if (!slot.alive) return this.#replace(slot)
     const waiter = this.#waiters.shift()
-    if (waiter !== undefined) waiter.give(slot)
-    else this.#idle.push(slot)
+    if (waiter !== undefined) return waiter.give(slot)
+    this.#idle.push(slot)
+    if (slot.droppedEngines > 0) this.#recycleWhenIdle(slot)
+  }
+
+  /** Replaces `slot` by a fresh worker if it is still idle after `recycleIdleMs` (see WorkerSandboxInit). */
+  #recycleWhenIdle(slot: WorkerSlot): void {
+    clearTimeout(this.#recycling.get(slot))
+    const timer = setTimeout(() => {
+      this.#recycling.delete(slot)
+      const at = this.#idle.indexOf(slot)
+      if (this.#stopped || at === -1 || !this.#slots.delete(slot)) return
+      this.#idle.splice(at, 1)
+      this.counters.workerRecycles++
+      this.#spawn()
+      void slot.terminate()
+    }, this.#recycleIdleMs).unref()
+    this.#recycling.set(slot, timer)
   }
 
   /** Drops a dead worker (once, whoever notices first) and starts another. */
@@ -213,6 +263,7 @@ export class WorkerSandbox {
     const slot = new WorkerSlot({
       url: this.#url ?? defaultWorkerUrl(),
       data: { kithSandboxWorker: true, limits: { ...this.limits } },
+      heap: { oldMb: this.#heapMb, youngMb: WORKER_YOUNG_GENERATION_MB },
       onDeath: (dead) => this.#replace(dead),
     })
     this.#slots.add(slot)

@@ -49,9 +49,13 @@ export interface HostCallMessage {
 }
 
 /** worker → main: the job ended; `thrown` carries an error the in-process sandbox would have thrown */
-export type ResultMessage = { type: 'result'; id: number; engineLoads: number; engineDiscards: number } & (
-  { result: SandboxResult } | { thrown: { name: string; message: string } }
-)
+export type ResultMessage = {
+  type: 'result'
+  id: number
+  engineLoads: number
+  engineDiscards: number
+  prewarmed: number
+} & ({ result: SandboxResult } | { thrown: { name: string; message: string } })
 
 export type FromWorker = ReadyMessage | HostCallMessage | ResultMessage
 

@@ -18,6 +18,8 @@ export interface WorkerSlotInit {
   /** the worker file, or the bundle itself */
   url: URL | string
   data: SandboxWorkerData
+  /** the thread's V8 heap limits (MiB); a worker that outgrows them dies and is replaced */
+  heap?: { oldMb: number; youngMb: number }
   /** called once if the thread ends after it was ready, however it ends */
   onDeath?: (slot: WorkerSlot) => void
 }
@@ -34,7 +36,12 @@ export interface SlotJob {
 type JobEnd = { result: SandboxResult } | { thrown: { name: string; message: string } }
 
 /** How a job ended, with the worker's engine counts since its last report. */
-export type SlotOutcome = { engineLoads: number; engineDiscards: number; hostCalls: number } & JobEnd
+export type SlotOutcome = {
+  engineLoads: number
+  engineDiscards: number
+  prewarmed: number
+  hostCalls: number
+} & JobEnd
 
 function failed(failure: SandboxFailure): SandboxResult {
   return { ok: false, error: failure, cpuMs: 0 }
@@ -54,6 +61,8 @@ function messageOf(err: unknown): string {
 export class WorkerSlot {
   /** resolves with the engines loaded once the worker can take jobs; rejects with `SandboxLoadError` */
   readonly ready: Promise<number>
+  /** engines this worker dropped: their memory stays with it until its next garbage collection */
+  droppedEngines = 0
   readonly #worker: Worker
   readonly #onDeath: ((slot: WorkerSlot) => void) | undefined
   #ready = false
@@ -63,7 +72,17 @@ export class WorkerSlot {
   #end: ((failure: SandboxFailure) => void) | undefined
 
   constructor(init: WorkerSlotInit) {
-    this.#worker = new Worker(init.url, { workerData: init.data })
+    this.#worker = new Worker(init.url, {
+      workerData: init.data,
+      ...(init.heap !== undefined
+        ? {
+            resourceLimits: {
+              maxOldGenerationSizeMb: init.heap.oldMb,
+              maxYoungGenerationSizeMb: init.heap.youngMb,
+            },
+          }
+        : {}),
+    })
     // an idle pool does not keep the process alive; a running job's deadline timer does
     this.#worker.unref()
     const { promise, resolve, reject } = Promise.withResolvers<number>()
@@ -97,26 +116,28 @@ export class WorkerSlot {
   run(job: SlotJob): Promise<SlotOutcome> {
     const id = this.#nextId++
     const { promise, resolve } = Promise.withResolvers<SlotOutcome>()
-    const hostController = new AbortController()
+    // made at the first host call: aborting one costs a DOMException with its stack
+    let hostController: AbortController | undefined
     let hostCalls = 0
     const onMessage = (message: FromWorker) => {
       if (message.type === 'hostcall' && message.id === id) {
         hostCalls++
-        void this.#hostCall(message, job, hostController.signal)
+        void this.#hostCall(message, job, (hostController ??= new AbortController()).signal)
       } else if (message.type === 'result' && message.id === id) {
-        const { engineLoads, engineDiscards } = message
+        const { engineLoads, engineDiscards, prewarmed } = message
         finish('result' in message ? { result: message.result } : { thrown: message.thrown }, {
           engineLoads,
           engineDiscards,
+          prewarmed,
         })
       }
     }
-    const finish = (end: JobEnd, engines = { engineLoads: 0, engineDiscards: 0 }) => {
+    const finish = (end: JobEnd, engines = { engineLoads: 0, engineDiscards: 0, prewarmed: 0 }) => {
       clearTimeout(timer)
       job.signal?.removeEventListener('abort', onAbort)
       this.#worker.off('message', onMessage)
       this.#end = undefined
-      hostController.abort()
+      hostController?.abort()
       resolve({ ...engines, hostCalls, ...end })
     }
     const onAbort = () => this.#kill({ code: 'aborted', message: 'the task was aborted' })

@@ -1,0 +1,572 @@
+/**
+ * What each kind of virtual device is: its JSON state (Zigbee2MQTT's flat object, or the DIY relay's), how it
+ * obeys a command, how its readings drift, and how it describes itself to Home Assistant and Homie. The topics
+ * and payloads match the profiles in `devices/` named by `profile`.
+ */
+
+export const KINDS = [
+  'plug',
+  'light',
+  'lock',
+  'thermostat',
+  'contact',
+  'motion',
+  'climate-sensor',
+  'diy-relay',
+] as const
+export type VirtualDeviceKind = (typeof KINDS)[number]
+
+export type StateValue = string | number | boolean
+export type DeviceState = Record<string, StateValue>
+
+/** One Home Assistant entity: `<prefix>/<component>/<node id>/<object id>/config`. */
+export interface HaEntity {
+  component: 'switch' | 'light' | 'lock' | 'climate' | 'sensor' | 'binary_sensor'
+  objectId: string
+  /** the component's own keys (abbreviated); topics relative to the base as `~` */
+  config: Record<string, unknown>
+}
+
+/** One Homie v5 property, mapped onto one key of the JSON state. */
+export interface HomieProperty {
+  node: string
+  id: string
+  name: string
+  datatype: 'boolean' | 'integer' | 'float' | 'enum' | 'string'
+  format?: string
+  unit?: string
+  key: string
+  encode(value: StateValue): string
+  /** for settable properties: the state value a `/set` payload asks for, undefined when invalid */
+  decode?(payload: string): StateValue | undefined
+}
+
+export interface KindModel {
+  title: string
+  /** the profile in `devices/` that speaks to this kind */
+  profile: string
+  /** default base topic; `{id}` is the device id */
+  base: string
+  /** the key a bare (non-JSON) command payload sets, as Zigbee2MQTT does with `ON` on `<base>/set` */
+  plainKey?: string
+  /** drop a command whose `task` id was already applied */
+  dedupe?: boolean
+  initial(): DeviceState
+  /** the change a JSON command asks for; undefined when the command means nothing to this kind */
+  command(state: DeviceState, cmd: Record<string, unknown>): Partial<DeviceState> | undefined
+  /** the readings after `dtMs` more milliseconds */
+  tick(state: DeviceState, dtMs: number, random: () => number): Partial<DeviceState>
+  ha: HaEntity[]
+  homie: { nodes: Record<string, { name: string; type: string }>; properties: HomieProperty[] }
+}
+
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
+const drift = (v: number, step: number, min: number, max: number, random: () => number) =>
+  round(Math.min(max, Math.max(min, v + (random() * 2 - 1) * step)))
+
+function onOff(current: StateValue | undefined, asked: unknown): 'ON' | 'OFF' | undefined {
+  const word = typeof asked === 'string' ? asked.toUpperCase() : undefined
+  if (word === 'TOGGLE') return current === 'ON' ? 'OFF' : 'ON'
+  return word === 'ON' || word === 'OFF' ? word : undefined
+}
+
+function numberIn(asked: unknown, min: number, max: number): number | undefined {
+  const n = typeof asked === 'string' ? Number(asked) : asked
+  return typeof n === 'number' && Number.isFinite(n) && n >= min && n <= max ? n : undefined
+}
+
+// Homie codecs: a property's payload text <-> the state value under its key.
+const asNumber = { encode: (v: StateValue) => String(v) }
+const settableNumber = (min: number, max: number) => ({
+  encode: (v: StateValue) => String(v),
+  decode: (p: string) => numberIn(p, min, max),
+})
+const asBool = (truth: (v: StateValue) => boolean) => ({ encode: (v: StateValue) => String(truth(v)) })
+const settableWords = (yes: string, no: string) => ({
+  encode: (v: StateValue) => String(v === yes),
+  decode: (p: string) => (p === 'true' ? yes : p === 'false' ? no : undefined),
+})
+
+const battery = (node: string): HomieProperty => ({
+  node,
+  id: 'battery',
+  name: 'Battery',
+  datatype: 'integer',
+  format: '0:100',
+  unit: '%',
+  key: 'battery',
+  ...asNumber,
+})
+
+const sensor = (
+  objectId: string,
+  key: string,
+  unit: string,
+  deviceClass: string,
+  stateClass = 'measurement',
+) => ({
+  component: 'sensor' as const,
+  objectId,
+  config: {
+    name: objectId.replace(/^./, (c) => c.toUpperCase()),
+    stat_t: '~',
+    val_tpl: `{{ value_json.${key} }}`,
+    unit_of_meas: unit,
+    dev_cla: deviceClass,
+    stat_cla: stateClass,
+  },
+})
+
+const onOffSwitch = (key: string, cmdTpl?: string): HaEntity => ({
+  component: 'switch',
+  objectId: 'switch',
+  config: {
+    name: null,
+    stat_t: '~',
+    cmd_t: '~/set',
+    ...(cmdTpl != null ? { cmd_tpl: cmdTpl } : {}),
+    val_tpl: `{{ value_json.${key} }}`,
+    pl_on: 'ON',
+    pl_off: 'OFF',
+  },
+})
+
+export const MODELS: Record<VirtualDeviceKind, KindModel> = {
+  plug: {
+    title: 'Virtual smart plug',
+    profile: 'smart-plug',
+    base: 'zigbee2mqtt/{id}',
+    plainKey: 'state',
+    initial: () => ({ state: 'OFF', power: 0, energy: 0, voltage: 230, current: 0 }),
+    command(s, cmd) {
+      const state = onOff(s.state, cmd.state)
+      if (state == null) return undefined
+      const power = state === 'ON' ? 40 : 0
+      return { state, power, current: round(power / 230, 3) }
+    },
+    tick(s, dtMs, random) {
+      const power = s.state === 'ON' ? drift(40, 3, 30, 50, random) : 0
+      return {
+        power,
+        current: round(power / 230, 3),
+        energy: round(Number(s.energy) + (power * dtMs) / 3.6e9, 4),
+      }
+    },
+    ha: [
+      onOffSwitch('state'),
+      sensor('power', 'power', 'W', 'power'),
+      sensor('energy', 'energy', 'kWh', 'energy', 'total_increasing'),
+    ],
+    homie: {
+      nodes: { plug: { name: 'Plug', type: 'switch' } },
+      properties: [
+        {
+          node: 'plug',
+          id: 'on',
+          name: 'On',
+          datatype: 'boolean',
+          key: 'state',
+          ...settableWords('ON', 'OFF'),
+        },
+        { node: 'plug', id: 'power', name: 'Power', datatype: 'float', unit: 'W', key: 'power', ...asNumber },
+        {
+          node: 'plug',
+          id: 'energy',
+          name: 'Energy',
+          datatype: 'float',
+          unit: 'kWh',
+          key: 'energy',
+          ...asNumber,
+        },
+      ],
+    },
+  },
+
+  light: {
+    title: 'Virtual dimmable light',
+    profile: 'dimmable-light',
+    base: 'zigbee2mqtt/{id}',
+    plainKey: 'state',
+    initial: () => ({ state: 'OFF', brightness: 254 }),
+    command(s, cmd) {
+      const patch: Partial<DeviceState> = {}
+      const state = onOff(s.state, cmd.state)
+      if (state != null) patch.state = state
+      const brightness = numberIn(cmd.brightness, 0, 254)
+      if (brightness != null) {
+        // as a Zigbee light does: 0 switches it off and keeps the last level, any other level switches it on
+        if (brightness === 0) patch.state = 'OFF'
+        else Object.assign(patch, { state: 'ON', brightness: Math.round(brightness) })
+      }
+      return Object.keys(patch).length > 0 ? patch : undefined
+    },
+    tick: () => ({}),
+    ha: [
+      {
+        component: 'light',
+        objectId: 'light',
+        config: {
+          name: null,
+          schema: 'json',
+          stat_t: '~',
+          cmd_t: '~/set',
+          brightness: true,
+          bri_scl: 254,
+          sup_clrm: ['brightness'],
+        },
+      },
+    ],
+    homie: {
+      nodes: { light: { name: 'Light', type: 'light' } },
+      properties: [
+        {
+          node: 'light',
+          id: 'on',
+          name: 'On',
+          datatype: 'boolean',
+          key: 'state',
+          ...settableWords('ON', 'OFF'),
+        },
+        {
+          node: 'light',
+          id: 'brightness',
+          name: 'Brightness',
+          datatype: 'integer',
+          format: '0:254',
+          key: 'brightness',
+          ...settableNumber(0, 254),
+        },
+      ],
+    },
+  },
+
+  lock: {
+    title: 'Virtual door lock',
+    profile: 'door-lock',
+    base: 'zigbee2mqtt/{id}',
+    plainKey: 'state',
+    initial: () => ({ state: 'LOCK', lock_state: 'locked', battery: 87 }),
+    command(_s, cmd) {
+      const word = typeof cmd.state === 'string' ? cmd.state.toUpperCase() : undefined
+      if (word !== 'LOCK' && word !== 'UNLOCK') return undefined
+      return { state: word, lock_state: word === 'LOCK' ? 'locked' : 'unlocked' }
+    },
+    tick: () => ({}),
+    ha: [
+      {
+        component: 'lock',
+        objectId: 'lock',
+        config: {
+          name: null,
+          stat_t: '~',
+          cmd_t: '~/set',
+          val_tpl: '{{ value_json.state }}',
+          pl_lock: 'LOCK',
+          pl_unlk: 'UNLOCK',
+          stat_locked: 'LOCK',
+          stat_unlocked: 'UNLOCK',
+        },
+      },
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { lock: { name: 'Lock', type: 'lock' } },
+      properties: [
+        {
+          node: 'lock',
+          id: 'locked',
+          name: 'Locked',
+          datatype: 'boolean',
+          format: 'unlocked,locked',
+          key: 'state',
+          ...settableWords('LOCK', 'UNLOCK'),
+        },
+        battery('lock'),
+      ],
+    },
+  },
+
+  thermostat: {
+    title: 'Virtual radiator thermostat',
+    profile: 'thermostat',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({
+      local_temperature: 19.5,
+      occupied_heating_setpoint: 21,
+      system_mode: 'heat',
+      running_state: 'heat',
+    }),
+    command(s, cmd) {
+      const patch: Partial<DeviceState> = {}
+      const target = numberIn(cmd.occupied_heating_setpoint, 5, 30)
+      if (target != null) patch.occupied_heating_setpoint = Math.round(target * 2) / 2
+      const mode = cmd.system_mode
+      if (mode === 'off' || mode === 'heat' || mode === 'auto') patch.system_mode = mode
+      if (Object.keys(patch).length === 0) return undefined
+      const next = { ...s, ...patch }
+      const heating =
+        next.system_mode !== 'off' && Number(next.local_temperature) < Number(next.occupied_heating_setpoint)
+      return { ...patch, running_state: heating ? 'heat' : 'idle' }
+    },
+    tick(s) {
+      const heating = s.running_state === 'heat'
+      const local = round(Number(s.local_temperature) + (heating ? 0.1 : -0.1))
+      const still = s.system_mode !== 'off' && local < Number(s.occupied_heating_setpoint)
+      return { local_temperature: Math.max(15, local), running_state: still ? 'heat' : 'idle' }
+    },
+    ha: [
+      {
+        component: 'climate',
+        objectId: 'climate',
+        config: {
+          name: null,
+          curr_temp_t: '~',
+          curr_temp_tpl: '{{ value_json.local_temperature }}',
+          temp_cmd_t: '~/set/occupied_heating_setpoint',
+          temp_stat_t: '~',
+          temp_stat_tpl: '{{ value_json.occupied_heating_setpoint }}',
+          mode_cmd_t: '~/set/system_mode',
+          mode_stat_t: '~',
+          mode_stat_tpl: '{{ value_json.system_mode }}',
+          modes: ['off', 'heat', 'auto'],
+          min_temp: 5,
+          max_temp: 30,
+          temp_step: 0.5,
+          temp_unit: 'C',
+        },
+      },
+    ],
+    homie: {
+      nodes: { thermostat: { name: 'Thermostat', type: 'thermostat' } },
+      properties: [
+        {
+          node: 'thermostat',
+          id: 'temperature',
+          name: 'Temperature',
+          datatype: 'float',
+          unit: '°C',
+          key: 'local_temperature',
+          ...asNumber,
+        },
+        {
+          node: 'thermostat',
+          id: 'target',
+          name: 'Target',
+          datatype: 'float',
+          format: '5:30:0.5',
+          unit: '°C',
+          key: 'occupied_heating_setpoint',
+          ...settableNumber(5, 30),
+        },
+        {
+          node: 'thermostat',
+          id: 'mode',
+          name: 'Mode',
+          datatype: 'enum',
+          format: 'off,heat,auto',
+          key: 'system_mode',
+          encode: String,
+          decode: (p) => (['off', 'heat', 'auto'].includes(p) ? p : undefined),
+        },
+        {
+          node: 'thermostat',
+          id: 'heating',
+          name: 'Heating',
+          datatype: 'boolean',
+          key: 'running_state',
+          ...asBool((v) => v === 'heat'),
+        },
+      ],
+    },
+  },
+
+  contact: {
+    title: 'Virtual door contact',
+    profile: 'door-window-contact',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ contact: true, battery: 100 }),
+    command: () => undefined,
+    tick: () => ({}),
+    ha: [
+      {
+        component: 'binary_sensor',
+        objectId: 'contact',
+        config: {
+          name: 'Door',
+          stat_t: '~',
+          val_tpl: '{{ value_json.contact }}',
+          pl_on: false,
+          pl_off: true,
+          dev_cla: 'door',
+        },
+      },
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { contact: { name: 'Contact', type: 'contact' } },
+      properties: [
+        {
+          node: 'contact',
+          id: 'open',
+          name: 'Open',
+          datatype: 'boolean',
+          format: 'closed,open',
+          key: 'contact',
+          ...asBool((v) => v === false),
+        },
+        battery('contact'),
+      ],
+    },
+  },
+
+  motion: {
+    title: 'Virtual motion sensor',
+    profile: 'motion-sensor',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ occupancy: false, illuminance: 120, battery: 95 }),
+    command: () => undefined,
+    tick: (s, _dt, random) => ({
+      occupancy: random() < 0.2,
+      illuminance: Math.round(drift(Number(s.illuminance), 10, 0, 1000, random)),
+    }),
+    ha: [
+      {
+        component: 'binary_sensor',
+        objectId: 'occupancy',
+        config: {
+          name: 'Occupancy',
+          stat_t: '~',
+          val_tpl: '{{ value_json.occupancy }}',
+          pl_on: true,
+          pl_off: false,
+          dev_cla: 'occupancy',
+        },
+      },
+      sensor('illuminance', 'illuminance', 'lx', 'illuminance'),
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { motion: { name: 'Motion', type: 'motion' } },
+      properties: [
+        {
+          node: 'motion',
+          id: 'motion',
+          name: 'Motion',
+          datatype: 'boolean',
+          key: 'occupancy',
+          ...asBool((v) => v === true),
+        },
+        {
+          node: 'motion',
+          id: 'illuminance',
+          name: 'Illuminance',
+          datatype: 'integer',
+          unit: 'lx',
+          key: 'illuminance',
+          ...asNumber,
+        },
+        battery('motion'),
+      ],
+    },
+  },
+
+  'climate-sensor': {
+    title: 'Virtual temperature and humidity sensor',
+    profile: 'temperature-humidity',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ temperature: 21, humidity: 45, battery: 90 }),
+    command: () => undefined,
+    tick: (s, _dt, random) => ({
+      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
+      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
+    }),
+    ha: [
+      sensor('temperature', 'temperature', '°C', 'temperature'),
+      sensor('humidity', 'humidity', '%', 'humidity'),
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { climate: { name: 'Climate', type: 'climate-sensor' } },
+      properties: [
+        {
+          node: 'climate',
+          id: 'temperature',
+          name: 'Temperature',
+          datatype: 'float',
+          unit: '°C',
+          key: 'temperature',
+          ...asNumber,
+        },
+        {
+          node: 'climate',
+          id: 'humidity',
+          name: 'Humidity',
+          datatype: 'float',
+          format: '0:100',
+          unit: '%',
+          key: 'humidity',
+          ...asNumber,
+        },
+        battery('climate'),
+      ],
+    },
+  },
+
+  'diy-relay': {
+    title: 'Virtual DIY relay',
+    profile: 'diy-relay',
+    base: 'kith/{id}',
+    plainKey: 'relay',
+    dedupe: true,
+    initial: () => ({ relay: 'OFF', temperature: 21, humidity: 45 }),
+    command(s, cmd) {
+      const relay = onOff(s.relay, cmd.relay)
+      if (relay == null) return undefined
+      return typeof cmd.task === 'string' ? { relay, task: cmd.task } : { relay }
+    },
+    tick: (s, _dt, random) => ({
+      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
+      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
+    }),
+    ha: [
+      onOffSwitch('relay', '{"relay": "{{ value }}"}'),
+      sensor('temperature', 'temperature', '°C', 'temperature'),
+      sensor('humidity', 'humidity', '%', 'humidity'),
+    ],
+    homie: {
+      nodes: {
+        relay: { name: 'Relay', type: 'switch' },
+        climate: { name: 'Climate', type: 'climate-sensor' },
+      },
+      properties: [
+        {
+          node: 'relay',
+          id: 'on',
+          name: 'On',
+          datatype: 'boolean',
+          key: 'relay',
+          ...settableWords('ON', 'OFF'),
+        },
+        {
+          node: 'climate',
+          id: 'temperature',
+          name: 'Temperature',
+          datatype: 'float',
+          unit: '°C',
+          key: 'temperature',
+          ...asNumber,
+        },
+        {
+          node: 'climate',
+          id: 'humidity',
+          name: 'Humidity',
+          datatype: 'float',
+          format: '0:100',
+          unit: '%',
+          key: 'humidity',
+          ...asNumber,
+        },
+      ],
+    },
+  },
+}

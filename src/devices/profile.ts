@@ -1,0 +1,539 @@
+/**
+ * Device profiles: a YAML file in `devices/` describes a device *type* (its sensors, actions and availability,
+ * topics hanging from a base topic); a config entry `{id, profile, topic, …overrides}` names one device of that
+ * type. {@link deviceFromProfile} joins the two into the {@link DeviceSpec} the bridge serves. The format is
+ * documented in `devices/README.md`.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, extname, basename, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { ConfigError, type ConfigProblem } from '../config/errors.ts'
+import { parseYamlSource } from '../config/yaml-source.ts'
+import { DEVICE_ID, PART_ID, type DeviceSpec } from './types.ts'
+
+/** Largest profile file read; the shipped ones are about 2 KiB. */
+export const MAX_PROFILE_BYTES = 64 * 1024
+/** Longest topic accepted after substitution (MQTT allows 65,535 bytes; no real device comes close). */
+export const MAX_TOPIC_BYTES = 512
+/** How long an action waits for its state confirmation when the profile states no timeout (ms). */
+export const DEFAULT_CONFIRM_TIMEOUT = 5_000
+
+const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
+const PLACEHOLDER = /\{([^{}]*)\}/g
+
+/**
+ * Why a concrete topic cannot be used to publish or to subscribe exactly, or undefined when it can.
+ *
+ * @example
+ * topicProblem('zigbee2mqtt/plug/set') // undefined
+ * topicProblem('zigbee2mqtt/+/set') // 'contains a wildcard (+ or #)'
+ */
+export function topicProblem(topic: string): string | undefined {
+  if (topic.length === 0) return 'is empty'
+  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return `is longer than ${MAX_TOPIC_BYTES} bytes`
+  if (/[+#]/.test(topic)) return 'contains a wildcard (+ or #)'
+  for (let i = 0; i < topic.length; i++) {
+    const code = topic.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return 'contains a NUL or control character'
+  }
+  if (topic.startsWith('$')) return 'starts with "$", which brokers reserve for themselves'
+  const levels = topic.split('/')
+  if (levels.includes('')) return 'has an empty level (a leading, trailing or double "/")'
+  if (levels.some((l) => l === '.' || l === '..')) return 'has a "." or ".." level'
+  if (/[{}]/.test(topic)) return 'has a "{" or "}" that is not a {base} or {id} placeholder'
+  return undefined
+}
+
+/**
+ * Substitutes `{base}` and `{id}` (plain text, not Jinja) and checks the result; throws an Error whose message
+ * says what is wrong.
+ *
+ * @example
+ * fillTopic('{base}/set', { base: 'zigbee2mqtt/kitchen_plug', id: 'kitchen-plug' }) // 'zigbee2mqtt/kitchen_plug/set'
+ */
+export function fillTopic(template: string, vars: { base?: string; id: string }): string {
+  const topic = template.replace(PLACEHOLDER, (whole, name: string) => {
+    if (name === 'id') return vars.id
+    if (name === 'base' && vars.base != null) return vars.base
+    throw new Error(
+      name === 'base'
+        ? 'uses {base}, which is not available here'
+        : `unknown placeholder ${whole}; use {base} or {id}`,
+    )
+  })
+  const problem = topicProblem(topic)
+  if (problem != null) throw new Error(topic === template ? problem : `"${topic}" ${problem}`)
+  return topic
+}
+
+/** A topic template, checked by filling it with sample values. */
+function topicTemplate(withBase: boolean) {
+  return z
+    .string()
+    .min(1)
+    .max(MAX_TOPIC_BYTES)
+    .superRefine((t, ctx) => {
+      try {
+        fillTopic(t, withBase ? { base: 'sample/base', id: 'sample' } : { id: 'sample' })
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    })
+}
+
+/** A strict object whose unknown-key issue lists the keys it does take. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ')
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `allowed keys: ${allowed}` : undefined),
+  })
+}
+
+const title = z.string().trim().min(1).max(120)
+const description = z.string().trim().max(2000)
+const tags = z.array(z.string().min(1).max(40)).max(32)
+/** as long as the template engine takes (MAX_TEMPLATE_LENGTH in template.ts) */
+const template = z.string().min(1).max(1024)
+const jsonSchema = z.record(z.string(), z.unknown())
+const partId = z.string().regex(PART_ID, 'use 1-32 lowercase letters, digits, "_" or "-"')
+const risk = z.enum(['low', 'medium', 'high'])
+const timeout = z.number().int().min(100).max(600_000)
+const words = z.array(z.string().min(1).max(64)).min(1).max(8)
+
+const sensorSchema = strict({
+  id: partId,
+  title,
+  kind: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'use a lowercase word such as temperature or power'),
+  topic: topicTemplate(true),
+  value: template.optional(),
+  unit: z.string().min(1).max(16).optional(),
+  schema: jsonSchema.optional(),
+})
+
+const actionSchema = strict({
+  id: partId,
+  title,
+  description: description.optional(),
+  risk,
+  input: jsonSchema
+    .refine((s) => s.type === 'object', 'must be a JSON Schema with type: object')
+    .default({ type: 'object', properties: {}, additionalProperties: false }),
+  topic: topicTemplate(true),
+  payload: template,
+  retain: z.boolean().default(false),
+  confirm: strict({
+    topic: topicTemplate(true),
+    when: template,
+    timeout: timeout.default(DEFAULT_CONFIRM_TIMEOUT),
+  }).optional(),
+})
+
+const availabilitySchema = strict({
+  topic: topicTemplate(true),
+  value: template.optional(),
+  online: words.default(['online']),
+  offline: words.default(['offline']),
+})
+
+/** The schema of one profile file. */
+export const profileSchema = strict({
+  profile: z.string().regex(PROFILE_NAME, 'use 1-64 lowercase letters, digits, "_" or "-"'),
+  title,
+  description: description.optional(),
+  /** which MQTT convention the topics and payloads follow, e.g. `zigbee2mqtt` */
+  convention: z.string().trim().min(1).max(200).optional(),
+  tags: tags.default([]),
+  manufacturer: z.string().trim().min(1).max(120).optional(),
+  model: z.string().trim().min(1).max(120).optional(),
+  /** the base topic when a config entry gives none; may use {id} */
+  base: topicTemplate(false).optional(),
+  sensors: z.array(sensorSchema).max(64).default([]),
+  actions: z.array(actionSchema).max(64).default([]),
+  availability: z.array(availabilitySchema).max(4).default([]),
+  availabilityMode: z.enum(['all', 'any', 'latest']).optional(),
+}).superRefine((p, ctx) => {
+  if (p.sensors.length + p.actions.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sensors'],
+      message: 'a profile needs at least one sensor or action',
+    })
+  const seen = new Set<string>()
+  for (const [list, parts] of [
+    ['sensors', p.sensors],
+    ['actions', p.actions],
+  ] as const) {
+    parts.forEach((part, i) => {
+      if (seen.has(part.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: [list, i, 'id'],
+          message: `duplicate id "${part.id}" (sensors and actions share one namespace)`,
+        })
+      seen.add(part.id)
+    })
+  }
+  p.availability.forEach((a, i) => {
+    const both = a.online.filter((w) => a.offline.includes(w))
+    if (both.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['availability', i],
+        message: `"${both[0]}" is both online and offline`,
+      })
+  })
+})
+
+/** The schema of one `devices:` entry in a node's config. */
+export const deviceConfigSchema = strict({
+  id: z
+    .string()
+    .regex(DEVICE_ID, 'use 1-31 lowercase letters, digits, "_" or "-", starting with a letter or digit'),
+  profile: z.string().regex(PROFILE_NAME, 'not a profile name'),
+  /** the base topic the profile's topics hang from; may use {id} */
+  topic: topicTemplate(false).optional(),
+  title: title.optional(),
+  description: description.optional(),
+  /** added to the profile's tags */
+  tags: tags.optional(),
+  actions: z.record(partId, strict({ risk: risk.optional(), timeout: timeout.optional() })).optional(),
+  sensors: z.record(partId, strict({ topic: topicTemplate(true) })).optional(),
+  /** peers (besides this node and trust.pretrusted) that may run this device's high-risk actions */
+  allow: z
+    .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,100}$/, 'not a peer id'))
+    .max(256)
+    .optional(),
+})
+
+export type Profile = z.output<typeof profileSchema>
+export type DeviceConfig = z.output<typeof deviceConfigSchema>
+/** A `devices:` entry as written, before validation. */
+export type DeviceConfigInput = z.input<typeof deviceConfigSchema>
+
+/** One thing wrong, at a path relative to what was being checked. */
+export interface DeviceProblem {
+  path: Array<string | number>
+  message: string
+}
+
+/** A config entry that does not fit its profile; carries every problem found. */
+export class DeviceConfigError extends Error {
+  static readonly code: string = 'ERR_DEVICE_CONFIG'
+  readonly problems: DeviceProblem[]
+
+  constructor(problems: DeviceProblem[], message = 'invalid device entry') {
+    super(problems.map((p) => `${p.path.join('.') || '(entry)'}: ${p.message}`).join('\n') || message)
+    this.name = 'DeviceConfigError'
+    this.problems = problems
+  }
+}
+
+/** Zod issues as problems, an unknown key reported at the key itself. */
+export function zodProblems(error: z.ZodError): DeviceProblem[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map((seg) => (typeof seg === 'number' ? seg : String(seg)))
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ path: [...path, key], message: `unknown key (${issue.message})` }))
+    return [{ path, message: issue.message }]
+  })
+}
+
+/**
+ * The device an entry describes: the profile's parts with the entry's base topic, title, tags and overrides.
+ * The entry is validated here too, so a raw config entry may be passed. Throws {@link DeviceConfigError} listing
+ * every problem (unknown key, unknown override, a topic that does not work out).
+ *
+ * @example
+ * const spec = deviceFromProfile(
+ *   { id: 'kitchen-plug', profile: 'smart-plug', topic: 'zigbee2mqtt/kitchen_plug', actions: { set: { risk: 'high' } } },
+ *   profiles.get('smart-plug')!,
+ * )
+ * spec.actions[0].commandTopic // 'zigbee2mqtt/kitchen_plug/set'
+ */
+export function deviceFromProfile(input: DeviceConfigInput, profile: Profile): DeviceSpec {
+  const parsed = deviceConfigSchema.safeParse(input)
+  if (!parsed.success) throw new DeviceConfigError(zodProblems(parsed.error))
+  const entry = parsed.data
+  const problems: DeviceProblem[] = []
+  const { id } = entry
+  if (entry.profile !== profile.profile)
+    problems.push({
+      path: ['profile'],
+      message: `is "${entry.profile}" but the profile given is "${profile.profile}"`,
+    })
+  const names = (parts: Array<{ id: string }>) => parts.map((p) => p.id).join(', ') || 'none'
+  for (const [part, o] of Object.entries(entry.actions ?? {})) {
+    const action = profile.actions.find((a) => a.id === part)
+    if (action == null)
+      problems.push({
+        path: ['actions', part],
+        message: `profile ${profile.profile} has no action "${part}" (actions: ${names(profile.actions)})`,
+      })
+    else if (o.timeout != null && action.confirm == null)
+      problems.push({
+        path: ['actions', part, 'timeout'],
+        message: `action "${part}" has no state confirmation, so a timeout does not apply`,
+      })
+  }
+  for (const part of Object.keys(entry.sensors ?? {}))
+    if (!profile.sensors.some((s) => s.id === part))
+      problems.push({
+        path: ['sensors', part],
+        message: `profile ${profile.profile} has no sensor "${part}" (sensors: ${names(profile.sensors)})`,
+      })
+
+  let base: string | undefined
+  let baseFailed = false
+  const baseTemplate = entry.topic ?? profile.base
+  if (baseTemplate != null) {
+    try {
+      base = fillTopic(baseTemplate, { id })
+    } catch (err) {
+      baseFailed = true
+      problems.push({ path: ['topic'], message: (err as Error).message })
+    }
+  }
+  const topic = (t: string, what: string, path: Array<string | number> = ['topic']): string => {
+    if (baseFailed) return t
+    if (base == null && t.includes('{base}')) {
+      const message = `is required: profile ${profile.profile} has no default base topic`
+      if (!problems.some((p) => p.message === message)) problems.push({ path: ['topic'], message })
+      return t
+    }
+    try {
+      return fillTopic(t, { base, id })
+    } catch (err) {
+      problems.push({ path, message: `gives ${what} a topic that ${(err as Error).message}` })
+      return t
+    }
+  }
+
+  const spec: DeviceSpec = {
+    id,
+    title: entry.title ?? profile.title,
+    ...optional('description', entry.description ?? profile.description),
+    tags: [...new Set([...profile.tags, ...(entry.tags ?? [])])],
+    source: 'profile',
+    ...optional('manufacturer', profile.manufacturer),
+    ...optional('model', profile.model),
+    sensors: profile.sensors.map((s) => {
+      const override = entry.sensors?.[s.id]?.topic
+      return {
+        id: s.id,
+        title: s.title,
+        kind: s.kind,
+        topic: topic(
+          override ?? s.topic,
+          `sensor ${s.id}`,
+          override != null ? ['sensors', s.id, 'topic'] : ['topic'],
+        ),
+        ...optional('value', s.value),
+        ...optional('unit', s.unit),
+        ...optional('schema', s.schema),
+      }
+    }),
+    actions: profile.actions.map((a) => {
+      const o = entry.actions?.[a.id]
+      return {
+        id: a.id,
+        title: a.title,
+        ...optional('description', a.description),
+        risk: o?.risk ?? a.risk,
+        input: a.input,
+        commandTopic: topic(a.topic, `action ${a.id}`),
+        payload: a.payload,
+        retain: a.retain,
+        ...(a.confirm != null
+          ? {
+              confirm: {
+                topic: topic(a.confirm.topic, `action ${a.id} (confirmation)`),
+                when: a.confirm.when,
+                timeout: o?.timeout ?? a.confirm.timeout,
+              },
+            }
+          : {}),
+      }
+    }),
+    availability: profile.availability.map((a) => ({
+      topic: topic(a.topic, 'availability'),
+      ...optional('value', a.value),
+      online: a.online,
+      offline: a.offline,
+    })),
+    ...optional('availabilityMode', profile.availabilityMode),
+  }
+  if (problems.length > 0) throw new DeviceConfigError(problems)
+  return spec
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+}
+
+export interface LoadProfilesOptions {
+  /** compiles a template and throws when it is not valid (the bridge passes `compileTemplate`) */
+  checkTemplate?: (source: string) => unknown
+}
+
+/**
+ * Reads every `*.yaml` / `*.yml` profile in `dirs`; a later directory's profile replaces an earlier one of the
+ * same name (so a user's folder can refine a shipped profile). Throws {@link ConfigError} listing every problem
+ * as `FILE:LINE: path: message`.
+ *
+ * @example
+ * const profiles = await loadProfiles([builtinProfileDir()])
+ * profiles.get('smart-plug')?.title // 'Smart plug'
+ */
+export async function loadProfiles(
+  dirs: string[],
+  options: LoadProfilesOptions = {},
+): Promise<Map<string, Profile>> {
+  const profiles = new Map<string, Profile>()
+  const problems: ConfigProblem[] = []
+  for (const dir of dirs) {
+    let files: string[]
+    try {
+      files = (await readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+        .map((e) => join(dir, e.name))
+        .sort()
+    } catch (err) {
+      problems.push({
+        source: dir,
+        line: 0,
+        path: '(dir)',
+        message: `cannot read: ${(err as Error).message}`,
+      })
+      continue
+    }
+    const here = new Map<string, string>()
+    for (const file of files) {
+      const read = await readProfile(file, options)
+      if (Array.isArray(read)) {
+        problems.push(...read)
+        continue
+      }
+      const earlier = here.get(read.profile)
+      if (earlier != null) {
+        problems.push({
+          source: file,
+          line: 1,
+          path: 'profile',
+          message: `"${read.profile}" is also defined in ${earlier}`,
+        })
+        continue
+      }
+      here.set(read.profile, file)
+      profiles.set(read.profile, read)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return profiles
+}
+
+async function readProfile(file: string, options: LoadProfilesOptions): Promise<Profile | ConfigProblem[]> {
+  let text: string
+  try {
+    const bytes = await readFile(file)
+    if (bytes.byteLength > MAX_PROFILE_BYTES)
+      return [{ source: file, line: 0, path: '(file)', message: `larger than ${MAX_PROFILE_BYTES} bytes` }]
+    text = bytes.toString('utf8')
+  } catch (err) {
+    return [{ source: file, line: 0, path: '(file)', message: `cannot read: ${(err as Error).message}` }]
+  }
+  const source = parseYamlSource(text, file)
+  if (Array.isArray(source)) return source
+  const at = (path: Array<string | number>, message: string): ConfigProblem => ({
+    source: file,
+    line: source.locate(path).line,
+    path: path.join('.') || '(file)',
+    message,
+  })
+  const parsed = profileSchema.safeParse(source.value)
+  if (!parsed.success) return zodProblems(parsed.error).map((p) => at(p.path, p.message))
+  const profile = parsed.data
+  const problems: ConfigProblem[] = []
+  const stem = basename(file, extname(file))
+  if (profile.profile !== stem)
+    problems.push(
+      at(['profile'], `must match the file name: "${stem}" (one profile per file, named after it)`),
+    )
+  if (options.checkTemplate != null) {
+    const check = (path: Array<string | number>, t: string | undefined) => {
+      if (t == null) return
+      try {
+        options.checkTemplate?.(t)
+      } catch (err) {
+        problems.push(at(path, `bad template: ${(err as Error).message}`))
+      }
+    }
+    profile.sensors.forEach((s, i) => check(['sensors', i, 'value'], s.value))
+    profile.actions.forEach((a, i) => {
+      check(['actions', i, 'payload'], a.payload)
+      check(['actions', i, 'confirm', 'when'], a.confirm?.when)
+    })
+    profile.availability.forEach((a, i) => check(['availability', i, 'value'], a.value))
+  }
+  return problems.length > 0 ? problems : profile
+}
+
+/**
+ * The repository's `devices/` folder of shipped profiles. In a bundle without `import.meta.url`, the `devices/`
+ * folder beside the executable.
+ *
+ * @example
+ * await loadProfiles([builtinProfileDir(), '/etc/kith/devices'])
+ */
+export function builtinProfileDir(): string {
+  const url = import.meta.url as string | undefined
+  if (typeof url === 'string' && url.startsWith('file:')) return fileURLToPath(new URL('../../devices/', url))
+  return resolve(dirname(process.execPath), 'devices')
+}
+
+export interface DevicesFromConfigOptions {
+  /** where `devices.N…` was written, for problems located at a file and line */
+  locate?: (path: ReadonlyArray<PropertyKey>) => { source: string; line: number }
+}
+
+/**
+ * Validates a config's `devices:` list and builds each device from its profile. Throws {@link ConfigError}
+ * listing every problem at `devices.N.field` (unknown profile, unknown key, duplicate id, bad topic).
+ *
+ * @example
+ * const specs = devicesFromConfig(config.devices, profiles, { locate: config.locate })
+ */
+export function devicesFromConfig(
+  entries: readonly unknown[],
+  profiles: ReadonlyMap<string, Profile>,
+  options: DevicesFromConfigOptions = {},
+): DeviceSpec[] {
+  const problems: ConfigProblem[] = []
+  const report = (i: number, p: DeviceProblem) => {
+    const path = ['devices', i, ...p.path]
+    const where = options.locate?.(path) ?? { source: 'config', line: 0 }
+    problems.push({ ...where, path: path.join('.'), message: p.message })
+  }
+  const specs: DeviceSpec[] = []
+  const ids = new Set<string>()
+  entries.forEach((raw, i) => {
+    const parsed = deviceConfigSchema.safeParse(raw)
+    if (!parsed.success) return zodProblems(parsed.error).forEach((p) => report(i, p))
+    const entry = parsed.data
+    if (ids.has(entry.id)) return report(i, { path: ['id'], message: `duplicate device id "${entry.id}"` })
+    ids.add(entry.id)
+    const profile = profiles.get(entry.profile)
+    if (profile == null) {
+      const known = [...profiles.keys()].sort().join(', ') || 'none loaded'
+      return report(i, { path: ['profile'], message: `unknown profile "${entry.profile}" (known: ${known})` })
+    }
+    try {
+      specs.push(deviceFromProfile(entry, profile))
+    } catch (err) {
+      if (!(err instanceof DeviceConfigError)) throw err
+      err.problems.forEach((p) => report(i, p))
+    }
+  })
+  if (problems.length > 0) throw new ConfigError(problems)
+  return specs
+}

@@ -1,0 +1,107 @@
+/**
+ * The device model every source produces: a device profile from `devices/`, a Home Assistant MQTT discovery
+ * config, or a Homie description all become a {@link DeviceSpec}. The bridge turns each sensor into a
+ * `sensor` capability (`<device>.<sensor>`) and each action into a `device` capability (`<device>.<action>`).
+ *
+ * Templates are Jinja expressions (the subset Home Assistant payloads use), compiled by `template.ts`:
+ * - sensor `value`, availability `value`: context `{ value, value_json }` (payload text and its JSON parse);
+ * - action `payload`: context `{ input, task, device }` (validated input, task id, device id);
+ * - action `confirm.when`: context `{ input, task, value, value_json }`; renders `true`/`True` when confirmed.
+ */
+
+export type Risk = 'low' | 'medium' | 'high'
+
+export type JsonSchema = Record<string, unknown>
+
+/** Where a device came from. */
+export type DeviceSource = 'profile' | 'homeassistant' | 'homie'
+
+/** Device and part ids: capability ids are `<device>.<part>`, at most 64 characters in all. */
+export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,30}$/
+export const PART_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/
+
+/** A value the device publishes. */
+export interface SensorSpec {
+  id: string
+  title: string
+  /** what it measures: temperature, humidity, contact, motion, power, energy, battery, illuminance, state, … */
+  kind: string
+  /** the topic the device publishes the value on (absolute, no wildcards) */
+  topic: string
+  /** template giving the value; absent: the payload as a JSON number/boolean when it parses as one, else the text */
+  value?: string
+  unit?: string
+  /** JSON Schema of the value as kith returns it */
+  schema?: JsonSchema
+}
+
+/** How an action's success is observed. */
+export interface ConfirmSpec {
+  /** the state topic (absolute, no wildcards) */
+  topic: string
+  /** template over `{ input, task, value, value_json }` rendering true when the state matches the command */
+  when: string
+  /** ms to wait for the confirmation before the task ends `timeout` */
+  timeout: number
+}
+
+/** A command the device obeys. */
+export interface ActionSpec {
+  id: string
+  title: string
+  description?: string
+  risk: Risk
+  /** JSON Schema the input must satisfy before any template sees it */
+  input: JsonSchema
+  /** the topic the command is published on (absolute, no wildcards), QoS 1 */
+  commandTopic: string
+  /** template over `{ input, task, device }` giving the command payload */
+  payload: string
+  retain?: boolean
+  /** absent: the broker's acknowledgement (PUBACK) of the command is success */
+  confirm?: ConfirmSpec
+}
+
+/** A topic that says whether the device is reachable; an offline device's capabilities leave the descriptor. */
+export interface AvailabilitySpec {
+  topic: string
+  /** template giving the availability word from the payload; default the payload text */
+  value?: string
+  online: string[]
+  offline: string[]
+}
+
+export interface DeviceSpec {
+  id: string
+  title: string
+  description?: string
+  tags: string[]
+  source: DeviceSource
+  manufacturer?: string
+  model?: string
+  sensors: SensorSpec[]
+  actions: ActionSpec[]
+  availability: AvailabilitySpec[]
+  /** how several availability topics combine (Home Assistant's availability_mode); default `latest` */
+  availabilityMode?: 'all' | 'any' | 'latest'
+}
+
+/** What an importer reports after reading one MQTT message. */
+export type ImportEvent = { type: 'upsert'; device: DeviceSpec } | { type: 'remove'; deviceId: string }
+
+/** A message an importer refused, with the counted reason (e.g. `malformed_json`, `unknown_component`). */
+export interface ImportRejection {
+  reason: string
+  topic: string
+  message: string
+}
+
+/** An importer of a discovery convention: feed it every message on its subscriptions. */
+export interface DiscoveryImporter {
+  /** the source of the devices it produces */
+  readonly source: DeviceSource
+  /** topic filters to subscribe to (may contain wildcards) */
+  readonly subscriptions: string[]
+  /** reads one message (retained or live); never throws */
+  handle(topic: string, payload: Uint8Array): { events: ImportEvent[]; rejections: ImportRejection[] }
+}

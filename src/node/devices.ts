@@ -1,0 +1,241 @@
+/**
+ * Wires the device plane from the config: the embedded broker (or none, for an external one), the MQTT
+ * link, the device profiles and discovery importers, and the bridge that turns devices into capabilities.
+ */
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type { Config } from '../config/index.ts'
+import { isLoopbackHost, parseHostPort } from '../config/index.ts'
+import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES } from '../discovery/descriptor.ts'
+import type { CapabilityRegistry } from '../execution/registry.ts'
+import { DeviceBridge } from '../devices/bridge.ts'
+import { EmbeddedBroker } from '../devices/broker.ts'
+import { HomeAssistantImporter } from '../devices/homeassistant.ts'
+import { HomieImporter } from '../devices/homie.ts'
+import { MqttLink } from '../devices/mqtt-link.ts'
+import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
+import { compileTemplate } from '../devices/template.ts'
+import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
+import type { SchemaCompiler } from '../execution/io-schema.ts'
+import { componentLogger, type Logger } from '../util/logger.ts'
+import type { LocalState } from './discovery.ts'
+
+export interface DevicePlane {
+  readonly bridge: DeviceBridge
+  readonly link?: MqttLink
+  readonly broker?: EmbeddedBroker
+  /** the broker URL devices connect to, once started */
+  brokerUrl(): string | undefined
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export class DeviceConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DeviceConfigError'
+  }
+}
+
+/** The device specs of the config's `devices:` list, from the built-in and configured profile folders. */
+export async function configuredDevices(config: Config): Promise<DeviceSpec[]> {
+  if (config.devices.length === 0) return []
+  const profiles = await loadProfiles([builtinProfileDir(), ...config.mqtt.profiles], {
+    checkTemplate: compileTemplate,
+  })
+  return devicesFromConfig(config.devices, profiles, { locate: config.locate })
+}
+
+export function buildDevices(parts: {
+  config: Config
+  peerId: string
+  schemas: SchemaCompiler
+  logger: Logger
+}): DevicePlane {
+  const { config } = parts
+  const m = config.mqtt
+  const log = componentLogger(parts.logger, 'kith:devices')
+  const password = config.mqttPassword
+  const broker =
+    m.broker === 'embedded'
+      ? new EmbeddedBroker({
+          ...(parseHostPort(m.listen) as { host: string; port: number }),
+          ...(m.username != null ? { username: m.username } : {}),
+          ...(password != null ? { password } : {}),
+          maxClients: m.maxClients,
+          maxPayloadBytes: m.maxPayloadBytes,
+          log: componentLogger(parts.logger, 'kith:devices:broker'),
+        })
+      : undefined
+  const importers: DiscoveryImporter[] = []
+  const limits = { maxPayloadBytes: m.maxPayloadBytes, maxDevices: m.discovery.maxDevices }
+  if (m.discovery.homeassistant)
+    importers.push(new HomeAssistantImporter({ prefix: m.discovery.homeassistantPrefix, ...limits }))
+  if (m.discovery.homie) importers.push(new HomieImporter({ prefix: m.discovery.homiePrefix, ...limits }))
+
+  let link: MqttLink | undefined
+  const bridgeLink = {
+    subscribe: (f: string, h: (t: string, p: Buffer) => void) => (link as MqttLink).subscribe(f, h),
+    unsubscribe: (f: string, h: (t: string, p: Buffer) => void) => (link as MqttLink).unsubscribe(f, h),
+    publish: (t: string, p: string, o: { qos?: 0 | 1; retain?: boolean }) =>
+      (link as MqttLink).publish(t, p, o),
+    onConnect: (l: (reconnect: boolean) => void) => (link as MqttLink).onConnect(l),
+  }
+  const bridge = new DeviceBridge({
+    self: parts.peerId,
+    trusted: config.trust.pretrusted,
+    allow: Object.fromEntries(config.devices.flatMap((d) => (d.allow != null ? [[d.id, d.allow]] : []))),
+    link: bridgeLink,
+    importers,
+    overrides: m.imported,
+    compileSchema: (schema) => parts.schemas.compile(schema, 'input') ?? (() => undefined),
+    log,
+  })
+
+  const url = (): string | undefined => {
+    if (m.broker === 'off') return undefined
+    if (broker == null) return m.broker
+    // a broker bound to every interface is still reached through loopback from here
+    const bound = new URL(broker.url)
+    return isLoopbackHost(bound.hostname) ? broker.url : `mqtt://127.0.0.1:${bound.port}`
+  }
+
+  return {
+    bridge,
+    get link() {
+      return link
+    },
+    broker,
+    brokerUrl: () => (broker == null || link != null ? url() : undefined),
+    async start() {
+      if (m.broker === 'off') {
+        if (config.devices.length > 0)
+          throw new DeviceConfigError('devices are configured but mqtt.broker is off')
+        return
+      }
+      const devices = await configuredDevices(config)
+      await broker?.start()
+      const tls = m.tls
+      link = new MqttLink({
+        url: url() as string,
+        clientId: m.clientId ?? `kith-${parts.peerId.slice(-16)}`,
+        ...(m.username != null ? { username: m.username } : {}),
+        ...(password != null ? { password } : {}),
+        ...(tls != null
+          ? {
+              tls: {
+                rejectUnauthorized: tls.rejectUnauthorized,
+                ...(tls.ca != null ? { ca: await readFile(tls.ca) } : {}),
+                ...(tls.cert != null ? { cert: await readFile(tls.cert) } : {}),
+                ...(tls.key != null ? { key: await readFile(tls.key) } : {}),
+              },
+            }
+          : {}),
+        // aedes speaks 3.1.1 only: no need to try 5 first
+        protocol: broker != null && m.protocol === 'auto' ? '3.1.1' : m.protocol,
+        outbox: m.outbox,
+        maxPayloadBytes: m.maxPayloadBytes,
+        maxRatePerTopic: m.maxRatePerTopic,
+        log: componentLogger(parts.logger, 'kith:devices:mqtt'),
+      })
+      link.awaited = (topic) => bridge.awaits(topic)
+      try {
+        await link.start()
+        await bridge.start(devices)
+      } catch (err) {
+        await link.stop()
+        await broker?.stop()
+        throw err
+      }
+    },
+    async stop() {
+      await bridge.stop().catch(() => undefined)
+      await link?.stop()
+      await broker?.stop()
+    },
+  }
+}
+
+/**
+ * The node's local state with the online devices' capabilities added after its own, and a re-announce
+ * whenever a device comes, goes or changes.
+ */
+export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge, log?: Logger): LocalState {
+  let withheld = 0
+  return {
+    state: () => local.state(),
+    capabilities: () => {
+      const { offered, left } = fitDescriptor(local.capabilities(), bridge.capabilities())
+      if (left !== withheld && left > 0)
+        log?.warn(
+          { withheld: left },
+          'device capabilities left out of the descriptor: it would exceed 16 KiB',
+        )
+      withheld = left
+      return offered
+    },
+    ...(local.start != null ? { start: () => (local.start as () => Promise<void>)() } : {}),
+    ...(local.stop != null ? { stop: () => (local.stop as () => void)() } : {}),
+    watch(onChange) {
+      const offLocal = local.watch?.(onChange)
+      const offBridge = bridge.onChange(onChange)
+      return () => {
+        offLocal?.()
+        offBridge()
+      }
+    },
+  }
+}
+
+/** Room for capabilities in a descriptor: its 16 KiB cap less the other fields and the signature. */
+const CAPABILITY_BUDGET = MAX_DESCRIPTOR_BYTES - 2048
+
+/**
+ * The node's own capabilities, then device actions, then sensors, as many as fit in one descriptor; the
+ * rest stay runnable here (and visible in GET /v1/devices) but are not advertised.
+ */
+export function fitDescriptor(
+  own: Capability[],
+  devices: Capability[],
+): { offered: Capability[]; left: number } {
+  const ordered = [
+    ...devices.filter((c) => c.kind === 'device'),
+    ...devices.filter((c) => c.kind !== 'device'),
+  ]
+  let used = own.reduce((n, c) => n + canonicalEncode(c).byteLength, 0)
+  const offered = [...own]
+  for (const c of ordered) {
+    const size = canonicalEncode(c).byteLength
+    if (used + size > CAPABILITY_BUDGET) continue
+    used += size
+    offered.push(c)
+  }
+  return { offered, left: own.length + devices.length - offered.length }
+}
+
+/** Keeps the registry's device capabilities equal to the bridge's known devices; returns the unsubscribe function. */
+export function syncDeviceCapabilities(registry: CapabilityRegistry, bridge: DeviceBridge): () => void {
+  let offered = new Map<string, string>()
+  const sync = () => {
+    const next = new Map<string, string>()
+    for (const capability of bridge.knownCapabilities()) {
+      const text = JSON.stringify(capability)
+      next.set(capability.id, text)
+      if (offered.get(capability.id) === text) continue
+      registry.register({
+        capability,
+        run: (input, signal, ctx) =>
+          bridge.run(
+            capability.id,
+            input,
+            { task: ctx?.id ?? randomUUID(), ...(ctx?.peer != null ? { peer: ctx.peer } : {}) },
+            signal,
+          ),
+      })
+    }
+    for (const id of offered.keys()) if (!next.has(id)) registry.unregister(id)
+    offered = next
+  }
+  sync()
+  return bridge.onChange(sync)
+}
