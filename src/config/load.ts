@@ -9,6 +9,8 @@ import { readEnvOverrides } from './env.ts'
 import { ConfigError, type ConfigProblem } from './errors.ts'
 import { type ConfigFile, configSchema } from './schema.ts'
 import { readYamlSource, type YamlSource } from './yaml-source.ts'
+import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
+import { compileTemplate } from '../devices/template.ts'
 
 export interface Config extends ConfigFile {
   /** where each part came from, absolute */
@@ -171,6 +173,18 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
       await need(['mqtt', 'passwordFile'], passwordFile, 'password file')
       if (fileProblems.length === before)
         config.mqttPassword = (await readFile(passwordFile, 'utf8')).slice(0, MAX_TOKEN_FILE_BYTES).trim()
+    }
+    if (config.devices.length > 0) {
+      // every device's profile exists and joins with its overrides into valid topics and templates
+      try {
+        const profiles = await loadProfiles([builtinProfileDir(), ...config.mqtt.profiles], {
+          checkTemplate: compileTemplate,
+        })
+        devicesFromConfig(config.devices, profiles, { locate })
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err
+        fileProblems.push(...err.problems)
+      }
     }
     if (fileProblems.length > 0) throw new ConfigError(fileProblems)
   }

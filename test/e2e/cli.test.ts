@@ -115,6 +115,21 @@ describe('kith config check', () => {
       'network:\n  bootstrap:\n    - /ip4/127.0.0.1/tcp/1\n',
       /kith.yaml:3: network.bootstrap.0: a bootstrap address must end in \/p2p/,
     ],
+    [
+      'device with an unknown profile',
+      'devices:\n  - id: hall\n    profile: smart-toaster\n',
+      /kith.yaml:3: devices.0.profile: unknown profile "smart-toaster"/,
+    ],
+    [
+      'device with an unknown override',
+      'devices:\n  - id: hall\n    profile: smart-plug\n    actions: { set: { risc: high } }\n',
+      /kith.yaml:4: devices.0.actions.set.risc: unknown key/,
+    ],
+    [
+      'embedded broker opened without credentials',
+      'mqtt:\n  listen: 0.0.0.0:1883\n',
+      /kith.yaml:2: mqtt.listen: .*username and mqtt.password/,
+    ],
   ]
   for (const [what, yaml, expected] of cases) {
     it(`reports a ${what} with its line and exits 78`, async () => {
