@@ -74,6 +74,8 @@ const capability = z.strictObject({
   input: jsonSchema.default({}),
   output: jsonSchema.default({}),
   deterministic: z.boolean().default(false),
+  /** sensor capabilities (`<device>.<sensor>`) the script may read with `await device.read(id)` */
+  sensors: z.array(capabilityId).max(64).default([]),
   /** percent; below it, on battery power and not charging, the capability is withdrawn from the descriptor */
   minBattery: z.number().min(0).max(100).optional(),
   /** load per core (1-minute load average / cores); above it the capability is withdrawn */

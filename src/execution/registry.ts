@@ -46,6 +46,8 @@ export type ScriptRunner = (job: {
   input: unknown
   deterministic: boolean
   signal: AbortSignal
+  /** sensor capabilities the script is granted `device.read` of */
+  sensors?: readonly string[]
 }) => Promise<unknown>
 
 export class CapabilityRegistry {
@@ -118,6 +120,7 @@ export async function loadScriptCapability(
   const source = await readFile(config.script, 'utf8')
   return {
     capability: describe(config),
-    run: (input, signal) => runScript({ source, input, deterministic: config.deterministic, signal }),
+    run: (input, signal) =>
+      runScript({ source, input, deterministic: config.deterministic, signal, sensors: config.sensors }),
   }
 }

@@ -19,10 +19,11 @@ import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import { TaskFailure } from '../execution/registry.ts'
-import { WorkerSandbox } from '../execution/sandbox/index.ts'
+import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
+import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
@@ -101,8 +102,12 @@ export class KithNode {
       verify,
       discovery: this.discovery,
       load: () => local.state().load,
-      runScript: async (job) => {
-        const result = await this.#sandbox.run(job)
+      runScript: async ({ sensors, ...job }) => {
+        const result = await this.#sandbox.run(
+          sensors != null && sensors.length > 0
+            ? { ...job, grants: sensorGrants(sensors, this.devices.bridge) }
+            : job,
+        )
         if (result.ok) return result.output
         throw new TaskFailure(result.error.code, result.error.message)
       },
@@ -305,5 +310,20 @@ export async function createNode(
   } catch (err) {
     db.close()
     throw err
+  }
+}
+
+/**
+ * The host function a script capability gets for the sensors its config lists: `device.read(id)` returns
+ * `{value, at, ageMs}` (null before the first reading or while the device is offline); any other id is
+ * refused, so a script reads only what it was granted.
+ */
+function sensorGrants(sensors: readonly string[], bridge: DeviceBridge): Record<string, HostFunction> {
+  return {
+    'device.read': ([id]) => {
+      if (typeof id !== 'string' || !sensors.includes(id))
+        throw new Error(`not granted: device.read(${JSON.stringify(id)})`)
+      return bridge.read(id) ?? null
+    },
   }
 }

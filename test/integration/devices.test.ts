@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../brokers.ts'
-import { ROOT, tempDir, waitFor } from '../helpers.ts'
+import { ROOT, tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -136,6 +136,32 @@ describe('profile devices on the embedded broker', () => {
     )
     const res = await call(other, 'relay1.set', { state: 'ON' })
     expect(res).toMatchObject({ ok: true, local: false, provider: hub.host.peerId.toString() })
+  })
+})
+
+describe('sensors granted to scripts', () => {
+  it('lets a script read the sensors its capability lists, and nothing else', async () => {
+    const { dir, cleanup } = await tempDir()
+    cleanups.push(cleanup)
+    const script = await writeText(
+      dir,
+      'feels.js',
+      'async function run(input) { const r = await device.read(input.sensor); return { celsius: r == null ? null : r.value } }',
+    )
+    const n = await relayNode([
+      'capabilities:',
+      '  - id: feels-like',
+      '    kind: script',
+      '    title: How warm it feels',
+      `    script: ${script}`,
+      '    sensors: [relay1.temperature]',
+    ])
+    await device({ url: n.devices.brokerUrl() as string, kind: 'diy-relay', id: 'relay1', announce: 'none' })
+    await waitFor('temperature read', () => n.devices.bridge.read('relay1.temperature') != null)
+    const ok = await call(n, 'feels-like', { sensor: 'relay1.temperature' })
+    expect(ok).toMatchObject({ ok: true, output: { celsius: expect.any(Number) } })
+    const refused = await call(n, 'feels-like', { sensor: 'relay1.humidity' })
+    expect(refused.ok).toBe(false)
   })
 })
 

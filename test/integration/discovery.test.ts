@@ -36,6 +36,7 @@ const configCap = (id: string, title: string, extra: Partial<CapabilityConfig> =
   kind: 'script',
   script: '/dev/null',
   deterministic: false,
+  sensors: [],
   ...extra,
 })
 
