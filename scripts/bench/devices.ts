@@ -7,7 +7,6 @@
  * KITH_BENCH_DEVICE_CALLS sets the timed calls per path per run (default 1000, after 100 warm-up ones).
  */
 import { join } from 'node:path'
-import { startVirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../../test/brokers.ts'
 import { startTestNode } from '../../test/nodes.ts'
@@ -16,8 +15,8 @@ import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types
 
 export const name = 'devices'
 export const description =
-  'Device action latency on loopback, one process holding the node(s) and a virtual device ' +
-  '(firmware-bridge/virtual-device.ts, kind diy-relay, profile diy-relay; the device confirms by republishing ' +
+  'Device action latency on loopback: the node(s) in the bench process, each virtual device in its own ' +
+  'process (firmware-bridge/virtual-device.ts, kind diy-relay, profile diy-relay; the device confirms by republishing ' +
   'its state with the task id): `action-embedded` is `delegate()` of `relay1.set` on a node whose embedded ' +
   'aedes broker the device uses (scheduler, journal, JSON Schema check, template, QoS 1 publish, confirmation ' +
   'template on the state message), `bridge-embedded` the device plane alone (DeviceBridge.run), ' +
@@ -159,15 +158,32 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
         yaml: relayYaml([`mqtt: { broker: '${mosquitto.url}' }`]),
       })
       stops.push(() => viaMosquitto.stop())
-      for (const [url] of [[hub.devices.brokerUrl() as string], [mosquitto.url]] as const) {
-        const d = await startVirtualDevice({
-          url,
-          kind: 'diy-relay',
-          id: 'relay1',
-          announce: 'none',
-          readingIntervalMs: 0,
+      // each device is its own process, as a real one is its own machine
+      for (const url of [hub.devices.brokerUrl() as string, mosquitto.url]) {
+        const d = new Child(
+          process.execPath,
+          [
+            join(ctx.root, 'firmware-bridge/virtual-device.ts'),
+            ...[
+              '--url',
+              url,
+              '--kind',
+              'diy-relay',
+              '--id',
+              'relay1',
+              '--announce',
+              'none',
+              '--interval',
+              '0',
+            ],
+          ],
+          { cwd: ctx.root },
+        )
+        stops.push(async () => {
+          d.process.kill('SIGTERM')
+          await d.exited
         })
-        stops.push(() => d.stop())
+        await d.waitForStdout((line) => line.includes('"ready"'), 20_000)
       }
       const remote = await startTestNode(join(dir, 'remote'), {
         bootstrap: [hub.host.getMultiaddrs()[0]?.toString() as string],
