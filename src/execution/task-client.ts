@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger.ts'
 import { lazyWindowUpdates } from './stream-window.ts'
 import {
   decodeFrame,
+  decodeFrameLength,
   encodeFrame,
   MAX_FRAME_BYTES,
   signRequest,
@@ -187,7 +188,7 @@ export class TaskClient {
     const stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
     // one frame per request and per reply, not two (see stream-window.ts)
     lazyWindowUpdates(stream)
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
     const channel: Channel = { stream, write: (data) => lp.write(data), pending: new Map() }
     void (async () => {
       try {

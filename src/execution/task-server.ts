@@ -14,6 +14,7 @@ import { NonceCache } from './nonce-cache.ts'
 import { lazyWindowUpdates } from './stream-window.ts'
 import {
   decodeFrame,
+  decodeFrameLength,
   encodeFrame,
   FrameError,
   MAX_FRAME_BYTES,
@@ -109,7 +110,7 @@ export class TaskServer {
     const remote = connection.remotePeer.toString()
     // one frame per request and per reply, not two (see stream-window.ts)
     lazyWindowUpdates(stream)
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
     const inflight = new Map<string, AbortController>()
     const reply = (frame: TaskReply) => lp.write(encodeFrame(frame)).catch(() => {})
     // one timer per stream, pushed back by every frame (a fresh AbortSignal.timeout per read would keep a

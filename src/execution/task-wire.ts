@@ -55,6 +55,35 @@ export interface TaskReply {
 
 export type Frame = TaskRequest | TaskReply
 
+/** Bytes of the varint length prefix of the largest frame. */
+export const MAX_LENGTH_BYTES = 3
+
+/**
+ * The "not all of the length prefix has arrived" signal of `lpStream`, which reads the prefix a byte at
+ * a time and tries the decoder after each: one instance, thrown again and again, because building a new
+ * error each time (what the library's varint decoder does) captures a stack trace for every frame.
+ */
+const PREFIX_INCOMPLETE = new RangeError('the frame length is not complete yet')
+
+/**
+ * The length-prefix decoder of the task streams (`lpStream`'s `lengthDecoder`): the frame length from an
+ * unsigned LEB128 varint, {@link PREFIX_INCOMPLETE} while it is incomplete, and a {@link FrameError} for a
+ * prefix longer than any frame can need (which `lpStream` would otherwise keep reading).
+ *
+ * @example
+ * const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
+ */
+export function decodeFrameLength(data: { byteLength: number; get(index: number): number }): number {
+  let length = 0
+  for (let i = 0; i < data.byteLength; i++) {
+    if (i >= MAX_LENGTH_BYTES) throw new FrameError('too_large', 'the frame length prefix is too long')
+    const byte = data.get(i)
+    length += (byte & 0x7f) * 2 ** (7 * i)
+    if (byte < 0x80) return length
+  }
+  throw PREFIX_INCOMPLETE
+}
+
 export class FrameError extends Error {
   readonly code: string
   constructor(code: string, message: string) {

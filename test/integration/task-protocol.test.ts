@@ -140,6 +140,12 @@ describe('task protocol', () => {
       await expect(lp.read()).rejects.toThrow()
     }
     expect(server.counters.rejected.malformed).toBeGreaterThanOrEqual(3)
+    // a length prefix longer than any frame needs is not read on forever
+    const stream = await requester.dialProtocol(provider.peerId, TASK_PROTOCOL)
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    stream.send(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))
+    await expect(lp.read({ signal: AbortSignal.timeout(5_000) })).rejects.toThrow()
+    expect(stream.status).not.toBe('open')
   })
 
   it('times out a request whose provider does not answer before the deadline', async () => {
