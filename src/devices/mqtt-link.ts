@@ -105,7 +105,7 @@ export class MqttLink {
     if (client != null) await client.endAsync(true).catch(() => undefined)
   }
 
-  /** Calls `listener` after each (re)connection; `reconnect` is false the first time. */
+  /** Calls `listener` after each (re)connection, once subscriptions are restored; `reconnect` is false the first time. */
   onConnect(listener: (reconnect: boolean) => void): () => void {
     this.#connectListeners.add(listener)
     return () => this.#connectListeners.delete(listener)
@@ -157,7 +157,8 @@ export class MqttLink {
       keepalive: 30,
       connectTimeout: 10_000,
       reconnectPeriod: RECONNECT_MIN_MS,
-      resubscribe: true,
+      // we subscribe again ourselves after every reconnect (see #connected)
+      resubscribe: false,
       ...(username != null ? { username } : {}),
       ...(password != null ? { password } : {}),
       ...(will != null ? { will: { ...will, qos: 1 } } : {}),
@@ -248,9 +249,20 @@ export class MqttLink {
   #connected(reconnect: boolean): void {
     this.#reconnectDelay = RECONNECT_MIN_MS
     if (this.#client != null) this.#client.options.reconnectPeriod = RECONNECT_MIN_MS
-    if (reconnect) this.#init.log.info('MQTT broker reachable again')
     this.#everConnected = true
-    for (const l of this.#connectListeners) l(reconnect)
+    const notify = () => {
+      for (const l of this.#connectListeners) l(reconnect)
+    }
+    const filters = this.#router.filters
+    if (!reconnect || filters.length === 0 || this.#client == null) return notify()
+    this.#init.log.info('MQTT broker reachable again')
+    // a restarted broker may come back without our session (or claim one it lost): subscribe again to every
+    // filter, which also brings the retained state and availability of every device up to date; listeners
+    // (e.g. the bridge re-sending unconfirmed commands) run once the subscriptions are back
+    this.#client
+      .subscribeAsync(filters, { qos: 1 })
+      .catch((err: Error) => this.#init.log.warn({ err: err.message }, 'MQTT resubscribe failed'))
+      .finally(notify)
   }
 
   #deliver(topic: string, payload: Buffer): void {
