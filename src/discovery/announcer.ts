@@ -328,7 +328,10 @@ export class Announcer {
         this.#c.log.debug({ from: source.toString(), err: (err as Error).message }, 'pull failed')
         continue
       }
-      if (bytes == null) continue
+      if (bytes == null) {
+        this.#c.log.debug({ from: source.toString(), peer: notice.peer }, 'pull found nothing')
+        continue
+      }
       this.counters.pullBytesIn += bytes.byteLength
       return this.#take(source, bytes, notice)
     }

@@ -1,7 +1,8 @@
 /**
  * `/kith/descriptor/1.0.0`: pull a peer's descriptor body by digest. One short stream per pull (a pull
- * happens once per change, not per query), length-prefixed frames with size caps, a deadline on both sides,
- * and the stream aborted on any error.
+ * happens once per change, not per query; the protocol is selected optimistically, with the request, so a
+ * pull costs one round trip), length-prefixed frames with size caps, a deadline on both sides, and the
+ * stream aborted on any error.
  */
 
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -59,7 +60,8 @@ export async function pullDescriptor(
   request: PullRequest,
   signal: AbortSignal = AbortSignal.timeout(PULL_TIMEOUT_MS),
 ): Promise<Uint8Array | undefined> {
-  const stream = await host.dialProtocol(from, DESCRIPTOR_PROTOCOL, { signal })
+  // one protocol only: its name goes out with the request instead of in a round trip of its own
+  const stream = await host.dialProtocol(from, DESCRIPTOR_PROTOCOL, { signal, negotiateFully: false })
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_DESCRIPTOR_BYTES })
     await lp.write(encodePullRequest(request), { signal })
