@@ -23,12 +23,11 @@ import type {
   AvailabilitySpec,
   DeviceSpec,
   DiscoveryImporter,
-  ImportEvent,
-  ImportRejection,
   JsonSchema,
   Risk,
   SensorSpec,
 } from './types.ts'
+import { type ImportResult, Refusal, refuse } from './refusal.ts'
 
 export const HA_COMPONENTS = [
   'sensor',
@@ -271,19 +270,7 @@ interface DeviceRecord {
   last?: string
 }
 
-class Refusal extends Error {
-  readonly reason: string
-  constructor(reason: string, message: string) {
-    super(message)
-    this.reason = reason
-  }
-}
-
-function refuse(reason: string, message: string): never {
-  throw new Refusal(reason, message)
-}
-
-type Result = { events: ImportEvent[]; rejections: ImportRejection[] }
+type Result = ImportResult
 
 const NODE_OR_OBJECT_ID = /^[a-zA-Z0-9_-]+$/
 

@@ -10,15 +10,8 @@
  * Refusals, never thrown: `oversize`, `malformed_json`, `bad_topic`, `bad_description`, `too_many_devices`.
  */
 import { fitId, IdAllocator, MAX_PART_ID, slugify } from './slug.ts'
-import type {
-  ActionSpec,
-  DeviceSpec,
-  DiscoveryImporter,
-  ImportEvent,
-  ImportRejection,
-  JsonSchema,
-  SensorSpec,
-} from './types.ts'
+import type { ActionSpec, DeviceSpec, DiscoveryImporter, JsonSchema, SensorSpec } from './types.ts'
+import { type ImportResult, Refusal, refuse } from './refusal.ts'
 
 export interface HomieImporterInit {
   /** base topic; default `homie` */
@@ -82,19 +75,7 @@ interface Tracked {
   last?: string
 }
 
-class Refusal extends Error {
-  readonly reason: string
-  constructor(reason: string, message: string) {
-    super(message)
-    this.reason = reason
-  }
-}
-
-function refuse(reason: string, message: string): never {
-  throw new Refusal(reason, message)
-}
-
-type Result = { events: ImportEvent[]; rejections: ImportRejection[] }
+type Result = ImportResult
 
 /**
  * Imports Homie v5 descriptions and v3/v4 attribute trees.
