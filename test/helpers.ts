@@ -72,16 +72,18 @@ export interface RunningNode {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `kith start --config FILE` (optionally under a command prefix such as `ip netns exec NS`) and waits for the ready line. */
+/**
+ * Starts `kith start --config FILE` (optionally under a command prefix such as `ip netns exec NS`, or with another
+ * `command` than the checkout's CLI, such as the built binary) and waits for the ready line.
+ */
 export function startCli(
   config: string,
-  options: { prefix?: string[]; env?: NodeJS.ProcessEnv; args?: string[] } = {},
+  options: { prefix?: string[]; env?: NodeJS.ProcessEnv; args?: string[]; command?: string[] } = {},
 ): Promise<RunningNode> {
   const prefix = options.prefix ?? []
   const [cmd, ...args] = [
     ...prefix,
-    process.execPath,
-    CLI,
+    ...(options.command ?? [process.execPath, CLI]),
     'start',
     '--config',
     config,

@@ -19,6 +19,8 @@ export const MAX_TOPIC_BYTES = 512
 /** How long an action waits for its state confirmation when the profile states no timeout (ms). */
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
 
+declare const __KITH_PROFILES__: string | undefined
+
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
 const PLACEHOLDER = /\{([^{}]*)\}/g
 
@@ -393,11 +395,15 @@ export async function loadProfiles(
   const problems: ConfigProblem[] = []
   for (const dir of dirs) {
     let files: string[]
+    const embedded = dir === EMBEDDED_PROFILES ? embeddedProfiles() : undefined
     try {
-      files = (await readdir(dir, { withFileTypes: true }))
-        .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-        .map((e) => join(dir, e.name))
-        .sort()
+      files =
+        embedded !== undefined
+          ? [...embedded.keys()].sort()
+          : (await readdir(dir, { withFileTypes: true }))
+              .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+              .map((e) => join(dir, e.name))
+              .sort()
     } catch (err) {
       problems.push({
         source: dir,
@@ -409,7 +415,8 @@ export async function loadProfiles(
     }
     const here = new Map<string, string>()
     for (const file of files) {
-      const read = await readProfile(file, options)
+      const text = embedded?.get(file)
+      const read = text !== undefined ? parseProfile(text, file, options) : await readProfile(file, options)
       if (Array.isArray(read)) {
         problems.push(...read)
         continue
@@ -442,6 +449,10 @@ async function readProfile(file: string, options: LoadProfilesOptions): Promise<
   } catch (err) {
     return [{ source: file, line: 0, path: '(file)', message: `cannot read: ${(err as Error).message}` }]
   }
+  return parseProfile(text, file, options)
+}
+
+function parseProfile(text: string, file: string, options: LoadProfilesOptions): Profile | ConfigProblem[] {
   const source = parseYamlSource(text, file)
   if (Array.isArray(source)) return source
   const at = (path: Array<string | number>, message: string): ConfigProblem => ({
@@ -478,14 +489,28 @@ async function readProfile(file: string, options: LoadProfilesOptions): Promise<
   return problems.length > 0 ? problems : profile
 }
 
+/** Stands for the shipped profiles embedded in a bundle, in place of a folder in {@link loadProfiles}' list. */
+export const EMBEDDED_PROFILES = 'builtin:devices'
+
 /**
- * The repository's `devices/` folder of shipped profiles. In a bundle without `import.meta.url`, the `devices/`
- * folder beside the executable.
+ * The shipped profiles embedded by the bundler (scripts/build-binary.ts defines `__KITH_PROFILES__` as the JSON
+ * of `{file name: text}`), keyed `builtin:devices/<file>`; undefined when running from a checkout.
+ */
+function embeddedProfiles(): Map<string, string> | undefined {
+  if (typeof __KITH_PROFILES__ !== 'string') return undefined
+  const files = JSON.parse(__KITH_PROFILES__) as Record<string, string>
+  return new Map(Object.entries(files).map(([name, text]) => [`${EMBEDDED_PROFILES}/${name}`, text]))
+}
+
+/**
+ * Where the shipped profiles are: the repository's `devices/` folder, or, in a bundle or the single binary,
+ * {@link EMBEDDED_PROFILES}, which {@link loadProfiles} reads from the bundle itself.
  *
  * @example
  * await loadProfiles([builtinProfileDir(), '/etc/kith/devices'])
  */
 export function builtinProfileDir(): string {
+  if (typeof __KITH_PROFILES__ === 'string') return EMBEDDED_PROFILES
   const url = import.meta.url as string | undefined
   if (typeof url === 'string' && url.startsWith('file:')) return fileURLToPath(new URL('../../devices/', url))
   return resolve(dirname(process.execPath), 'devices')

@@ -80,3 +80,6 @@ export const WORKER_YOUNG_GENERATION_MB = 16
 
 /** Default cap of a sandbox worker's V8 old generation, in MiB. */
 export const DEFAULT_WORKER_HEAP_MB = 256
+
+/** The name of the sandbox worker bundle among the single binary's SEA assets (scripts/build-binary.ts). */
+export const SEA_WORKER_ASSET = 'sandbox-worker.cjs'

@@ -7,8 +7,14 @@
  * terminated or crashed worker is replaced at once.
  */
 import { availableParallelism } from 'node:os'
+import { getAsset, isSea } from 'node:sea'
 import type { Logger } from '../../util/logger.ts'
-import { DEFAULT_WORKER_HEAP_MB, SANDBOX_DEFAULTS, WORKER_YOUNG_GENERATION_MB } from './constants.ts'
+import {
+  DEFAULT_WORKER_HEAP_MB,
+  SANDBOX_DEFAULTS,
+  SEA_WORKER_ASSET,
+  WORKER_YOUNG_GENERATION_MB,
+} from './constants.ts'
 import { SandboxClosedError, SandboxConfigError, SandboxLoadError } from './errors.ts'
 import { encodeInput, grantMap, resolveLimits } from './limits.ts'
 import type { SandboxCounters, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
@@ -62,12 +68,14 @@ interface Waiter {
 }
 
 /**
- * The worker file: worker.ts beside this module, or, in a CommonJS bundle (where esbuild leaves
- * `import.meta` empty), the bundle, whose entry calls `runSandboxWorkerIfRequested()`.
+ * The worker file: worker.ts beside this module; in a CommonJS bundle (where esbuild leaves `import.meta`
+ * empty), the bundle, whose entry calls `runSandboxWorkerIfRequested()`; in the single binary, which has no
+ * file to start a thread from, the worker bundle embedded as the SEA asset {@link SEA_WORKER_ASSET}.
  */
-function defaultWorkerUrl(): URL | string {
+function defaultWorkerUrl(): URL | string | { code: string } {
   const here: unknown = import.meta.url
   if (typeof here === 'string') return new URL('./worker.ts', here)
+  if (isSea()) return { code: getAsset(SEA_WORKER_ASSET, 'utf8') }
   if (typeof __filename === 'string') return __filename
   throw new SandboxLoadError('cannot locate the sandbox worker file')
 }
@@ -88,7 +96,7 @@ export class WorkerSandbox {
   readonly #graceMs: number
   readonly #recycleIdleMs: number
   readonly #heapMb: number
-  readonly #url: URL | string | undefined
+  readonly #url: URL | string | { code: string }
   readonly #logger: Logger | undefined
   readonly #slots = new Set<WorkerSlot>()
   readonly #idle: WorkerSlot[] = []
@@ -111,7 +119,7 @@ export class WorkerSandbox {
     }))
       if (!Number.isSafeInteger(value) || value < 0)
         throw new SandboxConfigError(`${key} must be a non-negative integer, not ${value}`)
-    this.#url = init.workerUrl
+    this.#url = init.workerUrl ?? defaultWorkerUrl()
     this.#logger = init.logger
   }
 
@@ -261,7 +269,7 @@ export class WorkerSandbox {
 
   #spawn(): WorkerSlot {
     const slot = new WorkerSlot({
-      url: this.#url ?? defaultWorkerUrl(),
+      url: this.#url,
       data: { kithSandboxWorker: true, limits: { ...this.limits } },
       heap: { oldMb: this.#heapMb, youngMb: WORKER_YOUNG_GENERATION_MB },
       onDeath: (dead) => this.#replace(dead),

@@ -15,8 +15,8 @@ import type {
 } from './worker-protocol.ts'
 
 export interface WorkerSlotInit {
-  /** the worker file, or the bundle itself */
-  url: URL | string
+  /** the worker file, the bundle itself, or (in the single binary) the worker's code to evaluate */
+  url: URL | string | { code: string }
   data: SandboxWorkerData
   /** the thread's V8 heap limits (MiB); a worker that outgrows them dies and is replaced */
   heap?: { oldMb: number; youngMb: number }
@@ -72,7 +72,9 @@ export class WorkerSlot {
   #end: ((failure: SandboxFailure) => void) | undefined
 
   constructor(init: WorkerSlotInit) {
-    this.#worker = new Worker(init.url, {
+    const source = init.url
+    this.#worker = new Worker(typeof source === 'object' && 'code' in source ? source.code : source, {
+      eval: typeof source === 'object' && 'code' in source,
       workerData: init.data,
       ...(init.heap !== undefined
         ? {
