@@ -80,6 +80,34 @@ export function buildProgram(): Command {
       console.log(`${file}: ok`)
     })
 
+  program
+    .command('fleet')
+    .description('work with fleet files: one file for every node of a household')
+    .command('render')
+    .description(
+      'write DIR/<node>/kith.yaml (mode 0640) for each node of a fleet file, one line per node; nothing is ' +
+        'written unless every node is valid (exit 78 with FILE:LINE: path: problem otherwise)',
+    )
+    .argument('<fleet>', 'the fleet file')
+    .option('--out <dir>', 'directory to write the node configs in')
+    .option('--node <name>', 'only this node (repeatable)', collect)
+    .option('--check', 'validate the nodes, write nothing')
+    .option('--stdout', 'print the config of the one --node instead of writing it')
+    .action(async (file: string, opts) => {
+      if (opts.stdout === true && (opts.node ?? []).length !== 1)
+        throw new UsageError('--stdout needs exactly one --node')
+      if (opts.out == null && opts.check !== true && opts.stdout !== true)
+        throw new UsageError('give --out DIR, --check or --stdout')
+      const { FleetNodeError } = await import('../config/fleet.ts')
+      const { renderFleetCommand } = await import('./fleet.ts')
+      try {
+        await renderFleetCommand(file, opts)
+      } catch (err) {
+        if (err instanceof FleetNodeError) throw new UsageError(err.message)
+        throw err
+      }
+    })
+
   clientOptions(
     program.command('status').description('show the running node: peer id, addresses, connections'),
   ).action(async (opts) => printStatus(await (await apiClient(opts)).get('/v1/status'), opts.json === true))
@@ -155,6 +183,42 @@ export function buildProgram(): Command {
     printWorkflow(result, opts.json === true)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
+
+  program
+    .command('install')
+    .description(
+      'install this binary as a hardened systemd service: /usr/local/bin/kith, user kith, ' +
+        '/etc/kith/kith.yaml, /var/lib/kith, /etc/systemd/system/kith.service; never overwrites a config or identity',
+    )
+    .option('--systemd', 'install as a systemd service (the only kind there is)')
+    .option('--binary <path>', 'the kith executable to install (default: the running one)')
+    .option('--root <dir>', 'lay out the files under DIR instead of / (no user, no owners, no systemctl)')
+    .option('--user <name>', 'system user and group to run as', 'kith')
+    .option('--memory-max <size>', "the unit's MemoryMax=", '256M')
+    .option(
+      '--api <host:port>',
+      'for a new config: where the local API listens (beyond loopback: a token file)',
+    )
+    .option('--name <name>', 'for a new config: a name for this node')
+    .option('--listen <multiaddr>', 'for a new config: a libp2p listen address (repeatable)', collect)
+    .option(
+      '--bootstrap <multiaddr>',
+      'for a new config: a peer to connect to at start (repeatable)',
+      collect,
+    )
+    .option('--no-start', 'enable the service but do not start it now')
+    .option('--dry-run', 'print what would be done and change nothing')
+    .action(async (opts) => {
+      if (opts.systemd !== true) throw new UsageError('say how to install: kith install --systemd')
+      const { InstallError, installSystemd } = await import('./install.ts')
+      try {
+        await installSystemd(opts)
+      } catch (err) {
+        if (!(err instanceof InstallError)) throw err
+        console.error(`kith: ${err.message}`)
+        process.exitCode = 1
+      }
+    })
   return program
 }
 

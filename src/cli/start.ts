@@ -1,12 +1,15 @@
 /**
  * `kith start`: runs the node until SIGTERM or SIGINT. Logs go to stderr as JSON lines; stdout carries one
- * line, the ready event, for scripts and supervisors to wait on.
+ * line, the ready event, for scripts and supervisors to wait on. While it runs, a change to the config file
+ * (or to a file it names), or SIGHUP, reloads the config: what can change live does, the rest is logged as
+ * needing a restart.
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { loadConfig } from '../config/index.ts'
-import { createNode } from '../node/node.ts'
-import { componentLogger, createLogger } from '../util/logger.ts'
+import { ConfigWatcher, watchedFiles } from '../config/watch.ts'
+import { createNode, type KithNode } from '../node/node.ts'
+import { componentLogger, createLogger, type Logger } from '../util/logger.ts'
 import { initNode } from './init.ts'
 
 /** How long a clean stop may take before the process gives up and exits 1. */
@@ -54,5 +57,26 @@ export async function startNode(options: { config: string; init?: boolean; demo?
     node.onStop(() => household.stop())
     log.info({ devices: household.ids }, 'demo household running')
   }
+  await watchConfig(options.config, node, log)
   process.stdout.write(`${JSON.stringify(ready)}\n`)
+}
+
+/** Reloads the config when it (or a file it names) changes, or on SIGHUP; the node's stop ends both. */
+async function watchConfig(file: string, node: KithNode, log: Logger): Promise<void> {
+  const load = () => loadConfig(file)
+  const watcher = new ConfigWatcher({
+    files: watchedFiles(node.config),
+    onChange: async (reason) => {
+      await node.reload(load, reason)
+      await watcher.setFiles(watchedFiles(node.config))
+    },
+    onError: (err) => log.warn({ err: err.message }, 'config watch failed'),
+  })
+  await watcher.start()
+  const onHangup = () => void watcher.reload('SIGHUP')
+  process.on('SIGHUP', onHangup)
+  node.onStop(async () => {
+    process.off('SIGHUP', onHangup)
+    watcher.stop()
+  })
 }

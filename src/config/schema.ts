@@ -63,6 +63,11 @@ const capabilityId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lowercase letters, digits, ".", "_" or "-"')
 
+/** One PCR bank and its PCRs, as tpm2-tools write it: `sha256:0,1,2,3,4,5,6,7`. */
+const pcrSpec = /^(sha1|sha256|sha384|sha512):(\d|1\d|2[0-3])(,(\d|1\d|2[0-3]))*$/
+const pcrKey = /^(sha1|sha256|sha384|sha512):(\d|1\d|2[0-3])$/
+const PCR_HEX_LENGTH = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 } as const
+
 const capability = z.strictObject({
   id: capabilityId,
   kind: z.literal('script'),
@@ -279,6 +284,13 @@ export const configSchema = z
               .default(256 * 1024),
             /** worker threads running scripts; absent: execution.maxConcurrent, else the core count */
             workers: z.number().int().min(1).max(64).optional(),
+            /**
+             * workers kept running once idle, when the node offers script capabilities (with none, no worker
+             * stays); the others end after idleTimeout and start again on demand, giving back ~15 MiB each
+             */
+            warmWorkers: z.number().int().min(0).max(64).default(1),
+            /** how long a worker beyond warmWorkers may sit idle before it ends (ms) */
+            idleTimeout: z.number().int().min(1_000).max(86_400_000).default(60_000),
             /** cap of each worker's V8 heap (MiB; the scripts' own heaps are outside it); a fail-safe */
             workerHeapMb: z.number().int().min(32).max(4096).default(256),
           })
@@ -296,7 +308,84 @@ export const configSchema = z
     capabilities: z.array(capability).max(256).default([]),
     mqtt: mqtt.prefault({}),
     devices: z.array(deviceConfigSchema).max(512).default([]),
-    trust: z.strictObject({ pretrusted: z.array(peerIdString).max(256).default([]) }).prefault({}),
+    trust: z
+      .strictObject({
+        pretrusted: z.array(peerIdString).max(256).default([]),
+        /**
+         * Tier 1 reputation (src/trust/reputation/): multi-topic EigenTrust over this node's own records and
+         * the opinions its peers gossip. Defaults are REPUTATION_DEFAULTS (src/trust/reputation/constants.ts).
+         */
+        reputation: z
+          .strictObject({
+            /** share of trust that always flows back to the pre-trusted peers (EigenTrust's a) */
+            alpha: z.number().min(0.01).max(0.9).default(0.15),
+            /** an observed outcome weighs half after this long (ms) */
+            halfLife: z
+              .number()
+              .int()
+              .min(60_000)
+              .max(365 * 24 * 3_600_000)
+              .default(7 * 24 * 3_600_000),
+            /** how often global trust is recomputed (ms); also soon after new evidence */
+            recomputeInterval: z.number().int().min(1_000).max(3_600_000).default(30_000),
+            /** trust of a peer nobody has evidence about yet, in [0, 1): low, not zero */
+            newcomer: z.number().min(0).max(0.5).default(0.05),
+            /** peers whose records are kept; the least recently seen are forgotten first */
+            maxPeers: z.number().int().min(16).max(100_000).default(1000),
+            /** how often this node gossips its opinions (ms); also early after a significant change */
+            opinionInterval: z.number().int().min(1_000).max(3_600_000).default(300_000),
+          })
+          .prefault({}),
+        /** the TPM 2.0 behind Tier 3 evidence: quotes made through tpm2-tools (src/trust/evidence/) */
+        tpm: z
+          .strictObject({
+            /** `auto`: use a TPM when one is configured or /dev/tpmrm0 exists; `false`: never; `true`: expected (an error is logged without one) */
+            enabled: z.union([z.literal('auto'), z.boolean()]).default('auto'),
+            /** tpm2-tss TCTI, e.g. `device:/dev/tpmrm0` or `swtpm:host=127.0.0.1,port=2321`; default /dev/tpmrm0 when it exists */
+            tcti: z
+              .string()
+              .regex(/^[a-z][a-z0-9_-]{0,31}(:\S{1,200})?$/, 'expected a TCTI such as device:/dev/tpmrm0')
+              .optional(),
+            /** the PCRs every quote covers: one bank, PCRs 0-23 */
+            pcrs: z
+              .string()
+              .regex(pcrSpec, 'expected one bank and its PCRs 0-23, e.g. sha256:0,1,2,3,4,5,6,7')
+              .default('sha256:0,1,2,3,4,5,6,7'),
+            /** known-good PCR values per fleet: `{"sha256:7": [hex, …]}`; absent: any values (the quote must still verify) */
+            policy: z
+              .record(
+                z.string().regex(pcrKey, 'expected a PCR such as sha256:7'),
+                z.array(z.string()).min(1).max(64),
+              )
+              .optional(),
+            /** deadline of one tpm2-tools command (ms) */
+            timeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+            /** the persistent handle the attestation key is kept at (owner range); when taken or refused, the key is loaded per quote */
+            akHandle: z.number().int().min(0x81000000).max(0x817fffff).default(0x81014b49),
+          })
+          .superRefine((tpm, ctx) => {
+            for (const [key, values] of Object.entries(tpm.policy ?? {})) {
+              const size = PCR_HEX_LENGTH[key.split(':')[0] as keyof typeof PCR_HEX_LENGTH]
+              values.forEach((v, i) => {
+                if (!new RegExp(`^[0-9a-fA-F]{${size}}$`).test(v)) {
+                  ctx.addIssue({
+                    code: 'custom',
+                    path: ['policy', key, i],
+                    message: `expected ${size} hex digits`,
+                  })
+                }
+              })
+            }
+          })
+          .prefault({}),
+        evidence: z
+          .strictObject({
+            /** capability ids or tags (globs: `*`, `?`) whose results must carry TPM evidence; software-only evidence is refused for them */
+            requireHardware: z.array(z.string().min(1).max(80)).max(256).default([]),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const bind = parseHostPort(config.api.listen)

@@ -61,12 +61,17 @@ export class DeviceBridge {
   /** per device id, the one handler its topics are routed to */
   readonly #deviceHandlers = new Map<string, (topic: string, payload: Buffer) => void>()
   #offConnect?: () => void
+  /** who may run high-risk actions besides this node: from the init, then from {@link updateAccess} */
+  #trusted: ReadonlySet<string>
+  #allow: Readonly<Record<string, readonly string[]>>
   /** rejected discovery messages and devices by reason, commands and their outcomes */
   readonly rejected: Record<string, number> = {}
   readonly commands = { sent: 0, confirmed: 0, timedOut: 0, failed: 0, resent: 0 }
 
   constructor(init: DeviceBridgeInit) {
     this.#init = init
+    this.#trusted = new Set(init.trusted)
+    this.#allow = init.allow
   }
 
   #now(): number {
@@ -95,6 +100,46 @@ export class DeviceBridge {
     for (const [filter, handler] of this.#importHandlers) await this.#init.link.unsubscribe(filter, handler)
     this.#importHandlers.clear()
     for (const id of [...this.#devices.keys()]) await this.#remove(id, false)
+  }
+
+  /**
+   * Makes the configured devices `specs` (a config reload): new ones join, changed ones replace their old
+   * runtime (keeping its readings and pending commands), the ones no longer listed leave. Imported devices
+   * stay, except one whose id a configured device now takes.
+   *
+   * @example
+   * const { added, changed, removed } = await bridge.replaceConfigured(await configuredDevices(next))
+   */
+  async replaceConfigured(
+    specs: DeviceSpec[],
+  ): Promise<{ added: string[]; changed: string[]; removed: string[] }> {
+    const changes = { added: [] as string[], changed: [] as string[], removed: [] as string[] }
+    const ids = new Set(specs.map((s) => s.id))
+    for (const id of [...this.#pinned]) {
+      if (ids.has(id)) continue
+      this.#pinned.delete(id)
+      await this.#remove(id, true)
+      changes.removed.push(id)
+    }
+    for (const spec of specs) {
+      const old = this.#devices.get(spec.id)
+      const pinned = this.#pinned.has(spec.id)
+      if (pinned && old != null && JSON.stringify(old.spec) === JSON.stringify(spec)) continue
+      if (!pinned && old != null) await this.#remove(spec.id, false)
+      this.#pinned.add(spec.id)
+      await this.#upsert(spec, false)
+      ;(pinned ? changes.changed : changes.added).push(spec.id)
+    }
+    return changes
+  }
+
+  /**
+   * Changes who may run high-risk actions (a config reload): `trusted` for every device, `allow` per
+   * configured device id. Actions already running finish; the next one is checked against the new lists.
+   */
+  updateAccess(access: { trusted: readonly string[]; allow: Record<string, readonly string[]> }): void {
+    this.#trusted = new Set(access.trusted)
+    this.#allow = access.allow
   }
 
   /** Calls `listener` whenever the set of offered capabilities may have changed. */
@@ -139,11 +184,11 @@ export class DeviceBridge {
    * allow-list entry).
    */
   allowed(deviceId: string, peer: string): boolean {
-    const { self, trusted, allow, overrides } = this.#init
+    const { self, overrides } = this.#init
     return (
       peer === self ||
-      trusted.includes(peer) ||
-      (allow[deviceId]?.includes(peer) ?? false) ||
+      this.#trusted.has(peer) ||
+      (this.#allow[deviceId]?.includes(peer) ?? false) ||
       (overrides[deviceId]?.allow?.includes(peer) ?? false)
     )
   }

@@ -105,7 +105,7 @@ export class Announcer {
   readonly counters: AnnouncerCounters
   readonly intake: DescriptorIntake
   readonly #c: AnnouncerComponents
-  readonly #ttlMs: number
+  #ttlMs: number
   readonly #mode: 'bodyless' | 'flood'
   readonly #topic: string
   readonly #minIntervalMs: number
@@ -180,8 +180,33 @@ export class Announcer {
     )
     this.#pubsub.subscribe(this.#topic)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscription)
-    this.#refresh = setInterval(() => void this.announce(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
+    this.#startRefresh()
     await this.announce()
+  }
+
+  /** The ttl of this node's descriptors (ms). */
+  get ttlMs(): number {
+    return this.#ttlMs
+  }
+
+  /**
+   * Changes the ttl of this node's descriptors: the refresh follows at once (every ttl/3), and, since the
+   * ttl is part of the signed body, a new body is signed and announced.
+   *
+   * @example
+   * announcer.setTtl(30_000) // a config reload asked for a longer lifetime
+   */
+  setTtl(ttlMs: number): void {
+    if (ttlMs === this.#ttlMs) return
+    this.#ttlMs = ttlMs
+    if (!this.#running) return
+    this.#startRefresh()
+    void this.announce({ resign: true })
+  }
+
+  #startRefresh(): void {
+    clearInterval(this.#refresh)
+    this.#refresh = setInterval(() => void this.announce(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
   }
 
   async stop(): Promise<void> {

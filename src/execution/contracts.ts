@@ -93,8 +93,8 @@ interface PeerState {
  */
 export class ContractPolicy {
   readonly #init: ContractPolicyInit
-  readonly #allow: ReadonlySet<string> | undefined
-  readonly #pretrusted: ReadonlySet<string>
+  #allow: ReadonlySet<string> | undefined
+  #pretrusted: ReadonlySet<string>
   readonly #peers = new Map<string, PeerState>()
 
   constructor(init: ContractPolicyInit = {}) {
@@ -149,6 +149,18 @@ export class ContractPolicy {
     const limit = PRETRUSTED_PRIORITY - 1
     const priority = trusted ? PRETRUSTED_PRIORITY : Math.max(-limit, Math.min(limit, Math.trunc(balance)))
     return { accept: true, priority, release }
+  }
+
+  /**
+   * Changes who may delegate here and who is household (a config reload): `allowPeers` undefined lets every
+   * peer ask. Tasks already accepted run on; the next request is decided under the new lists.
+   *
+   * @example
+   * policy.updateAccess({ pretrusted: config.trust.pretrusted, allowPeers: config.execution.allowPeers })
+   */
+  updateAccess(access: { pretrusted: readonly string[]; allowPeers?: readonly string[] | undefined }): void {
+    this.#allow = access.allowPeers === undefined ? undefined : new Set(access.allowPeers)
+    this.#pretrusted = new Set(access.pretrusted)
   }
 
   /** Tasks accepted from `peer` and not released yet. */

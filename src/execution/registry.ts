@@ -3,6 +3,7 @@
  * the sandbox; device actions and sensor reads (device plane) register their own runner. The registry feeds
  * the descriptor (through the discovery plane's LocalState) and the task handler.
  */
+import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import type { CapabilityConfig } from '../config/index.ts'
 import type { Capability } from '../discovery/descriptor.ts'
@@ -32,6 +33,8 @@ export class TaskFailure extends Error {
 export interface LocalCapability {
   capability: Capability
   run: CapabilityRunner
+  /** a script capability's sha256 of its source (hex): tells a changed script apart on a config reload */
+  codeHash?: string
 }
 
 /** A capability as registered: with its `input` and `output` schemas compiled (absent: accepts anything). */
@@ -120,6 +123,7 @@ export async function loadScriptCapability(
   const source = await readFile(config.script, 'utf8')
   return {
     capability: describe(config),
+    codeHash: createHash('sha256').update(source).digest('hex'),
     run: (input, signal) =>
       runScript({ source, input, deterministic: config.deterministic, signal, sensors: config.sensors }),
   }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { Config } from '../config/index.ts'
+import type { CapabilityConfig, Config } from '../config/index.ts'
 import { isLoopbackHost, parseHostPort } from '../config/index.ts'
 import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES } from '../discovery/descriptor.ts'
 import type { CapabilityRegistry } from '../execution/registry.ts'
@@ -26,6 +26,13 @@ export interface DevicePlane {
   readonly broker?: EmbeddedBroker
   /** the broker URL devices connect to, once started */
   brokerUrl(): string | undefined
+  /**
+   * The devices of `next` (a config reload), from its profile folders; throws, changing nothing, when one
+   * does not fit its profile or devices are configured while the running node has no MQTT.
+   */
+  resolveDevices(next: Config): Promise<DeviceSpec[]>
+  /** makes the configured devices `specs`: see DeviceBridge.replaceConfigured */
+  replaceDevices(specs: DeviceSpec[]): Promise<{ added: string[]; changed: string[]; removed: string[] }>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -34,6 +41,17 @@ export class DeviceConfigError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'DeviceConfigError'
+  }
+}
+
+/** Who may run high-risk device actions under `config`: the household, and per device its `allow` list. */
+export function deviceAccess(config: Pick<Config, 'trust' | 'devices'>): {
+  trusted: string[]
+  allow: Record<string, string[]>
+} {
+  return {
+    trusted: config.trust.pretrusted,
+    allow: Object.fromEntries(config.devices.flatMap((d) => (d.allow != null ? [[d.id, d.allow]] : []))),
   }
 }
 
@@ -83,8 +101,7 @@ export function buildDevices(parts: {
   }
   const bridge = new DeviceBridge({
     self: parts.peerId,
-    trusted: config.trust.pretrusted,
-    allow: Object.fromEntries(config.devices.flatMap((d) => (d.allow != null ? [[d.id, d.allow]] : []))),
+    ...deviceAccess(config),
     link: bridgeLink,
     importers,
     overrides: m.imported,
@@ -107,6 +124,15 @@ export function buildDevices(parts: {
     },
     broker,
     brokerUrl: () => (broker == null || link != null ? url() : undefined),
+    async resolveDevices(next) {
+      if (m.broker === 'off' && next.devices.length > 0)
+        throw new DeviceConfigError('devices are configured but the running node has mqtt.broker off')
+      return configuredDevices(next)
+    },
+    async replaceDevices(specs) {
+      if (link == null) return { added: [], changed: [], removed: [] }
+      return bridge.replaceConfigured(specs)
+    },
     async start() {
       if (m.broker === 'off') {
         if (config.devices.length > 0)
@@ -176,6 +202,9 @@ export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge, 
     },
     ...(local.start != null ? { start: () => (local.start as () => Promise<void>)() } : {}),
     ...(local.stop != null ? { stop: () => (local.stop as () => void)() } : {}),
+    ...(local.replaceCapabilities != null
+      ? { replaceCapabilities: (caps: CapabilityConfig[]) => local.replaceCapabilities?.(caps) }
+      : {}),
     watch(onChange) {
       const offLocal = local.watch?.(onChange)
       const offBridge = bridge.onChange(onChange)

@@ -25,6 +25,8 @@ export interface LocalState {
   stop?(): void
   /** calls `onChange` when the node should announce at once (state band, capabilities); returns the unsubscribe function */
   watch?(onChange: () => void): () => void
+  /** offers `caps` from now on instead of the configured ones (a config reload); the caller re-announces */
+  replaceCapabilities?(caps: CapabilityConfig[]): void
 }
 
 /**
@@ -33,7 +35,7 @@ export interface LocalState {
  */
 export class SampledLocalState implements LocalState {
   readonly #sampler: StateSampler
-  readonly #caps: CapabilityConfig[]
+  #caps: CapabilityConfig[]
   #gate: CapabilityGate<CapabilityConfig>
 
   constructor(sampler: StateSampler, caps: CapabilityConfig[]) {
@@ -53,6 +55,12 @@ export class SampledLocalState implements LocalState {
   async start(): Promise<void> {
     await this.#sampler.start()
     this.#gate = availableCapabilities(this.#caps, this.#sampler.current(), this.#gate)
+  }
+
+  replaceCapabilities(caps: CapabilityConfig[]): void {
+    this.#caps = caps
+    // a capability that stays keeps its withdrawn state, so the band hysteresis holds across a reload
+    this.#gate = availableCapabilities(caps, this.#sampler.current(), this.#gate)
   }
 
   stop(): void {
@@ -77,6 +85,8 @@ export interface DiscoveryPlane {
   announcer: Announcer
   /** every live capability, indexed for intent queries; follows the store */
   index: CapabilityIndex
+  /** changes the ttl of this node's descriptors (a config reload); re-announces at once */
+  setTtl(ttlMs: number): void
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -143,6 +153,7 @@ export function buildDiscovery(parts: {
     store,
     announcer,
     index,
+    setTtl: (ttlMs) => announcer.setTtl(ttlMs),
     async start() {
       await local.start?.()
       store.start()

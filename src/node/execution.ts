@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import type { Config } from '../config/index.ts'
+import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
@@ -16,6 +16,7 @@ import { type Candidate, ProviderIndex } from '../execution/providers.ts'
 import { Reciprocity } from '../execution/reciprocity.ts'
 import {
   CapabilityRegistry,
+  type LocalCapability,
   loadScriptCapability,
   type ScriptRunner,
   TaskFailure,
@@ -39,10 +40,25 @@ const FORGED: Outcome = {
   error: { code: 'bad_signature', message: 'the request is not signed by its sender' },
 }
 
+/** What a capability replacement did, by capability id. */
+export interface CapabilityChanges {
+  added: string[]
+  changed: string[]
+  removed: string[]
+}
+
 export interface ExecutionPlane {
   registry: CapabilityRegistry
   scheduler: Scheduler
   journal: Journal
+  /**
+   * Makes the script capabilities `caps` (at start, and on a config reload): reads every script and
+   * compiles every schema first, throwing before anything changes when one fails; then registers the new
+   * and changed ones (a script whose source changed counts as changed) and drops those no longer listed.
+   */
+  replaceCapabilities(caps: readonly CapabilityConfig[]): Promise<CapabilityChanges>
+  /** who may delegate here (`execution.allowPeers`) and who is household (`trust.pretrusted`), from now on */
+  updateAccess(access: { pretrusted: readonly string[]; allowPeers?: readonly string[] | undefined }): void
   /** runs a task somewhere in the network (here when this node is the best candidate), with fallback */
   delegate(
     request: Omit<DelegateRequest, 'timeoutMs'> & { timeoutMs?: number },
@@ -61,10 +77,13 @@ const hash = (value: unknown) => sha256(canonicalEncode(value ?? null))
  * @example
  * const sandbox = new WorkerSandbox({ ...sandboxInitFromConfig(config), logger })
  */
-export function sandboxInitFromConfig(config: Pick<Config, 'execution'>): WorkerSandboxInit {
+export function sandboxInitFromConfig(config: Pick<Config, 'execution' | 'capabilities'>): WorkerSandboxInit {
   const { execution } = config
   return {
     workers: execution.sandbox.workers ?? execution.maxConcurrent ?? availableParallelism(),
+    // a node without script capabilities runs scripts rarely (replays, workflows): no worker waits for them
+    warmWorkers: config.capabilities.some((c) => c.kind === 'script') ? execution.sandbox.warmWorkers : 0,
+    idleTimeoutMs: execution.sandbox.idleTimeout,
     workerHeapMb: execution.sandbox.workerHeapMb,
     limits: {
       memoryBytes: execution.sandbox.memoryBytes,
@@ -255,10 +274,40 @@ export function buildExecution(parts: {
   const self = host.peerId.toString()
   const providers = new ProviderIndex(parts.discovery.store, self)
 
+  /** per script capability id, what it was registered from: its config and its source's hash */
+  const scripts = new Map<string, string>()
+  const replaceCapabilities = async (caps: readonly CapabilityConfig[]): Promise<CapabilityChanges> => {
+    const next = new Map<string, { entry: LocalCapability; print: string }>()
+    // a scratch registry compiles the schemas, so a bad one fails the whole replacement, not half of it
+    const scratch = new CapabilityRegistry()
+    for (const cap of caps) {
+      const entry = await loadScriptCapability(cap, toDescriptorCapability, parts.runScript)
+      scratch.register(entry)
+      next.set(cap.id, { entry, print: `${entry.codeHash}:${JSON.stringify(cap)}` })
+    }
+    const changes: CapabilityChanges = { added: [], changed: [], removed: [] }
+    for (const id of [...scripts.keys()]) {
+      if (next.has(id)) continue
+      registry.unregister(id)
+      scripts.delete(id)
+      changes.removed.push(id)
+    }
+    for (const [id, { entry, print }] of next) {
+      const before = scripts.get(id)
+      if (before === print) continue
+      registry.register(entry)
+      scripts.set(id, print)
+      ;(before == null ? changes.added : changes.changed).push(id)
+    }
+    return changes
+  }
+
   return {
     registry,
     scheduler,
     journal,
+    replaceCapabilities,
+    updateAccess: (access) => policy.updateAccess(access),
     async delegate(request) {
       const id = randomUUID()
       const timeoutMs = Math.min(
@@ -310,8 +359,7 @@ export function buildExecution(parts: {
           { tasks: interrupted.map((t) => t.id) },
           'tasks in flight at the last stop were marked interrupted',
         )
-      for (const cap of config.capabilities)
-        registry.register(await loadScriptCapability(cap, toDescriptorCapability, parts.runScript))
+      await replaceCapabilities(config.capabilities)
       scheduler.start()
       providers.start()
       await server.start()

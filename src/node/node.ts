@@ -30,6 +30,13 @@ import { VERSION } from '../version.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
 import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
+import {
+  applyLive,
+  ConfigReloader,
+  type ReloadOutcome,
+  type ReloadResult,
+  type ReloadStatus,
+} from './reload.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -43,11 +50,15 @@ export interface ReadyInfo {
 const RECENT_TASKS = 256
 
 export class KithNode {
-  readonly config: Config
+  #config: Config
   readonly identity: Identity
   readonly host: KithLibp2p
   readonly db: Database
   readonly #log: Logger
+  readonly #root: Logger
+  readonly #local: LocalState
+  readonly #reloader: ConfigReloader
+  #stopping = false
   readonly #keeper: PeerKeeper
   readonly #api: Server
   readonly discovery: DiscoveryPlane
@@ -74,7 +85,8 @@ export class KithNode {
     logger: Logger
     local: LocalState
   }) {
-    this.config = parts.config
+    this.#config = parts.config
+    this.#root = parts.logger
     this.identity = parts.identity
     this.host = parts.host
     this.db = parts.db
@@ -91,6 +103,7 @@ export class KithNode {
       this.devices.bridge,
       componentLogger(parts.logger, 'kith:devices'),
     )
+    this.#local = local
     this.discovery = buildDiscovery({ ...parts, local, verify })
     // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
     this.#sandbox = new WorkerSandbox({
@@ -113,6 +126,10 @@ export class KithNode {
       },
     })
     this.#log = componentLogger(parts.logger, 'kith:node')
+    this.#reloader = new ConfigReloader({
+      apply: (next) => this.applyConfig(next),
+      log: componentLogger(parts.logger, 'kith:node:reload'),
+    })
     const cache = new PeerCache(parts.db, parts.config.network.peerCacheSize)
     this.#keeper = new PeerKeeper(
       parts.host,
@@ -161,7 +178,49 @@ export class KithNode {
     })
   }
 
-  status(): NodeStatus {
+  /** The config in effect: as loaded at start, with the changes applied live since (see {@link applyConfig}). */
+  get config(): Config {
+    return this.#config
+  }
+
+  /**
+   * Applies a new config to the running node: capabilities, devices, discovery ttl, trust lists and log
+   * level change at once; every other changed path is returned as needing a restart, its old value staying
+   * in effect. Throws, changing nothing, when a script or device of `next` cannot be loaded.
+   *
+   * @example
+   * const { applied, restartRequired } = await node.applyConfig(await loadConfig(file))
+   */
+  async applyConfig(next: Config): Promise<ReloadResult> {
+    const { config, result } = await applyLive(
+      {
+        execution: this.execution,
+        devices: this.devices,
+        local: this.#local,
+        setTtl: (ttlMs) => this.discovery.setTtl(ttlMs),
+        announce: () => void this.discovery.announcer.announce(),
+        logger: this.#root,
+      },
+      this.#config,
+      next,
+    )
+    this.#config = config
+    return result
+  }
+
+  /**
+   * Loads a config with `load` and applies it, one reload at a time; an invalid config is logged with
+   * every problem and the running one stays. The outcome also shows in GET /v1/status as `reload`.
+   *
+   * @example
+   * await node.reload(() => loadConfig(file), 'SIGHUP')
+   */
+  reload(load: () => Promise<Config>, reason: string): Promise<ReloadOutcome> {
+    if (this.#stopping) return Promise.resolve({ ok: false, problems: ['the node is stopping'] })
+    return this.#reloader.reload(load, reason)
+  }
+
+  status(): NodeStatus & { reload: ReloadStatus } {
     return {
       peerId: this.host.peerId.toString(),
       ...(this.config.name != null ? { name: this.config.name } : {}),
@@ -172,6 +231,7 @@ export class KithNode {
       connections: this.host.getConnections().length,
       mdns: mdnsEnabled(this.config.network),
       dht: this.config.network.dht,
+      reload: this.#reloader.status,
     }
   }
 
@@ -206,6 +266,7 @@ export class KithNode {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true
     for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
     this.#api.closeAllConnections()
     await new Promise<void>((resolve) => this.#api.close(() => resolve()))

@@ -48,6 +48,16 @@ export const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX reciprocity_updated ON reciprocity (updated_at DESC);`,
+  // trust plane: local reputation records per peer, topic and outcome kind (src/trust/reputation/records.ts)
+  `CREATE TABLE reputation (
+     peer   TEXT NOT NULL,
+     topic  TEXT NOT NULL,
+     kind   TEXT NOT NULL,
+     weight REAL NOT NULL,
+     count  INTEGER NOT NULL,
+     at     INTEGER NOT NULL,
+     PRIMARY KEY (peer, topic, kind)
+   ) WITHOUT ROWID;`,
 ]
 
 export class DatabaseVersionError extends Error {

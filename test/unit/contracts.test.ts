@@ -187,6 +187,8 @@ describe('execution config', () => {
         memoryBytes: SANDBOX_DEFAULTS.memoryBytes,
         stackBytes: SANDBOX_DEFAULTS.stackBytes,
         maxOutputBytes: SANDBOX_DEFAULTS.maxOutputBytes,
+        warmWorkers: 1,
+        idleTimeout: 60_000,
         workerHeapMb: DEFAULT_WORKER_HEAP_MB,
       },
     })
@@ -221,6 +223,9 @@ describe('execution config', () => {
     const defaults = sandboxInitFromConfig(configSchema.parse({ execution: { maxConcurrent: 3 } }))
     expect(defaults).toEqual({
       workers: 3,
+      // no script capability: no worker waits once idle
+      warmWorkers: 0,
+      idleTimeoutMs: 60_000,
       workerHeapMb: DEFAULT_WORKER_HEAP_MB,
       limits: {
         memoryBytes: SANDBOX_DEFAULTS.memoryBytes,

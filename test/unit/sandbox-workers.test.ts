@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   type HostFunction,
   SandboxClosedError,
@@ -233,6 +233,37 @@ describe('WorkerSandbox memory', () => {
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
       expect(sandbox.counters.workerRecycles).toBe(0)
+    } finally {
+      await sandbox.stop()
+    }
+  })
+})
+
+describe('WorkerSandbox idle workers', () => {
+  it('ends idle workers beyond warmWorkers and starts them again on demand', async () => {
+    const sandbox = new WorkerSandbox({ workers: 2, warmWorkers: 0, idleTimeoutMs: 100 })
+    await sandbox.start()
+    try {
+      // start() checks the installation with one worker, which then ends once idle
+      await vi.waitFor(() => expect(sandbox.counters.workerRetires).toBe(1), { timeout: 10_000 })
+      const results = await Promise.all([sandbox.run(TINY), sandbox.run(TINY)])
+      expect(results.map(output)).toEqual([42, 42])
+      await vi.waitFor(() => expect(sandbox.counters.workerRetires).toBe(3), { timeout: 10_000 })
+      expect(output(await sandbox.run(TINY))).toBe(42)
+    } finally {
+      await sandbox.stop()
+    }
+  })
+
+  it('keeps warmWorkers running however long they are idle', async () => {
+    const sandbox = new WorkerSandbox({ workers: 2, warmWorkers: 1, idleTimeoutMs: 50 })
+    await sandbox.start()
+    try {
+      await Promise.all([sandbox.run(TINY), sandbox.run(TINY)])
+      await vi.waitFor(() => expect(sandbox.counters.workerRetires).toBe(1), { timeout: 10_000 })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(sandbox.counters.workerRetires).toBe(1)
+      expect(sandbox.counters.workerRestarts).toBe(0)
     } finally {
       await sandbox.stop()
     }

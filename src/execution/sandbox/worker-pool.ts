@@ -29,6 +29,8 @@ export const DEFAULT_GRACE_MS = 250
 
 /** How long a worker that dropped an engine may sit idle before it is replaced by a fresh one. */
 export const DEFAULT_RECYCLE_IDLE_MS = 2000
+/** How long a worker beyond the warm ones may sit idle before it ends. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 
 export interface WorkerSandboxInit {
   /** limits of every task unless its job says otherwise; `memoryBytes` also sizes the engines */
@@ -46,6 +48,13 @@ export interface WorkerSandboxInit {
    */
   recycleIdleMs?: number
   /**
+   * Workers kept once idle for `idleTimeoutMs`; the others end and give their memory back (about 15 MiB each),
+   * and start again on demand. Default: `workers` (none end).
+   */
+  warmWorkers?: number
+  /** how long a worker beyond `warmWorkers` may sit idle before it ends (ms); default 60000 */
+  idleTimeoutMs?: number
+  /**
    * cap of each worker's V8 old generation (MiB; default 256); the young generation is kept at 16 MiB
    * (constants.ts explains why)
    */
@@ -56,6 +65,8 @@ export interface WorkerSandboxInit {
 }
 
 export interface WorkerSandboxCounters extends SandboxCounters {
+  /** idle workers beyond `warmWorkers` that ended to give their memory back */
+  workerRetires: number
   /** workers started to replace one that was terminated (timeout, abort) or died */
   workerRestarts: number
   /** idle workers replaced to give back the memory of the engines they dropped */
@@ -89,12 +100,19 @@ function defaultWorkerUrl(): URL | string | { code: string } {
  * await sandbox.stop()
  */
 export class WorkerSandbox {
-  readonly counters: WorkerSandboxCounters = { ...newCounters(), workerRestarts: 0, workerRecycles: 0 }
+  readonly counters: WorkerSandboxCounters = {
+    ...newCounters(),
+    workerRestarts: 0,
+    workerRecycles: 0,
+    workerRetires: 0,
+  }
   readonly limits: Readonly<SandboxLimits>
   readonly workers: number
   readonly #maxQueue: number
   readonly #graceMs: number
   readonly #recycleIdleMs: number
+  readonly #warm: number
+  readonly #idleTimeoutMs: number
   readonly #heapMb: number
   readonly #url: URL | string | { code: string }
   readonly #logger: Logger | undefined
@@ -103,6 +121,8 @@ export class WorkerSandbox {
   readonly #waiters: Waiter[] = []
   /** the recycling timer of each idle worker that dropped an engine */
   readonly #recycling = new Map<WorkerSlot, NodeJS.Timeout>()
+  /** the retirement timer of each idle worker beyond `warmWorkers` */
+  readonly #retiring = new Map<WorkerSlot, NodeJS.Timeout>()
   #stopped = false
 
   constructor(init: WorkerSandboxInit = {}) {
@@ -112,6 +132,8 @@ export class WorkerSandbox {
     this.#graceMs = init.graceMs ?? DEFAULT_GRACE_MS
     this.#recycleIdleMs = init.recycleIdleMs ?? DEFAULT_RECYCLE_IDLE_MS
     this.#heapMb = init.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB
+    this.#warm = Math.min(this.workers, init.warmWorkers ?? this.workers)
+    this.#idleTimeoutMs = init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
     for (const [key, value] of Object.entries({
       workers: this.workers,
       maxQueue: this.#maxQueue,
@@ -123,11 +145,14 @@ export class WorkerSandbox {
     this.#logger = init.logger
   }
 
-  /** Starts every worker and waits until each has loaded its engine: a broken installation fails here. */
+  /**
+   * Starts the warm workers (at least one) and waits until each has loaded its engine: a broken installation
+   * fails here. The others start on demand.
+   */
   async start(): Promise<void> {
     this.#stopped = false
     const starting: Promise<unknown>[] = []
-    while (this.#slots.size < this.workers) starting.push(this.#spawn().ready)
+    while (this.#slots.size < Math.max(1, this.#warm)) starting.push(this.#spawn().ready)
     await Promise.all(starting)
   }
 
@@ -138,8 +163,9 @@ export class WorkerSandbox {
     const slots = [...this.#slots]
     this.#slots.clear()
     this.#idle.length = 0
-    for (const timer of this.#recycling.values()) clearTimeout(timer)
+    for (const timer of [...this.#recycling.values(), ...this.#retiring.values()]) clearTimeout(timer)
     this.#recycling.clear()
+    this.#retiring.clear()
     await Promise.all(slots.map((slot) => slot.terminate()))
   }
 
@@ -240,6 +266,26 @@ export class WorkerSandbox {
     if (waiter !== undefined) return waiter.give(slot)
     this.#idle.push(slot)
     if (slot.droppedEngines > 0) this.#recycleWhenIdle(slot)
+    if (this.#slots.size > this.#warm) this.#retireWhenIdle(slot)
+  }
+
+  /**
+   * Ends `slot` if it is still idle `idleTimeoutMs` after its last job while more than `warmWorkers` run.
+   * Each release re-arms the timer, so it measures the time since the worker's last job.
+   */
+  #retireWhenIdle(slot: WorkerSlot): void {
+    clearTimeout(this.#retiring.get(slot))
+    const timer = setTimeout(() => {
+      this.#retiring.delete(slot)
+      const at = this.#idle.indexOf(slot)
+      if (this.#stopped || at === -1 || this.#slots.size <= this.#warm || !this.#slots.delete(slot)) return
+      this.#idle.splice(at, 1)
+      clearTimeout(this.#recycling.get(slot))
+      this.#recycling.delete(slot)
+      this.counters.workerRetires++
+      void slot.terminate()
+    }, this.#idleTimeoutMs).unref()
+    this.#retiring.set(slot, timer)
   }
 
   /** Replaces `slot` by a fresh worker if it is still idle after `recycleIdleMs` (see WorkerSandboxInit). */

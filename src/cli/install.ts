@@ -1,0 +1,502 @@
+/**
+ * `kith install --systemd`: turns one copied binary into a hardened system service. It copies the binary to
+ * /usr/local/bin, creates the `kith` system user, makes /etc/kith (config, root:kith 0750) and /var/lib/kith
+ * (state and identity, kith 0750), writes the unit from systemd-unit.ts and enables it. Every step checks
+ * first, so running it again changes only what is missing or out of date; a config or identity is never
+ * overwritten. `--root DIR` only lays out files under DIR (image builders, tests); `--dry-run` only prints.
+ */
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { accessSync, constants, createReadStream, existsSync, readFileSync } from 'node:fs'
+import { chmod, chown, copyFile, mkdir, open, readFile, realpath, rename, stat } from 'node:fs/promises'
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { stringify } from 'yaml'
+import {
+  CONFIG_VERSION,
+  configSchema,
+  DEFAULT_API,
+  DEFAULT_LISTEN,
+  isLoopbackHost,
+  loadConfig,
+  parseHostPort,
+} from '../config/index.ts'
+import { createIdentity, loadIdentity } from '../connectivity/identity.ts'
+import {
+  MEMORY_MAX,
+  systemdUnit,
+  UNIT_BINARY,
+  UNIT_CONFIG,
+  UNIT_DEFAULTS,
+  UNIT_STATE_DIR,
+} from './systemd-unit.ts'
+
+export interface InstallOptions {
+  /** the executable to install; default: the running one when it is the kith binary */
+  binary?: string
+  /** lay out files under this directory instead of `/`: no user, no ownership, no systemctl */
+  root?: string
+  user?: string
+  memoryMax?: string
+  /** for a new config: `api.listen`; beyond loopback a token file is made */
+  api?: string
+  /** for a new config: the node's name */
+  name?: string
+  listen?: string[]
+  bootstrap?: string[]
+  /** false: enable the unit but do not start it now */
+  start?: boolean
+  dryRun?: boolean
+}
+
+export class InstallError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InstallError'
+  }
+}
+
+const UNIT_FILE = '/etc/systemd/system/kith.service'
+const CONFIG_DIR = dirname(UNIT_CONFIG)
+const TOKEN_FILE = join(CONFIG_DIR, 'api.token')
+const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/
+
+const HEADER = `# kith node configuration, written by \`kith install --systemd\`. Every key, its default and its
+# meaning: README.md, "Configuration". Check it with: kith config check ${UNIT_CONFIG}
+# After a change: systemctl restart kith
+`
+
+/** What every step shares: where files go, and whether it acts or only says what it would do. */
+interface Run {
+  root: string
+  staging: boolean
+  dryRun: boolean
+  user: string
+  /** `path` under the root */
+  at(path: string): string
+  say(line: string): void
+  /** runs `apply` and reports `+ text`, or in a dry run only reports `would text` */
+  step(text: string, apply: () => Promise<unknown> | unknown): Promise<void>
+  /** ` root:kith` and the like; nothing under --root, where no owner is set */
+  ownership(text: string): string
+}
+
+type Owner = { uid: number; gid: number }
+interface Account {
+  /** the service user; unknown under --root and before a dry run would create it */
+  owner?: Owner
+  /** root, with the service user's group */
+  rootGroup?: Owner
+  tss: boolean
+}
+
+/**
+ * Installs kith as a systemd service; prints each step (`+` done, `=` already so, `would` in a dry run).
+ *
+ * @example
+ * await installSystemd({ root: '/tmp/image', binary: './kith-linux-arm64', start: false })
+ */
+export async function installSystemd(options: InstallOptions): Promise<void> {
+  const root = resolve(options.root ?? '/')
+  const staging = root !== '/'
+  const dryRun = options.dryRun === true
+  const user = options.user ?? UNIT_DEFAULTS.user
+  const memoryMax = options.memoryMax ?? UNIT_DEFAULTS.memoryMax
+  if (!USER_NAME.test(user)) throw new InstallError(`--user ${user}: not a valid user name`)
+  if (!MEMORY_MAX.test(memoryMax))
+    throw new InstallError(`--memory-max ${memoryMax}: expected e.g. 256M, 1G, 50% or infinity`)
+  const doc = newConfig(options) // bad --api, --name, --listen or --bootstrap: refused before any change
+  if (!staging && !dryRun && process.getuid?.() !== 0) {
+    throw new InstallError(
+      'installing a system service needs root: run it with sudo, or add --dry-run to see the plan, ' +
+        'or --root DIR to lay out the files under DIR',
+    )
+  }
+  const source = await binaryPath(options.binary)
+  const say = (line: string) => console.log(line)
+  const run: Run = {
+    root,
+    staging,
+    dryRun,
+    user,
+    at: (path) => join(root, path),
+    say,
+    step: async (text, apply) => {
+      if (dryRun) return say(`would ${text}`)
+      await apply()
+      say(`+ ${text}`)
+    },
+    ownership: (text) => (staging ? '' : ` ${text}`),
+  }
+  if (dryRun) say(`kith install --systemd --dry-run${staging ? ` --root ${root}` : ''}: nothing is changed`)
+
+  const binaryChanged = await installBinary(run, source)
+  const account = await ensureAccount(run)
+  await ensureDir(run, UNIT_STATE_DIR, 0o750, account.owner, `${user}:${user}`)
+  await ensureDir(run, CONFIG_DIR, 0o750, account.rootGroup, `root:${user}`)
+  const { identity, binds } = await ensureConfig(run, options, doc, account)
+  await ensureIdentity(run, identity, account)
+  const unitChanged = await writeUnit(
+    run,
+    systemdUnit({ user, memoryMax, supplementaryGroups: account.tss ? ['tss'] : [] }),
+  )
+  for (const bind of binds) {
+    const port = parseHostPort(bind)?.port ?? 0
+    if (port > 0 && port < 1024)
+      say(
+        `! ${bind} is below port 1024, which needs CAP_NET_BIND_SERVICE: add AmbientCapabilities= and ` +
+          'CapabilityBoundingSet=CAP_NET_BIND_SERVICE with `systemctl edit kith`',
+      )
+  }
+  await enableService(run, options.start !== false, binaryChanged || unitChanged)
+}
+
+/** Copies the binary to /usr/local/bin/kith unless it is already there; true when it did. */
+async function installBinary(run: Run, source: string): Promise<boolean> {
+  const target = run.at(UNIT_BINARY)
+  if (existsSync(target) && (await realpath(source)) === (await realpath(target))) {
+    run.say(`= ${target} is the binary running now; kept`)
+    return false
+  }
+  if (existsSync(target) && (await sameContent(source, target))) {
+    run.say(`= ${target} already holds this binary`)
+    return false
+  }
+  await run.step(`copy ${source} to ${target} (0755)`, async () => {
+    await mkdir(dirname(target), { recursive: true, mode: 0o755 })
+    // a new file renamed over the old one: the running binary is replaced, never written into
+    const temp = `${target}.new-${process.pid}`
+    await copyFile(source, temp)
+    await chmod(temp, 0o755)
+    await rename(temp, target)
+  })
+  return true
+}
+
+/** The system user, in the tss group where that exists (it alone grants /dev/tpmrm0). */
+async function ensureAccount(run: Run): Promise<Account> {
+  const { user } = run
+  const tss = run.staging ? readGroupFile(run.at('/etc/group'), 'tss') : lookupGroup('tss')
+  if (run.staging) {
+    run.say(`= --root: no system user is created and no owner set; the target needs user and group ${user}`)
+    return { tss: tss != null }
+  }
+  let account = lookupUser(user)
+  if (account == null) {
+    const shell = ['/usr/sbin/nologin', '/sbin/nologin'].find((s) => existsSync(s)) ?? '/bin/false'
+    const group = lookupGroup(user) != null ? ['--gid', user] : ['--user-group']
+    const args = [
+      '--system',
+      '--home-dir',
+      UNIT_STATE_DIR,
+      '--no-create-home',
+      '--shell',
+      shell,
+      ...group,
+      user,
+    ]
+    await run.step(`create system user ${user} (home ${UNIT_STATE_DIR}, shell ${shell}, no login)`, () =>
+      exec('useradd', args),
+    )
+    account = run.dryRun ? undefined : lookupUser(user)
+  } else {
+    run.say(`= system user ${user} exists`)
+  }
+  if (tss != null) {
+    if (tss.members.includes(user) || account?.gid === tss.gid)
+      run.say(`= ${user} is in the tss group (TPM access)`)
+    else
+      await run.step(`add ${user} to the tss group (TPM access through /dev/tpmrm0)`, () =>
+        exec('usermod', ['--append', '--groups', 'tss', user]),
+      )
+  }
+  if (account == null) return { tss: tss != null }
+  return { owner: account, rootGroup: { uid: 0, gid: account.gid }, tss: tss != null }
+}
+
+/** Writes /etc/kith/kith.yaml unless it exists; returns the identity file it names and the ports it binds. */
+async function ensureConfig(
+  run: Run,
+  options: InstallOptions,
+  doc: Record<string, unknown>,
+  account: Account,
+): Promise<{ identity: string; binds: string[] }> {
+  const file = run.at(UNIT_CONFIG)
+  const identity = run.at(join(UNIT_STATE_DIR, 'identity.key'))
+  const seen = await presence(file)
+  if (seen === 'hidden') {
+    run.say(`? ${file}: cannot tell whether it exists without root; an existing one is kept`)
+    return { identity, binds: [] }
+  }
+  if (seen === 'yes') {
+    run.say(`= ${file} exists; kept as it is`)
+    const given = (['api', 'name', 'listen', 'bootstrap'] as const).filter((k) => options[k] != null)
+    if (given.length > 0)
+      run.say(`  (${given.map((k) => `--${k}`).join(', ')} not applied: edit the config instead)`)
+    try {
+      const config = await loadConfig(file, { env: {} })
+      const named = config.paths.identity
+      return {
+        // relative paths resolve inside the root already; absolute ones are the target's
+        identity: named.startsWith(`${run.root}/`) ? named : run.at(named),
+        binds: [config.api.listen, ...(config.mqtt.broker === 'embedded' ? [config.mqtt.listen] : [])],
+      }
+    } catch (err) {
+      if (!run.dryRun) throw err
+      run.say(`  (cannot check it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)
+      return { identity, binds: [] }
+    }
+  }
+  const api = options.api ?? DEFAULT_API
+  const bind = parseHostPort(api)
+  const ownedBy = run.ownership(`root:${run.user}`)
+  if (bind != null && !isLoopbackHost(bind.host)) {
+    const tokenFile = run.at(TOKEN_FILE)
+    if (existsSync(tokenFile)) run.say(`= ${tokenFile} exists; kept`)
+    else
+      await run.step(
+        `write an API token to ${tokenFile} (0640${ownedBy}): the API listens beyond loopback`,
+        () => writeNew(tokenFile, `${randomBytes(24).toString('base64url')}\n`, 0o640, account.rootGroup),
+      )
+  }
+  const summary = `dataDir ${UNIT_STATE_DIR}, identity ${join(UNIT_STATE_DIR, 'identity.key')}, api ${api}`
+  await run.step(`write ${file} (0640${ownedBy}): ${summary}`, async () => {
+    await writeNew(file, HEADER + stringify(doc), 0o640, account.rootGroup)
+    await loadConfig(file, { env: {} })
+  })
+  return { identity, binds: [api] }
+}
+
+/** Creates the identity unless it exists; an existing one is only handed to the service user. */
+async function ensureIdentity(run: Run, file: string, { owner }: Account): Promise<void> {
+  const seen = await presence(file)
+  if (seen === 'hidden') {
+    run.say(`? ${file}: cannot tell whether it exists without root; an existing one is kept`)
+    return
+  }
+  if (seen === 'yes') {
+    run.say(`= identity ${file} exists; kept${await peerIdOf(file)}`)
+    if (owner != null && (await stat(file)).uid !== owner.uid)
+      await run.step(`give ${file} to ${run.user} (the service reads it)`, () =>
+        chown(file, owner.uid, owner.gid),
+      )
+    return
+  }
+  let peerId = ''
+  await run.step(`create identity ${file} (0600${run.ownership(`${run.user}:${run.user}`)})`, async () => {
+    await mkdir(dirname(file), { recursive: true, mode: 0o750 })
+    const identity = await createIdentity(file)
+    if (owner != null) await chown(file, owner.uid, owner.gid)
+    peerId = identity.peerId.toString()
+  })
+  if (peerId !== '') run.say(`  peer id ${peerId}`)
+}
+
+/** Writes the unit file when its text differs; true when it did. */
+async function writeUnit(run: Run, unit: string): Promise<boolean> {
+  const file = run.at(UNIT_FILE)
+  const current = existsSync(file) ? await readFile(file, 'utf8') : undefined
+  if (current === unit) {
+    run.say(`= ${file} is up to date`)
+    return false
+  }
+  const groups = /^SupplementaryGroups=.*$/m.exec(unit)?.[0]
+  await run.step(
+    `${current == null ? 'write' : 'rewrite'} ${file}${groups != null ? ` (with ${groups})` : ''}`,
+    async () => {
+      await mkdir(dirname(file), { recursive: true, mode: 0o755 })
+      const temp = `${file}.new-${process.pid}`
+      await writeNew(temp, unit, 0o644)
+      await rename(temp, file)
+    },
+  )
+  return true
+}
+
+async function enableService(run: Run, start: boolean, changed: boolean): Promise<void> {
+  const manual = ['systemctl daemon-reload', `systemctl enable ${start ? '--now ' : ''}kith`]
+  if (run.staging) return run.say(`= --root: files only. On the target system: ${manual.join(' && ')}`)
+  const systemctl = findExecutable('systemctl')
+  if (systemctl == null || !existsSync('/run/systemd/system')) {
+    const why = systemctl == null ? 'systemctl is not installed' : 'systemd is not running here'
+    return run.say(`! ${why}; once it is, run: ${manual.join(' && ')}`)
+  }
+  await run.step('systemctl daemon-reload', () => exec('systemctl', ['daemon-reload']))
+  // a running service keeps the old binary and unit until restarted; try-restart leaves a stopped one alone
+  if (changed) await run.step('systemctl try-restart kith', () => exec('systemctl', ['try-restart', 'kith']))
+  if (start) {
+    await run.step('systemctl enable --now kith', () => exec('systemctl', ['enable', '--now', 'kith']))
+  } else {
+    await run.step('systemctl enable kith (not started: --no-start)', () =>
+      exec('systemctl', ['enable', 'kith']),
+    )
+    run.say('  start it with: systemctl start kith')
+  }
+  run.say('  logs: journalctl -u kith -f')
+}
+
+function newConfig(options: InstallOptions): Record<string, unknown> {
+  const listen = options.api ?? DEFAULT_API
+  const bind = parseHostPort(listen)
+  if (bind == null) throw new InstallError(`--api ${listen}: expected HOST:PORT, e.g. 127.0.0.1:7700`)
+  const doc: Record<string, unknown> = { version: CONFIG_VERSION }
+  if (options.name != null) doc.name = options.name
+  doc.dataDir = UNIT_STATE_DIR
+  doc.identity = join(UNIT_STATE_DIR, 'identity.key')
+  // relative to the config file, so it resolves inside a --root staging tree too
+  doc.api = isLoopbackHost(bind.host) ? listen : { listen, tokenFile: relative(CONFIG_DIR, TOKEN_FILE) }
+  doc.network = {
+    listen: options.listen != null && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN],
+    bootstrap: options.bootstrap ?? [],
+  }
+  const parsed = configSchema.safeParse(doc)
+  if (!parsed.success)
+    throw new InstallError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'))
+  return doc
+}
+
+async function binaryPath(given: string | undefined): Promise<string> {
+  let path = given
+  if (path == null) {
+    const { isSea } = await import('node:sea')
+    if (!isSea())
+      throw new InstallError(
+        'not running as the kith binary (a checkout?): say which executable to install with --binary PATH',
+      )
+    path = process.execPath
+  }
+  path = resolve(path)
+  const info = await stat(path).catch(() => undefined)
+  if (info == null || !info.isFile()) throw new InstallError(`--binary ${path}: not a file`)
+  return path
+}
+
+async function sameContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a), stat(b)])
+  if (sa.size !== sb.size) return false
+  const [ha, hb] = await Promise.all([sha256(a), sha256(b)])
+  return ha === hb
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function ensureDir(run: Run, path: string, mode: number, owner: Owner | undefined, ownerText: string) {
+  const dir = run.at(path)
+  const info = await stat(dir).catch(() => undefined)
+  const want = `${mode.toString(8).padStart(4, '0')}${run.ownership(ownerText)}`
+  if (info == null) {
+    return run.step(`create ${dir} (${want})`, async () => {
+      await mkdir(dirname(dir), { recursive: true, mode: 0o755 })
+      await mkdir(dir, { mode })
+      await chmod(dir, mode) // the umask may have narrowed it
+      if (owner != null) await chown(dir, owner.uid, owner.gid)
+    })
+  }
+  const modeOk = (info.mode & 0o7777) === mode
+  const ownerOk = owner == null || (info.uid === owner.uid && info.gid === owner.gid)
+  if (modeOk && ownerOk) return run.say(`= ${dir} exists (${want})`)
+  return run.step(`set ${dir} to ${want}`, async () => {
+    await chmod(dir, mode)
+    if (owner != null) await chown(dir, owner.uid, owner.gid)
+  })
+}
+
+/** Whether a file exists; `hidden` when a directory on the way may not be searched (a dry run without root). */
+async function presence(path: string): Promise<'yes' | 'no' | 'hidden'> {
+  try {
+    await stat(path)
+    return 'yes'
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'hidden' : 'no'
+  }
+}
+
+/** Writes a file that must not exist yet, with its mode (and owner) set before any content is in it. */
+async function writeNew(path: string, text: string, mode: number, owner?: Owner): Promise<void> {
+  const handle = await open(path, 'wx', mode)
+  try {
+    await handle.chmod(mode)
+    if (owner != null) await handle.chown(owner.uid, owner.gid)
+    await handle.writeFile(text)
+  } finally {
+    await handle.close()
+  }
+}
+
+async function peerIdOf(file: string): Promise<string> {
+  try {
+    return ` (peer id ${(await loadIdentity(file)).peerId.toString()})`
+  } catch (err) {
+    return ` (${err instanceof Error ? err.message : String(err)})`
+  }
+}
+
+function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => isAbsolute(d)), ...SBIN]
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return join(dir, name)
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined
+}
+
+function exec(name: string, args: string[]): void {
+  const command = findExecutable(name)
+  if (command == null)
+    throw new InstallError(`${name} is not installed; it is needed for: ${name} ${args.join(' ')}`)
+  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  if (result.error != null || result.status !== 0) {
+    const why = result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`)
+    throw new InstallError(`${name} ${args.join(' ')} failed: ${why}`)
+  }
+}
+
+/** A passwd entry through NSS (getent), else /etc/passwd. */
+function lookupUser(name: string): { uid: number; gid: number } | undefined {
+  const fields = lookup('passwd', name, '/etc/passwd')
+  return fields == null ? undefined : { uid: Number(fields[2]), gid: Number(fields[3]) }
+}
+
+function lookupGroup(name: string): { gid: number; members: string[] } | undefined {
+  const fields = lookup('group', name, '/etc/group')
+  return fields == null ? undefined : groupOf(fields)
+}
+
+function readGroupFile(file: string, name: string): { gid: number; members: string[] } | undefined {
+  const fields = findEntry(file, name)
+  return fields == null ? undefined : groupOf(fields)
+}
+
+function groupOf(fields: string[]): { gid: number; members: string[] } {
+  return { gid: Number(fields[2]), members: (fields[3] ?? '').split(',').filter((m) => m !== '') }
+}
+
+function lookup(db: string, name: string, file: string): string[] | undefined {
+  const getent = findExecutable('getent')
+  if (getent == null) return findEntry(file, name)
+  const result = spawnSync(getent, [db, name], { encoding: 'utf8' })
+  // getent exits 2 when the key is not found
+  if (result.status !== 0) return undefined
+  return result.stdout.trim().split(':')
+}
+
+function findEntry(file: string, name: string): string[] | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  return text
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === name)
+}
