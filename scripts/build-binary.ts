@@ -27,6 +27,12 @@ const run = promisify(execFile)
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /** The fuse postject flips so that Node looks for the injected blob (Node's docs, "Single executable applications"). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
+/**
+ * V8 flags built into the binary. The young generation's semi-spaces grow to 16 MiB each by default and never
+ * shrink back: an idle node kept 32 MiB of new space for about 9 MiB of live objects. Capped at 2 MiB, idle RSS
+ * falls by about 10 MiB at the cost of more (short) scavenges under load.
+ */
+const EXEC_ARGV = ['--max-semi-space-size=2']
 /** Tools that drop the debug information Node's release binaries carry (about 18 MB), per target. */
 const STRIP: Record<Arch, string> = { x64: 'strip', arm64: 'aarch64-linux-gnu-strip' }
 
@@ -82,6 +88,7 @@ async function seaBlob(out: string, arch: Arch, files: { main: string; worker: s
       // V8's code cache is only valid for the CPU that made it: on for the native build, off for the other
       useCodeCache: native,
       assets: { [SEA_WORKER_ASSET]: files.worker },
+      execArgv: EXEC_ARGV,
     }),
   )
   await run(process.execPath, ['--experimental-sea-config', config], { cwd: out })

@@ -59,6 +59,8 @@ export function systemdUnit(options: SystemdUnitOptions = {}): string {
     `ExecStart=${binary} start --config ${config}`,
     '# `systemctl reload kith` re-reads the config: safe changes apply live, the log names those needing a restart',
     'ExecReload=/bin/kill -HUP $MAINPID',
+    '# two malloc arenas instead of one per thread: about 3 MiB less memory, no measurable cost',
+    'Environment=MALLOC_ARENA_MAX=2',
     '# Logs: JSON lines on stderr, into the journal. Level: log.level in the config, or',
     '# Environment=KITH_LOG_LEVEL=debug in a drop-in.',
     'Restart=on-failure',

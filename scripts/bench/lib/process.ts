@@ -135,9 +135,15 @@ export interface MemoryStatus {
   rss: number
   /** peak resident set size (VmHWM), bytes */
   peakRss: number
+  /** the private part of rss (RssAnon): heaps, stacks; what the process really costs */
+  rssAnon: number
+  /** file-backed pages of rss (RssFile): the executable's code and data, shared and reclaimable */
+  rssFile: number
+  /** threads (main, libuv pool, V8 platform, worker threads) */
+  threads: number
 }
 
-/** VmRSS and VmHWM of a running process, from /proc (Linux only). */
+/** VmRSS, VmHWM, RssAnon, RssFile and the thread count of a running process, from /proc (Linux only). */
 export async function readMemoryStatus(pid: number): Promise<MemoryStatus> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const field = (name: string) => {
@@ -145,7 +151,14 @@ export async function readMemoryStatus(pid: number): Promise<MemoryStatus> {
     if (m == null) throw new Error(`/proc/${pid}/status has no ${name}`)
     return Number(m[1]) * 1024
   }
-  return { rss: field('VmRSS'), peakRss: field('VmHWM') }
+  const threads = Number(/^Threads:\s+(\d+)$/m.exec(status)?.[1] ?? 0)
+  return {
+    rss: field('VmRSS'),
+    peakRss: field('VmHWM'),
+    rssAnon: field('RssAnon'),
+    rssFile: field('RssFile'),
+    threads,
+  }
 }
 
 export const MIB = 2 ** 20
