@@ -29,7 +29,10 @@ interface ZodLike {
   }
 }
 
-function unwrap(schema: ZodLike): ZodLike {
+/** A schema without its defaults, optionality and preprocessing: the type a value finally has to fit. */
+export function unwrapSchema<T extends { _zod: { def: { type: string; innerType?: T; out?: T } } }>(
+  schema: T,
+): T {
   let s = schema
   for (;;) {
     const def = s._zod.def
@@ -40,7 +43,7 @@ function unwrap(schema: ZodLike): ZodLike {
 }
 
 function takesText(schema: ZodLike): boolean {
-  const def = unwrap(schema)._zod.def
+  const def = unwrapSchema(schema)._zod.def
   if (def.type === 'string') return true
   return def.type === 'union' && (def.options ?? []).some(takesText)
 }
@@ -54,7 +57,7 @@ export function envNames(schema: z.ZodType): Map<string, { path: string[]; text:
   const names = new Map<string, { path: string[]; text: boolean }>()
   const walk = (s: ZodLike, path: string[]) => {
     if (path.length > 0) names.set(`KITH_${path.map(snake).join('_')}`, { path, text: takesText(s) })
-    const shape = unwrap(s)._zod.def.shape
+    const shape = unwrapSchema(s)._zod.def.shape
     if (shape != null) for (const [key, child] of Object.entries(shape)) walk(child, [...path, key])
   }
   walk(schema as unknown as ZodLike, [])

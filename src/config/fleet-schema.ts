@@ -14,22 +14,13 @@
  *     config: {…}          # this node's own keys, applied last
  * ```
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import { z } from 'zod'
+import { isPeerId } from './schema.ts'
 
 export const FLEET_VERSION = 1
 
 /** Letters, digits, `.`, `_`, `-`; never `.` or `..`, so a node name is a safe directory name. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
-
-function isPeerId(value: string): boolean {
-  try {
-    peerIdFromString(value)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** A map of kith.yaml keys; an empty YAML key (`defaults:`) counts as an empty map. */
 const layer = z.preprocess((v) => v ?? {}, z.record(z.string(), z.unknown()))

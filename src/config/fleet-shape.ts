@@ -4,6 +4,7 @@
  * files list keys the way the schema and the README do, whatever order the fleet file used).
  */
 import type { z } from 'zod'
+import { unwrapSchema } from './env.ts'
 
 interface SchemaNode {
   _zod: {
@@ -20,17 +21,6 @@ interface SchemaNode {
   }
 }
 
-/** A schema without its defaults, optionality and preprocessing: the type a value finally has to fit. */
-function unwrap(schema: SchemaNode): SchemaNode {
-  let s = schema
-  for (;;) {
-    const def = s._zod.def
-    if (def.innerType != null) s = def.innerType
-    else if (def.type === 'pipe' && def.out != null) s = def.out
-    else return s
-  }
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v != null && !Array.isArray(v)
 }
@@ -38,7 +28,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** The schema of `key` inside a value described by `schema`: a map's field, a record's or a list's values. */
 function childSchema(schema: SchemaNode | undefined, key: string | number): SchemaNode | undefined {
   if (schema == null) return undefined
-  const def = unwrap(schema)._zod.def
+  const def = unwrapSchema(schema)._zod.def
   if (def.type === 'object') return def.shape?.[String(key)]
   if (def.type === 'record') return def.valueType
   if (def.type === 'array') return def.element
@@ -59,7 +49,7 @@ export function unknownKeys(value: unknown, schema: z.ZodType): Array<{ path: Pa
   const found: Array<{ path: Path; key: string }> = []
   const walk = (v: unknown, s: SchemaNode | undefined, path: Path) => {
     if (s == null) return
-    const def = unwrap(s)._zod.def
+    const def = unwrapSchema(s)._zod.def
     if (Array.isArray(v)) {
       v.forEach((item, i) => {
         if (isPlainObject(item) && Object.hasOwn(item, 'remove')) return
@@ -90,7 +80,7 @@ export function orderKeys(value: unknown, schema: z.ZodType): unknown {
   const walk = (v: unknown, s: SchemaNode | undefined): unknown => {
     if (Array.isArray(v)) return v.map((item, i) => walk(item, childSchema(s, i)))
     if (!isPlainObject(v)) return v
-    const def = s != null ? unwrap(s)._zod.def : undefined
+    const def = s != null ? unwrapSchema(s)._zod.def : undefined
     const known = def?.type === 'object' ? Object.keys(def.shape ?? {}) : []
     const keys = [...known.filter((k) => k in v), ...Object.keys(v).filter((k) => !known.includes(k))]
     return Object.fromEntries(keys.map((k) => [k, walk(v[k], childSchema(s, k))]))

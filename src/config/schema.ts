@@ -23,7 +23,8 @@ function isMultiaddr(value: string): boolean {
   }
 }
 
-function isPeerId(value: string): boolean {
+/** True when `value` parses as a libp2p peer id. */
+export function isPeerId(value: string): boolean {
   try {
     peerIdFromString(value)
     return true
