@@ -24,7 +24,12 @@ export interface Request {
   params: Record<string, string>
   /** the parsed JSON body; undefined for bodiless requests */
   body: unknown
+  /** the exchange itself, for a route that writes its own response (a stream) and returns {@link RESPONDED} */
+  raw: { req: IncomingMessage; res: ServerResponse }
 }
+
+/** What a route returns when it has answered through `req.raw.res` itself. */
+export const RESPONDED = Symbol('kith.api.responded')
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE'
@@ -107,8 +112,16 @@ export function createHttpServer(init: HttpServerInit): Server {
     const values = route.pattern.exec(url.pathname)?.slice(1) ?? []
     const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i] ?? '')]))
     const body = method === 'GET' ? undefined : await readJson(req, init.maxBodyBytes)
-    const result = await route.handle({ method, path: url.pathname, query: url.searchParams, params, body })
-    sendJson(res, 200, result)
+    const raw = { req, res }
+    const result = await route.handle({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      params,
+      body,
+      raw,
+    })
+    if (result !== RESPONDED) sendJson(res, 200, result)
   }
 
   return server

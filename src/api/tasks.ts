@@ -14,6 +14,8 @@ const taskBody = z
     budget: z.number().int().min(1).max(10).optional(),
     /** verification tier; `auto` follows the capability's risk (trust plane) */
     tier: z.union([z.literal('auto'), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    /** only this peer (a peer id) may run it: no fallback to other providers */
+    provider: z.string().min(1).max(128).optional(),
   })
   .refine((b) => (b.capability == null) !== (b.intent == null), 'give exactly one of capability or intent')
 

@@ -185,6 +185,20 @@ export function buildProgram(): Command {
   })
 
   program
+    .command('mcp')
+    .description(
+      'serve MCP over stdio (for Claude Desktop and other MCP clients): every capability live in the network as ' +
+        'a tool, through the running node; stdout carries MCP messages only',
+    )
+    .option('--api <url>', 'the node API, e.g. http://127.0.0.1:7700 (default: from the config)')
+    .option('--config <file>', 'config file to read the API address and token from', DEFAULT_CONFIG)
+    .action(async (opts) => {
+      // the MCP SDK loads only for this verb
+      const { serveMcpStdio } = await import('./mcp.ts')
+      await serveMcpStdio(opts)
+    })
+
+  program
     .command('install')
     .description(
       'install this binary as a hardened systemd service: /usr/local/bin/kith, user kith, ' +

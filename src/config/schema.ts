@@ -69,6 +69,9 @@ const pcrSpec = /^(sha1|sha256|sha384|sha512):(\d|1\d|2[0-3])(,(\d|1\d|2[0-3]))*
 const pcrKey = /^(sha1|sha256|sha384|sha512):(\d|1\d|2[0-3])$/
 const PCR_HEX_LENGTH = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 } as const
 
+/** A verification tier (DESIGN.md, "Tiers"). */
+const tierValue = z.union([z.literal(1), z.literal(2), z.literal(3)])
+
 const capability = z.strictObject({
   id: capabilityId,
   kind: z.literal('script'),
@@ -383,6 +386,33 @@ export const configSchema = z
           .strictObject({
             /** capability ids or tags (globs: `*`, `?`) whose results must carry TPM evidence; software-only evidence is refused for them */
             requireHardware: z.array(z.string().min(1).max(80)).max(256).default([]),
+          })
+          .prefault({}),
+        /** which tier a task gets (DESIGN.md, "Tiers"): by risk, overridden per capability */
+        policy: z
+          .strictObject({
+            /** the tier of a task that asks for `auto`, by the capability's risk */
+            risk: z
+              .strictObject({ low: tierValue.default(1), medium: tierValue.default(2), high: tierValue.default(3) })
+              .prefault({}),
+            /** tier per capability id or tag (globs: `*`, `?`), over the risk's; the first match wins */
+            capabilities: z.record(z.string().min(1).max(80), tierValue).default({}),
+          })
+          .prefault({}),
+        /**
+         * Tier 2 challenges with known answers, per capability: sent before a real task, exactly like one. A
+         * provider that answers wrongly or late is penalised and the task goes to the next candidate.
+         */
+        canaries: z
+          .array(z.strictObject({ capability: capabilityId, input: z.unknown(), output: z.unknown() }))
+          .max(1024)
+          .default([]),
+        canary: z
+          .strictObject({
+            /** verified answers of deterministic capabilities kept as further canaries, per capability */
+            learn: z.number().int().min(0).max(256).default(16),
+            /** share of Tier 2 tasks preceded by a canary (1: every one) */
+            rate: z.number().min(0).max(1).default(1),
           })
           .prefault({}),
       })

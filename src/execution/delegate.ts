@@ -4,6 +4,7 @@
  * The result says who ran it, what every attempt returned, and how many fallbacks it took. When the best
  * candidate is this node, the task runs locally without touching the network.
  */
+import type { Capability } from '../discovery/descriptor.ts'
 import type { CapabilityIndex, Intent, Match } from '../discovery/matcher/index.ts'
 import type { Candidate } from './providers.ts'
 import type { TaskClient } from './task-client.ts'
@@ -41,6 +42,21 @@ export interface DelegateRequest {
   budget?: number
   evidence?: 'none' | 'receipt' | 'tpm'
   signal?: AbortSignal
+  /** only this peer may run it (a tool bound to one provider); others are not tried */
+  provider?: string
+}
+
+/**
+ * What the requester learned about a provider from one attempt. Delegation reports `success`, `error` and
+ * `timeout` (an unreachable provider counts as one); verification reports the rest.
+ */
+export type TaskOutcomeKind =
+  'success' | 'error' | 'timeout' | 'wrong_answer' | 'canary_failure' | 'invalid_evidence'
+
+export interface TaskOutcome {
+  peer: string
+  capability: Capability
+  kind: TaskOutcomeKind
 }
 
 export interface DelegateComponents {
@@ -55,6 +71,15 @@ export interface DelegateComponents {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<Omit<TaskReply, 't' | 'id'>>
+  /** told what each attempt on another peer showed (not `busy` or `denied`: those are the rules, not faults) */
+  recordOutcome?(outcome: TaskOutcome): void
+}
+
+const OUTCOME_OF: Partial<Record<Attempt['status'], TaskOutcomeKind>> = {
+  ok: 'success',
+  error: 'error',
+  timeout: 'timeout',
+  unreachable: 'timeout',
 }
 
 /**
@@ -66,12 +91,13 @@ export interface DelegateComponents {
  */
 export async function delegate(c: DelegateComponents, request: DelegateRequest): Promise<DelegateResult> {
   const budget = request.budget ?? 3
-  const candidates: Candidate[] =
+  const found: Candidate[] =
     'capability' in request.target
       ? c.providers.of(request.target.capability)
       : c.index
           .query(request.target.intent, { limit: budget })
           .map((m: Match) => ({ peer: m.peer, capability: m.capability, local: m.local }))
+  const candidates = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
   const attempts: Attempt[] = []
   const deadline = Date.now() + request.timeoutMs
   for (const candidate of candidates.slice(0, budget)) {
@@ -99,6 +125,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         error: { code: name, message: (err as Error).message },
         ms: performance.now() - started,
       })
+      report(c, candidate, status)
       continue
     }
     attempts.push({
@@ -108,6 +135,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       ...(reply.error != null ? { error: reply.error } : {}),
       ms: performance.now() - started,
     })
+    report(c, candidate, reply.status)
     if (reply.status === 'ok') {
       return {
         ok: true,
@@ -129,4 +157,10 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
     attempts,
     fallbacks: Math.max(0, attempts.length - 1),
   }
+}
+
+function report(c: DelegateComponents, candidate: Candidate, status: Attempt['status']): void {
+  const kind = OUTCOME_OF[status]
+  if (kind === undefined || candidate.local || c.recordOutcome === undefined) return
+  c.recordOutcome({ peer: candidate.peer, capability: candidate.capability, kind })
 }

@@ -114,6 +114,8 @@ export function buildDiscovery(parts: {
   logger: Logger
   local: LocalState
   verify: SignatureVerifier
+  /** the trust plane's score of a provider, folded into the index's ranking */
+  trustOf?: (peer: string, capability: Capability) => number
 }): DiscoveryPlane {
   const { config, host, local } = parts
   const kv = new KeyValue(parts.db)
@@ -138,7 +140,7 @@ export function buildDiscovery(parts: {
     },
     { ttlMs: config.discovery.ttl, mode: config.discovery.mode, maxSkewMs: config.discovery.maxClockSkew },
   )
-  const index = new CapabilityIndex()
+  const index = new CapabilityIndex(parts.trustOf !== undefined ? { trustOf: parts.trustOf } : {})
   const self = host.peerId.toString()
   store.onChange((event) => {
     // a state update re-ranks the peer's capabilities without re-indexing their text

@@ -9,7 +9,12 @@ import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
 import { ContractPolicy, contractInitFromConfig } from '../execution/contracts.ts'
-import { delegate, type DelegateRequest, type DelegateResult } from '../execution/delegate.ts'
+import {
+  delegate,
+  type DelegateRequest,
+  type DelegateResult,
+  type TaskOutcome,
+} from '../execution/delegate.ts'
 import { Checkpointer } from '../execution/checkpointer.ts'
 import { Journal, type NewTask, type RefusedStatus } from '../execution/journal.ts'
 import { type Candidate, ProviderIndex } from '../execution/providers.ts'
@@ -105,6 +110,8 @@ export function buildExecution(parts: {
   verify: SignatureVerifier
   runScript: ScriptRunner
   load: () => number
+  /** told what every delegation attempt showed about its provider (the trust plane's records) */
+  recordOutcome?: (outcome: TaskOutcome) => void
 }): ExecutionPlane {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
@@ -335,6 +342,7 @@ export function buildExecution(parts: {
               1_000,
               signal,
             ),
+          ...(parts.recordOutcome !== undefined ? { recordOutcome: parts.recordOutcome } : {}),
         },
         { ...request, timeoutMs },
       )

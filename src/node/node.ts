@@ -7,9 +7,10 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
 import { createHttpServer } from '../api/http.ts'
-import { kithRoutes, type NodeStatus } from '../api/routes.ts'
+import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
+import { type ApiNode, kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { HttpError } from '../api/http.ts'
-import { type TaskBody, taskRoutes, type WorkflowBody } from '../api/tasks.ts'
+import { type TaskApi, type TaskBody, taskRoutes, type WorkflowBody } from '../api/tasks.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
@@ -23,6 +24,7 @@ import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
+import { createReputation, type Reputation } from '../trust/reputation/index.ts'
 import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
@@ -61,7 +63,10 @@ export class KithNode {
   #stopping = false
   readonly #keeper: PeerKeeper
   readonly #api: Server
+  readonly #mcp: McpHttp
   readonly discovery: DiscoveryPlane
+  /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
+  readonly reputation: Reputation
   readonly execution: ExecutionPlane
   readonly devices: DevicePlane
   #offDevices?: () => void
@@ -104,7 +109,15 @@ export class KithNode {
       componentLogger(parts.logger, 'kith:devices'),
     )
     this.#local = local
-    this.discovery = buildDiscovery({ ...parts, local, verify })
+    this.reputation = createReputation({
+      ...parts,
+      libp2p: parts.host,
+      verify,
+      // opinions only from peers with a live descriptor; the pre-trusted list follows config reloads
+      known: (peer) => this.discovery.store.get(peer) !== undefined,
+      pretrusted: () => this.#config.trust.pretrusted,
+    })
+    this.discovery = buildDiscovery({ ...parts, local, verify, trustOf: this.reputation.trustOf })
     // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
     this.#sandbox = new WorkerSandbox({
       ...sandboxInitFromConfig(parts.config),
@@ -114,6 +127,7 @@ export class KithNode {
       ...parts,
       verify,
       discovery: this.discovery,
+      recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
       load: () => local.state().load,
       runScript: async ({ sensors, ...job }) => {
         const result = await this.#sandbox.run(
@@ -140,37 +154,42 @@ export class KithNode {
       },
     )
     const apiLog = componentLogger(parts.logger, 'kith:api')
+    const tasks: TaskApi = {
+      runTask: (body) => this.#runTask(body),
+      recentTasks: (limit) => this.execution.journal.recent(limit),
+      runWorkflow: (body) => this.#runWorkflow(body),
+      getTask: (id) =>
+        this.#recent.get(id) ?? (this.execution.journal.get(id) as Record<string, unknown> | undefined),
+    }
+    const view: ApiNode = {
+      status: () => this.status(),
+      peers: () => listPeers(this.host),
+      descriptor: () => this.discovery.announcer.current(),
+      descriptors: () => [...this.discovery.store.live()],
+      findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
+      devices: () => ({
+        broker: this.devices.brokerUrl() ?? null,
+        connected: this.devices.link?.connected ?? false,
+        devices: this.devices.bridge.devices(),
+        rejected: this.devices.bridge.rejected,
+        commands: this.devices.bridge.commands,
+        mqtt: this.devices.link?.counters ?? null,
+        ...(this.devices.broker != null ? { brokerRefused: this.devices.broker.refused } : {}),
+      }),
+      discoveryStats: () => ({
+        live: this.discovery.store.size,
+        store: this.discovery.store.counters,
+        gossip: this.discovery.announcer.counters,
+      }),
+    }
+    this.#mcp = createMcpHttp({
+      node: view,
+      tasks,
+      tokenRequired: parts.config.apiToken != null,
+      log: componentLogger(parts.logger, 'kith:api:mcp'),
+    })
     this.#api = createHttpServer({
-      routes: [
-        ...taskRoutes({
-          runTask: (body) => this.#runTask(body),
-          recentTasks: (limit) => this.execution.journal.recent(limit),
-          runWorkflow: (body) => this.#runWorkflow(body),
-          getTask: (id) =>
-            this.#recent.get(id) ?? (this.execution.journal.get(id) as Record<string, unknown> | undefined),
-        }),
-        ...kithRoutes({
-          status: () => this.status(),
-          peers: () => listPeers(this.host),
-          descriptor: () => this.discovery.announcer.current(),
-          descriptors: () => [...this.discovery.store.live()],
-          findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
-          devices: () => ({
-            broker: this.devices.brokerUrl() ?? null,
-            connected: this.devices.link?.connected ?? false,
-            devices: this.devices.bridge.devices(),
-            rejected: this.devices.bridge.rejected,
-            commands: this.devices.bridge.commands,
-            mqtt: this.devices.link?.counters ?? null,
-            ...(this.devices.broker != null ? { brokerRefused: this.devices.broker.refused } : {}),
-          }),
-          discoveryStats: () => ({
-            live: this.discovery.store.size,
-            store: this.discovery.store.counters,
-            gossip: this.discovery.announcer.counters,
-          }),
-        }),
-      ],
+      routes: [...taskRoutes(tasks), ...kithRoutes(view), ...this.#mcp.routes],
       token: parts.config.apiToken,
       maxBodyBytes: parts.config.api.maxBodyBytes,
       maxConnections: parts.config.api.maxConnections,
@@ -244,6 +263,7 @@ export class KithNode {
     try {
       await this.host.start()
       await this.discovery.start()
+      await this.reputation.start()
       await this.#sandbox.start()
       await this.execution.start()
       await this.devices.start()
@@ -268,6 +288,7 @@ export class KithNode {
   async stop(): Promise<void> {
     this.#stopping = true
     for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
+    await this.#mcp.stop()
     this.#api.closeAllConnections()
     await new Promise<void>((resolve) => this.#api.close(() => resolve()))
     await this.#stopPlanes()
@@ -279,6 +300,7 @@ export class KithNode {
     await this.devices.stop()
     await this.execution.stop()
     await this.#sandbox.stop()
+    await this.reputation.stop()
     await this.discovery.stop()
     this.#keeper.stop()
     this.host.removeEventListener('peer:connect', this.#onConnect)
@@ -297,6 +319,7 @@ export class KithNode {
       input: body.input,
       ...(body.timeoutMs != null ? { timeoutMs: body.timeoutMs } : {}),
       ...(body.budget != null ? { budget: body.budget } : {}),
+      ...(body.provider != null ? { provider: body.provider } : {}),
     })
     const record = { ...result, tier: body.tier ?? 'auto' }
     this.#recent.set(result.id, record)

@@ -29,6 +29,8 @@ export const THERMAL_HARD = 90
 export const THERMAL_FLOOR = 0.5
 /** round trip (ms) at which the latency factor is one half */
 export const LATENCY_HALF_MS = 250
+/** trust part of a provider the trust plane does not trust at all: ranked lower, not dropped */
+export const TRUST_FLOOR = 0.25
 
 /** words analysed and cached per analyzer before the cache starts over (bounds memory on hostile input) */
 export const TERM_CACHE_SIZE = 50_000

@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Capability, Descriptor } from '../descriptor.ts'
 import { Bm25Scorer } from './bm25.ts'
 import { DEFAULT_LIMIT, FIRST_PASS_SHARE } from './constants.ts'
-import { availability, defaultTier, latencyFactor, ranksAbove, unitInterval } from './rank.ts'
+import { availability, defaultTier, latencyFactor, ranksAbove, trustFactor, unitInterval } from './rank.ts'
 import type { SchemaShape } from './schema-compat.ts'
 import { inputFit, outputFit, shapeOf } from './schema-compat.ts'
 import type { Analyzer } from './text.ts'
@@ -30,6 +30,11 @@ export interface CapabilityIndexInit {
   scorer?: RelevanceScorer
   /** word analysis for tag filters (and for the default scorer) */
   analyzer?: Analyzer
+  /**
+   * the trust plane's score for `peer` on `capability`, in [0, 1], for every query that brings no `trust`
+   * hook of its own; its trust part is trustFactor(score) = 0.25 + 0.75 · score
+   */
+  trustOf?: (peer: string, capability: Capability) => number
 }
 
 interface PeerEntry {
@@ -72,6 +77,7 @@ interface QueryState {
 export class CapabilityIndex {
   readonly #analyzer: Analyzer
   readonly #scorer: RelevanceScorer
+  readonly #trustOf: ((peer: string, capability: Capability) => number) | undefined
   readonly #peers = new Map<string, PeerEntry>()
   readonly #docs: (DocEntry | undefined)[] = []
   readonly #free: number[] = []
@@ -84,6 +90,7 @@ export class CapabilityIndex {
   constructor(init: CapabilityIndexInit = {}) {
     this.#analyzer = init.analyzer ?? createAnalyzer()
     this.#scorer = init.scorer ?? new Bm25Scorer({ analyzer: this.#analyzer })
+    this.#trustOf = init.trustOf
   }
 
   /** Capabilities indexed, over all peers. */
@@ -225,7 +232,12 @@ export class CapabilityIndex {
     if (c.maxLatencyMs !== undefined && ms !== undefined && ms > c.maxLatencyMs) return bar
     const schema = q.input === undefined && q.output === undefined ? 1 : this.#schemaFit(entry, q)
     if (schema <= 0) return bar
-    const trust = options.trust === undefined ? 1 : unitInterval(options.trust(peer.peer, capability))
+    const trust =
+      options.trust !== undefined
+        ? unitInterval(options.trust(peer.peer, capability))
+        : this.#trustOf !== undefined
+          ? trustFactor(this.#trustOf(peer.peer, capability))
+          : 1
     const latency = latencyFactor(ms)
     const score = relevance * schema * peer.availability * trust * latency
     if (!(score > 0)) return bar

@@ -14,6 +14,7 @@ import {
   THERMAL_FLOOR,
   THERMAL_HARD,
   THERMAL_SOFT,
+  TRUST_FLOOR,
 } from './constants.ts'
 import type { Match, Tier } from './types.ts'
 
@@ -90,6 +91,19 @@ export function availability(state: NodeState): number {
 export function latencyFactor(ms: number | undefined): number {
   if (ms === undefined || !(ms > 0)) return 1
   return 1 / (1 + ms / LATENCY_HALF_MS)
+}
+
+/**
+ * The trust part from the trust plane's score t in [0, 1]: 0.25 + 0.75 · t, so a fully trusted provider
+ * ranks four times above an untrusted one that is otherwise equal, and an untrusted one is still found
+ * when nobody better offers the capability (whether it may be used is the policy's call, not the ranking's).
+ *
+ * @example
+ * trustFactor(1) // 1
+ * trustFactor(0.05) // 0.2875
+ */
+export function trustFactor(trust: number): number {
+  return TRUST_FLOOR + (1 - TRUST_FLOOR) * unitInterval(trust)
 }
 
 /**

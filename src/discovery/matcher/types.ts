@@ -41,7 +41,7 @@ export interface MatchParts {
   schema: number
   /** from the provider's battery, load, queue and temperature */
   availability: number
-  /** from the trust plane's hook; 1 until it is wired */
+  /** from the trust plane: the query's `trust` hook as given, else the index's `trustOf` through trustFactor; 1 without either */
   trust: number
   /** from the measured round trip to the provider; 1 when unknown */
   latency: number
@@ -67,7 +67,10 @@ export interface CapabilityMeta {
 export interface QueryOptions {
   /** most matches returned; 10 by default */
   limit?: number
-  /** trust in `peer` for `capability`, in [0, 1] (values outside are clamped); 1 when absent */
+  /**
+   * trust in `peer` for `capability`, in [0, 1] (values outside are clamped), multiplied in as it is; it
+   * replaces the index's own `trustOf` for this query. Absent: the index's `trustOf`, else 1
+   */
   trust?: (peer: string, capability: Capability) => number
   /** measured round trip to `peer` in ms, undefined when not measured */
   latencyOf?: (peer: string) => number | undefined

@@ -37,7 +37,7 @@ export function checkPcrPolicy(pcrs: PcrValues, policy: PcrPolicy | undefined): 
   return { ok: true }
 }
 
-function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): RegExp {
   const body = glob
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
