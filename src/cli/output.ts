@@ -110,6 +110,8 @@ interface TaskView {
   local?: boolean
   fallbacks: number
   attempts: Array<{ peer: string; status: string; ms: number }>
+  tier?: number
+  checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
 }
 
 export function printTask(value: unknown, json: boolean): void {
@@ -124,10 +126,15 @@ export function printTask(value: unknown, json: boolean): void {
       ['task', t.id],
       ['status', t.status],
       ['provider', who],
+      ['tier', t.tier == null ? '-' : String(t.tier)],
       ['fallbacks', String(t.fallbacks)],
       ...t.attempts.map((a, i) => [
         i === 0 ? 'attempts' : '',
         `${a.peer.slice(-8)} ${a.status} ${a.ms.toFixed(1)} ms`,
+      ]),
+      ...(t.checks ?? []).map((c, i) => [
+        i === 0 ? 'checks' : '',
+        `${c.name} ${c.result} …${c.peer.slice(-8)}${c.reason != null ? ` (${c.reason})` : ''}`,
       ]),
     ]),
   )

@@ -393,7 +393,11 @@ export const configSchema = z
           .strictObject({
             /** the tier of a task that asks for `auto`, by the capability's risk */
             risk: z
-              .strictObject({ low: tierValue.default(1), medium: tierValue.default(2), high: tierValue.default(3) })
+              .strictObject({
+                low: tierValue.default(1),
+                medium: tierValue.default(2),
+                high: tierValue.default(3),
+              })
               .prefault({}),
             /** tier per capability id or tag (globs: `*`, `?`), over the risk's; the first match wins */
             capabilities: z.record(z.string().min(1).max(80), tierValue).default({}),

@@ -51,8 +51,11 @@ export interface ContractPolicyInit {
   allowPeers?: readonly string[]
   /** the household's own nodes */
   pretrusted?: readonly string[]
-  /** the evidence this node can produce; receipts by default, a TPM quote only where a TPM exists */
-  evidence?: { receipt?: boolean; tpm?: boolean }
+  /**
+   * the evidence this node can produce; receipts by default, a TPM quote only where a TPM exists (a function:
+   * asked on every request, since a TPM can fail while the node runs)
+   */
+  evidence?: { receipt?: boolean; tpm?: boolean | (() => boolean) }
   /** the reciprocity balance of a peer; default: 0 for everyone */
   balance?: (peer: string) => number
   /** whether the node is loaded now (e.g. the sampler's loadHigh band or a full scheduler) */
@@ -171,7 +174,10 @@ export class ContractPolicy {
   #canSupply(evidence: Evidence): boolean {
     if (evidence === 'none') return true
     if (evidence === 'receipt') return this.#init.evidence?.receipt ?? true
-    if (evidence === 'tpm') return this.#init.evidence?.tpm ?? false
+    if (evidence === 'tpm') {
+      const tpm = this.#init.evidence?.tpm ?? false
+      return typeof tpm === 'function' ? tpm() : tpm
+    }
     return false
   }
 

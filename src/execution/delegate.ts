@@ -15,14 +15,55 @@ export type { Candidate } from './providers.ts'
 export interface Attempt {
   peer: string
   local: boolean
-  status: TaskStatus | 'unreachable'
+  /** `rejected`: the provider answered, but a check (canary, replay, evidence) failed */
+  status: TaskStatus | 'unreachable' | 'rejected'
   error?: { code: string; message: string }
   ms: number
 }
 
+/** One check of the trust plane on an attempt, as the task result shows it. */
+export interface Check {
+  /** `canary`, `replay` or `evidence` */
+  name: string
+  result: 'pass' | 'fail' | 'skipped'
+  peer: string
+  reason?: string
+}
+
+/** A verification tier (DESIGN.md, "Tiers"), or `auto` to follow the risk policy. */
+export type TierRequest = 1 | 2 | 3 | 'auto'
+
+export interface VerifyArgs {
+  taskId: string
+  peer: string
+  capability: Capability
+  input: unknown
+  reply: Omit<TaskReply, 't' | 'id'>
+  plan: { tier: 1 | 2 | 3; challenge: boolean; evidence: boolean }
+  /** a canary went out before the task and passed */
+  challenged: boolean
+  timeoutMs: number
+}
+
+/**
+ * The trust plane's checks, injected (data flows one way: delegation does not know the trust plane).
+ * Without it every task is Tier 1: ranking by reputation, no checks.
+ */
+export interface Verification {
+  plan(capability: Capability, requested: TierRequest): VerifyArgs['plan']
+  /** a challenge with a known answer for a Tier 2 task, sent to the provider first; undefined: none */
+  challenge(capability: Capability): { input: unknown; check(output: unknown): boolean } | undefined
+  /** the evidence to ask `peer` for in a Tier 3 task */
+  evidenceFor(peer: string): 'receipt' | 'tpm'
+  /** checks an answer from another peer */
+  verify(args: VerifyArgs): Promise<Check[]>
+  /** told an answer this node computed itself */
+  learn(capability: Capability, input: unknown, output: unknown): void
+}
+
 export interface DelegateResult {
   ok: boolean
-  status: TaskStatus | 'unreachable' | 'no_provider'
+  status: TaskStatus | 'unreachable' | 'rejected' | 'no_provider'
   output?: unknown
   error?: { code: string; message: string }
   /** the peer whose answer is returned */
@@ -31,6 +72,10 @@ export interface DelegateResult {
   local?: boolean
   attempts: Attempt[]
   fallbacks: number
+  /** the tier the answer was checked at (of its capability; 1 without a trust plane) */
+  tier: 1 | 2 | 3
+  /** every check run, on every attempt, in order */
+  checks: Check[]
 }
 
 export interface DelegateRequest {
@@ -41,6 +86,8 @@ export interface DelegateRequest {
   /** most candidates tried; 3 by default */
   budget?: number
   evidence?: 'none' | 'receipt' | 'tpm'
+  /** verification tier; `auto` (the default) follows the trust policy */
+  tier?: TierRequest
   signal?: AbortSignal
   /** only this peer may run it (a tool bound to one provider); others are not tried */
   provider?: string
@@ -73,6 +120,18 @@ export interface DelegateComponents {
   ): Promise<Omit<TaskReply, 't' | 'id'>>
   /** told what each attempt on another peer showed (not `busy` or `denied`: those are the rules, not faults) */
   recordOutcome?(outcome: TaskOutcome): void
+  verification?: Verification
+  /** a fresh task id (journalled by the caller's journal as it sees fit) */
+  newId?(): string
+}
+
+const TIER_1 = { tier: 1, challenge: false, evidence: false } as const
+
+/** What a failed check says about the provider. */
+const FAILED_CHECK: Record<string, TaskOutcomeKind> = {
+  canary: 'canary_failure',
+  replay: 'wrong_answer',
+  evidence: 'invalid_evidence',
 }
 
 const OUTCOME_OF: Partial<Record<Attempt['status'], TaskOutcomeKind>> = {
@@ -99,22 +158,80 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
           .map((m: Match) => ({ peer: m.peer, capability: m.capability, local: m.local }))
   const candidates = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
   const attempts: Attempt[] = []
+  const checks: Check[] = []
   const deadline = Date.now() + request.timeoutMs
+  const v = c.verification
+  let tier: 1 | 2 | 3 = 1
   for (const candidate of candidates.slice(0, budget)) {
     const remaining = deadline - Date.now()
     if (remaining <= 0 || request.signal?.aborted === true) break
+    const plan = v?.plan(candidate.capability, request.tier ?? 'auto') ?? TIER_1
+    tier = plan.tier
     const started = performance.now()
+    const reject = (check: Check, ms = performance.now() - started) => {
+      checks.push(check)
+      attempts.push({
+        peer: candidate.peer,
+        local: false,
+        status: 'rejected',
+        error: { code: `${check.name}_failed`, message: check.reason ?? `the ${check.name} check failed` },
+        ms,
+      })
+      const kind = FAILED_CHECK[check.name]
+      if (kind !== undefined)
+        c.recordOutcome?.({ peer: candidate.peer, capability: candidate.capability, kind })
+    }
+    const remote = !candidate.local
+    const evidence =
+      plan.evidence && v !== undefined ? v.evidenceFor(candidate.peer) : (request.evidence ?? 'none')
+    const call = (input: unknown, timeoutMs: number, id?: string) =>
+      c.client.call(candidate.peer, {
+        cap: candidate.capability.id,
+        input,
+        timeoutMs,
+        evidence,
+        ...(id !== undefined ? { id } : {}),
+        ...(request.signal != null ? { signal: request.signal } : {}),
+      })
+
+    // Tier 2: a challenge with a known answer first, sent exactly like a task
+    const challenge = remote && plan.challenge ? v?.challenge(candidate.capability) : undefined
+    if (challenge !== undefined) {
+      let passed = false
+      let why = 'wrong answer'
+      try {
+        const answer = await call(challenge.input, Math.max(1, Math.floor((deadline - Date.now()) / 2)))
+        // busy or denied are the provider's rules, not a fault: no penalty, on to the next candidate
+        if (answer.status === 'busy' || answer.status === 'denied') {
+          attempts.push({
+            peer: candidate.peer,
+            local: false,
+            status: answer.status,
+            ...(answer.error != null ? { error: answer.error } : {}),
+            ms: performance.now() - started,
+          })
+          continue
+        }
+        passed = answer.status === 'ok' && challenge.check(answer.output)
+        if (answer.status !== 'ok') why = `answered ${answer.status}`
+      } catch (err) {
+        why =
+          (err as Error).name === 'RequestTimeoutError' ? 'late' : `unreachable: ${(err as Error).message}`
+      }
+      if (!passed) {
+        reject({ name: 'canary', result: 'fail', peer: candidate.peer, reason: why })
+        continue
+      }
+      checks.push({ name: 'canary', result: 'pass', peer: candidate.peer })
+    }
+
+    const taskId = c.newId?.()
     let reply: Omit<TaskReply, 't' | 'id'>
     try {
+      const left = Math.max(1, deadline - Date.now())
       reply = candidate.local
-        ? await c.runLocal(candidate.capability.id, request.input, remaining, request.signal)
-        : await c.client.call(candidate.peer, {
-            cap: candidate.capability.id,
-            input: request.input,
-            timeoutMs: remaining,
-            evidence: request.evidence ?? 'none',
-            ...(request.signal != null ? { signal: request.signal } : {}),
-          })
+        ? await c.runLocal(candidate.capability.id, request.input, left, request.signal)
+        : await call(request.input, left, taskId)
     } catch (err) {
       const name = (err as Error).name
       const status = name === 'RequestTimeoutError' ? 'timeout' : 'unreachable'
@@ -128,6 +245,26 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       report(c, candidate, status)
       continue
     }
+    if (reply.status === 'ok' && remote && v !== undefined && taskId !== undefined) {
+      const found = await v.verify({
+        taskId,
+        peer: candidate.peer,
+        capability: candidate.capability,
+        input: request.input,
+        reply,
+        plan,
+        challenged: challenge !== undefined,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      })
+      const failed = found.find((check) => check.result === 'fail')
+      if (failed !== undefined) {
+        checks.push(...found.filter((check) => check !== failed))
+        reject(failed)
+        continue
+      }
+      checks.push(...found)
+    }
+    if (reply.status === 'ok' && candidate.local) v?.learn(candidate.capability, request.input, reply.output)
     attempts.push({
       peer: candidate.peer,
       local: candidate.local,
@@ -146,6 +283,8 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         local: candidate.local,
         attempts,
         fallbacks: attempts.length - 1,
+        tier,
+        checks,
       }
     }
   }
@@ -156,6 +295,8 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
     error: last?.error ?? { code: 'no_provider', message: 'no live provider offers this' },
     attempts,
     fallbacks: Math.max(0, attempts.length - 1),
+    tier,
+    checks,
   }
 }
 

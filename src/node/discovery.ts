@@ -116,6 +116,8 @@ export function buildDiscovery(parts: {
   verify: SignatureVerifier
   /** the trust plane's score of a provider, folded into the index's ranking */
   trustOf?: (peer: string, capability: Capability) => number
+  /** what this node can attest (its TPM's attestation key), read again for every descriptor */
+  attest?: () => { tpm: boolean; akPub?: Uint8Array }
 }): DiscoveryPlane {
   const { config, host, local } = parts
   const kv = new KeyValue(parts.db)
@@ -133,7 +135,7 @@ export function buildDiscovery(parts: {
         addrs: host.getMultiaddrs().map(String).slice(0, 16),
         state: local.state(),
         caps: local.capabilities(),
-        attest: { tpm: false },
+        attest: parts.attest?.() ?? { tpm: false },
       }),
       seq: { load: () => Number(kv.get(SEQ_KEY) ?? 0), save: (seq) => kv.set(SEQ_KEY, String(seq)) },
       log: componentLogger(parts.logger, 'kith:discovery:announcer'),

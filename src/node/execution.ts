@@ -14,6 +14,7 @@ import {
   type DelegateRequest,
   type DelegateResult,
   type TaskOutcome,
+  type Verification,
 } from '../execution/delegate.ts'
 import { Checkpointer } from '../execution/checkpointer.ts'
 import { Journal, type NewTask, type RefusedStatus } from '../execution/journal.ts'
@@ -43,6 +44,20 @@ type Outcome = Omit<TaskReply, 't' | 'id'>
 const FORGED: Outcome = {
   status: 'denied',
   error: { code: 'bad_signature', message: 'the request is not signed by its sender' },
+}
+
+/** What a provider's evidence package is made of (the trust plane hashes and signs it). */
+export interface EvidenceFields {
+  task: string
+  cap: string
+  /** sha256 hex of the script's source, when the capability is a script */
+  codeHash: string | undefined
+  input: unknown
+  output: unknown
+  start: number
+  end: number
+  /** the request asked for a TPM quote */
+  tpm: boolean
 }
 
 /** What a capability replacement did, by capability id. */
@@ -112,6 +127,15 @@ export function buildExecution(parts: {
   load: () => number
   /** told what every delegation attempt showed about its provider (the trust plane's records) */
   recordOutcome?: (outcome: TaskOutcome) => void
+  /** the trust plane's tiered checks of the answers this node gets (requester side) */
+  verification?: Verification
+  /**
+   * The evidence package (encoded) for a task this node ran for another, when its request asks for one;
+   * undefined when none can be made (provider side).
+   */
+  produceEvidence?: (fields: EvidenceFields) => Promise<Uint8Array | undefined>
+  /** whether this node can add a TPM quote to its evidence now */
+  canQuote?: () => boolean
 }): ExecutionPlane {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
@@ -130,6 +154,7 @@ export function buildExecution(parts: {
   })
   const policy = new ContractPolicy({
     ...contractInitFromConfig(config),
+    ...(parts.canQuote !== undefined ? { evidence: { tpm: parts.canQuote } } : {}),
     balance: (peer) => reciprocity.balance(peer),
     loaded: () => scheduler.queued > 0 && parts.load() > SCHEDULER_DEFAULTS.loadShedAt,
   })
@@ -253,8 +278,22 @@ export function buildExecution(parts: {
       // an id that may have run is refused (a replay after a restart, when the nonces are forgotten)
       if (!journal.accepts(task))
         return { status: 'denied', error: { code: 'replay', message: 'this task id was run before' } }
+      const start = Date.now()
       const outcome = await runHere(task, req.input, decision.priority, signal, authenticate)
       if (outcome.status === 'ok') reciprocity.recordWeServed(req.from)
+      if (outcome.status === 'ok' && req.evidence !== 'none' && parts.produceEvidence !== undefined) {
+        const receipt = await parts.produceEvidence({
+          task: req.id,
+          cap: req.cap,
+          codeHash: registry.get(req.cap)?.codeHash,
+          input: req.input,
+          output: outcome.output,
+          start,
+          end: Date.now(),
+          tpm: req.evidence === 'tpm',
+        })
+        if (receipt !== undefined) return { ...outcome, receipt }
+      }
       return outcome
     } finally {
       decision.release()
@@ -343,6 +382,8 @@ export function buildExecution(parts: {
               signal,
             ),
           ...(parts.recordOutcome !== undefined ? { recordOutcome: parts.recordOutcome } : {}),
+          ...(parts.verification !== undefined ? { verification: parts.verification } : {}),
+          newId: randomUUID,
         },
         { ...request, timeoutMs },
       )

@@ -2,10 +2,12 @@
  * The composition root: builds every plane from a validated config and runs them under one start/stop
  * lifecycle. Nothing else constructs planes; nothing here holds module-level state.
  */
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
+import type { Capability } from '../discovery/descriptor.ts'
 import { createHttpServer } from '../api/http.ts'
 import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
 import { type ApiNode, kithRoutes, type NodeStatus } from '../api/routes.ts'
@@ -24,14 +26,26 @@ import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
+import {
+  createEvidenceProvider,
+  encodeEvidence,
+  type EvidenceProvider,
+  hashValue,
+} from '../trust/evidence/index.ts'
 import { createReputation, type Reputation } from '../trust/reputation/index.ts'
+import { createVerification } from '../trust/verification.ts'
 import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
-import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
+import {
+  buildExecution,
+  type EvidenceFields,
+  type ExecutionPlane,
+  sandboxInitFromConfig,
+} from './execution.ts'
 import {
   applyLive,
   ConfigReloader,
@@ -67,6 +81,8 @@ export class KithNode {
   readonly discovery: DiscoveryPlane
   /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
   readonly reputation: Reputation
+  /** Tier 3: receipts and TPM quotes for the tasks this node runs for others */
+  readonly evidence: EvidenceProvider
   readonly execution: ExecutionPlane
   readonly devices: DevicePlane
   #offDevices?: () => void
@@ -117,7 +133,19 @@ export class KithNode {
       known: (peer) => this.discovery.store.get(peer) !== undefined,
       pretrusted: () => this.#config.trust.pretrusted,
     })
-    this.discovery = buildDiscovery({ ...parts, local, verify, trustOf: this.reputation.trustOf })
+    this.evidence = createEvidenceProvider({
+      config: parts.config,
+      identity: parts.identity,
+      dataDir: parts.config.paths.dataDir,
+      logger: componentLogger(parts.logger, 'kith:trust:evidence'),
+    })
+    this.discovery = buildDiscovery({
+      ...parts,
+      local,
+      verify,
+      trustOf: this.reputation.trustOf,
+      attest: () => this.evidence.describe(),
+    })
     // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
     this.#sandbox = new WorkerSandbox({
       ...sandboxInitFromConfig(parts.config),
@@ -128,6 +156,14 @@ export class KithNode {
       verify,
       discovery: this.discovery,
       recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
+      verification: createVerification({
+        trust: parts.config.trust,
+        descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
+        replayLocally: (capability, input, timeoutMs) => this.#replayLocally(capability, input, timeoutMs),
+        verify,
+      }),
+      produceEvidence: (fields) => this.#produceEvidence(fields),
+      canQuote: () => this.evidence.describe().tpm,
       load: () => local.state().load,
       runScript: async ({ sensors, ...job }) => {
         const result = await this.#sandbox.run(
@@ -262,6 +298,8 @@ export class KithNode {
     let api: string
     try {
       await this.host.start()
+      // before the first descriptor: it carries the attestation key
+      await this.evidence.start()
       await this.discovery.start()
       await this.reputation.start()
       await this.#sandbox.start()
@@ -302,6 +340,7 @@ export class KithNode {
     await this.#sandbox.stop()
     await this.reputation.stop()
     await this.discovery.stop()
+    await this.evidence.stop()
     this.#keeper.stop()
     this.host.removeEventListener('peer:connect', this.#onConnect)
     this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
@@ -317,14 +356,53 @@ export class KithNode {
     const result = await this.execution.delegate({
       target,
       input: body.input,
+      ...(body.tier != null ? { tier: body.tier } : {}),
       ...(body.timeoutMs != null ? { timeoutMs: body.timeoutMs } : {}),
       ...(body.budget != null ? { budget: body.budget } : {}),
       ...(body.provider != null ? { provider: body.provider } : {}),
     })
-    const record = { ...result, tier: body.tier ?? 'auto' }
+    const record = { ...result, requestedTier: body.tier ?? 'auto' }
     this.#recent.set(result.id, record)
     if (this.#recent.size > RECENT_TASKS) this.#recent.delete(this.#recent.keys().next().value as string)
     return record
+  }
+
+  /** The encoded evidence package of a task this node ran for another; undefined when it cannot make one. */
+  async #produceEvidence(fields: EvidenceFields): Promise<Uint8Array | undefined> {
+    try {
+      const pkg = await this.evidence.produce(
+        {
+          task: fields.task,
+          cap: fields.cap,
+          codeHash:
+            fields.codeHash !== undefined ? Buffer.from(fields.codeHash, 'hex') : hashValue(fields.cap),
+          inputHash: hashValue(fields.input ?? null),
+          outputHash: hashValue(fields.output ?? null),
+          start: fields.start,
+          end: fields.end,
+        },
+        { tpm: fields.tpm },
+      )
+      return encodeEvidence(pkg)
+    } catch (err) {
+      this.#log.warn({ err, task: fields.task }, 'no evidence for the task')
+      return undefined
+    }
+  }
+
+  /**
+   * Runs a deterministic capability here to check another peer's answer (Tier 2 replay), when this node
+   * offers the same capability with the same code; undefined when it does not.
+   */
+  #replayLocally(capability: Capability, input: unknown, timeoutMs: number): Promise<unknown> | undefined {
+    const mine = this.execution.registry.get(capability.id)
+    // the same id in one household is the same function (a fleet renders it from one definition)
+    if (mine == null || mine.capability.deterministic !== true || capability.deterministic !== true)
+      return undefined
+    return mine.run(input, AbortSignal.timeout(timeoutMs), {
+      id: randomUUID(),
+      peer: this.host.peerId.toString(),
+    })
   }
 
   async #runWorkflow(body: WorkflowBody): Promise<Record<string, unknown>> {

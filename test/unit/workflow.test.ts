@@ -55,6 +55,8 @@ function ok(output: unknown, extra: Partial<DelegateResult> & { tier?: 1 | 2 | 3
     local: false,
     attempts: [{ peer: 'peer-b', local: false, status: 'ok', ms: 1 }],
     fallbacks: 0,
+    tier: 1,
+    checks: [],
     ...extra,
   }
 }
@@ -68,6 +70,8 @@ function failed(code = 'error'): DelegateResult {
       { peer: 'peer-b', local: false, status: 'busy', ms: 1 },
       { peer: 'peer-c', local: false, status: 'error', ms: 1 },
     ],
+    tier: 1,
+    checks: [],
     fallbacks: 1,
   }
 }
@@ -342,7 +346,7 @@ steps:
   it('passes earlier outputs and the workflow input into later steps, and reports each step', async () => {
     const fake = fakeDelegate({
       temp: () => ok({ celsius: 17.5 }, { provider: 'peer-a', local: true, tier: 1 }),
-      heat: (req) => ok({ set: (req.input as { target: number }).target }, { fallbacks: 1 }),
+      heat: (req) => ok({ set: (req.input as { target: number }).target }, { fallbacks: 1, tier: 2 }),
     })
     const wf = parseWorkflow(
       EXAMPLE.replace(

@@ -27,8 +27,12 @@ export interface TaskRecord {
   local?: boolean
   attempts: Array<{ peer: string; local: boolean; status: string; error?: { code: string; message: string } }>
   fallbacks: number
-  /** the tier asked for: `auto` follows the capability's risk */
+  /** the tier the answer was checked at (older nodes: the tier asked for) */
   tier?: 1 | 2 | 3 | 'auto'
+  /** the tier asked for: `auto` follows the capability's risk */
+  requestedTier?: 1 | 2 | 3 | 'auto'
+  /** the trust plane's checks on every attempt: canary, replay, evidence */
+  checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
   /** what the trust plane checked, when the node reports it */
   verification?: Record<string, unknown>
 }

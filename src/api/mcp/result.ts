@@ -57,17 +57,24 @@ export function effectiveTier(record: TaskRecord, capability?: Capability): 1 | 
  */
 export function taskResult(record: TaskRecord, capability?: Capability): CallToolResult {
   const tier = effectiveTier(record, capability)
+  const checks = record.checks ?? []
+  const passed = checks.filter((c) => c.result === 'pass' && c.peer === record.provider).map((c) => c.name)
   const outcome =
     typeof record.verification?.outcome === 'string'
       ? record.verification.outcome
-      : record.ok
-        ? 'accepted'
-        : 'failed'
+      : !record.ok
+        ? 'failed'
+        : passed.length > 0
+          ? `verified (${passed.join(', ')} passed)`
+          : checks.some((c) => c.result === 'skipped')
+            ? 'accepted unchecked (no canary, replay or evidence possible)'
+            : 'accepted'
   const verification = {
     ...record.verification,
     tier: tier ?? null,
-    requested: record.tier ?? 'auto',
+    requested: record.requestedTier ?? record.tier ?? 'auto',
     outcome,
+    checks,
   }
   const structured: Record<string, unknown> = {
     task: record.id,
@@ -89,7 +96,7 @@ export function taskResult(record: TaskRecord, capability?: Capability): CallToo
   const tried = `${record.attempts.length} attempt${record.attempts.length === 1 ? '' : 's'}, ${record.fallbacks} fallback${record.fallbacks === 1 ? '' : 's'}`
   const head = [
     `${structured.capability ?? 'task'} ${record.ok ? 'ran on' : 'failed;'} ${who}`,
-    `tier ${tier ?? 'unknown'}${record.tier === 'auto' || record.tier == null ? ' (auto, from the risk)' : ''}`,
+    `tier ${tier ?? 'unknown'}${(record.requestedTier ?? record.tier) === 'auto' || (record.requestedTier ?? record.tier) == null ? ' (auto, from the risk)' : ''}`,
     `verification: ${outcome}`,
     tried,
     `task ${record.id}`,

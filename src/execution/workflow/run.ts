@@ -5,7 +5,7 @@
  * Delegation is injected, so this module knows nothing of the network.
  */
 import type { Tier } from '../../discovery/matcher/types.ts'
-import type { DelegateRequest, DelegateResult } from '../delegate.ts'
+import type { Check, DelegateRequest, DelegateResult } from '../delegate.ts'
 import { BadReferenceError } from './errors.ts'
 import { type ReferenceScope, resolveValue } from './refs.ts'
 import type { Workflow, WorkflowStep } from './schema.ts'
@@ -38,6 +38,8 @@ export interface StepResult {
   provider?: string
   local?: boolean
   tier?: Tier
+  /** the trust plane's checks of the step's attempts (canary, replay, evidence) */
+  checks?: Check[]
   ms: number
   fallbacks: number
   /** providers tried */
@@ -195,6 +197,7 @@ async function runStep(
       ...(r.provider != null ? { provider: r.provider } : {}),
       ...(r.local != null ? { local: r.local } : {}),
       ...(tier != null ? { tier } : {}),
+      ...(r.checks !== undefined && r.checks.length > 0 ? { checks: r.checks } : {}),
       ms: now() - since,
       fallbacks: r.fallbacks,
       attempts: r.attempts.length,

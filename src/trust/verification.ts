@@ -1,0 +1,117 @@
+/**
+ * The requester's tiered checks, given to delegation as its `Verification`: which tier a task gets, the
+ * canary sent before it (Tier 2), and what is checked on the answer — a replay of a deterministic task on
+ * this node when it has the same capability (Tier 2), the evidence package (Tier 3). Verified answers of
+ * deterministic capabilities become canaries for later tasks.
+ */
+import type { Config } from '../config/index.ts'
+import type { Capability, Descriptor, SignatureVerifier } from '../discovery/descriptor.ts'
+import type { Check, Verification, VerifyArgs } from '../execution/delegate.ts'
+import { CanaryBook, answerHash } from './canary.ts'
+import { hashValue, ReceiptReplayGuard, requiresHardware, verifyEvidence } from './evidence/index.ts'
+import { TierPolicy } from './policy.ts'
+
+export interface VerificationInit {
+  trust: Config['trust']
+  /** the verified descriptor of a peer, for its attestation key */
+  descriptorOf(peer: string): Descriptor | undefined
+  /**
+   * Runs a deterministic capability on this node when it offers the same one (same id and code), for a
+   * replay; undefined when it does not.
+   */
+  replayLocally?(capability: Capability, input: unknown, timeoutMs: number): Promise<unknown> | undefined
+  verify?: SignatureVerifier
+}
+
+/**
+ * @example
+ * const verification = createVerification({ trust: config.trust, descriptorOf: (p) => store.get(p)?.descriptor })
+ * delegate({ ...components, verification }, request)
+ */
+export function createVerification(init: VerificationInit): Verification & { book: CanaryBook } {
+  const policy = new TierPolicy(init.trust.policy)
+  const book = new CanaryBook({ configured: init.trust.canaries, ...init.trust.canary })
+  const replayGuard = new ReceiptReplayGuard()
+
+  const evidenceCheck = (args: VerifyArgs): Check => {
+    const { peer, capability, reply } = args
+    if (reply.receipt === undefined)
+      return { name: 'evidence', result: 'fail', peer, reason: 'the provider sent no evidence' }
+    const attest = init.descriptorOf(peer)?.attest
+    const verdict = verifyEvidence(reply.receipt, {
+      expectedTask: args.taskId,
+      expectedProvider: peer,
+      expectedCap: capability.id,
+      expectedInputHash: hashValue(args.input ?? null),
+      expectedOutputHash: hashValue(reply.output ?? null),
+      ...(attest !== undefined ? { providerDescriptorAttest: attest } : {}),
+      policy: init.trust.tpm.policy,
+      requireHardware: requiresHardware(capability, init.trust.evidence.requireHardware),
+      replay: replayGuard,
+      ...(init.verify !== undefined ? { verify: init.verify } : {}),
+    })
+    if (!verdict.ok)
+      return { name: 'evidence', result: 'fail', peer, reason: `${verdict.reason}: ${verdict.message}` }
+    if (verdict.kind === 'tpm' && capability.deterministic === true)
+      book.learn(capability.id, args.input, reply.output)
+    return {
+      name: 'evidence',
+      result: 'pass',
+      peer,
+      reason: verdict.kind === 'tpm' ? 'tpm quote' : 'software receipt',
+    }
+  }
+
+  const replayCheck = async (args: VerifyArgs): Promise<Check | undefined> => {
+    const { capability, peer } = args
+    if (capability.deterministic !== true) return undefined
+    const running = init.replayLocally?.(capability, args.input, args.timeoutMs)
+    if (running === undefined) return undefined
+    let mine: unknown
+    try {
+      mine = await running
+    } catch (err) {
+      return {
+        name: 'replay',
+        result: 'skipped',
+        peer,
+        reason: `the local replay failed: ${(err as Error).message}`,
+      }
+    }
+    if (answerHash(mine) !== answerHash(args.reply.output))
+      return { name: 'replay', result: 'fail', peer, reason: 'the answer differs from this node’s own run' }
+    book.learn(capability.id, args.input, mine)
+    return { name: 'replay', result: 'pass', peer }
+  }
+
+  return {
+    book,
+    plan: (capability, requested) => policy.plan(policy.tierFor(capability, requested)),
+    challenge: (capability) => {
+      const picked = book.pick(capability.id)
+      return picked === undefined
+        ? undefined
+        : { input: picked.input, check: (output) => book.check(picked, output) }
+    },
+    evidenceFor: (peer) => (init.descriptorOf(peer)?.attest.tpm === true ? 'tpm' : 'receipt'),
+    learn: (capability, input, output) => {
+      if (capability.deterministic === true) book.learn(capability.id, input, output)
+    },
+    async verify(args) {
+      const checks: Check[] = []
+      if (args.plan.challenge) {
+        const replay = await replayCheck(args)
+        if (replay !== undefined) checks.push(replay)
+        else if (!args.challenged)
+          checks.push({
+            name: 'canary',
+            result: 'skipped',
+            peer: args.peer,
+            reason: 'no known answer or local replay for this capability',
+          })
+      }
+      if (args.plan.evidence) checks.push(evidenceCheck(args))
+      return checks
+    },
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Tiered verification across five real nodes over TCP on 127.0.0.1: a requester with canaries in its config,
+ * two honest providers and two that lie, ranked first (they advertise the lowest load).
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Capability, NodeState } from '../../src/discovery/descriptor.ts'
+import { type KithNode } from '../../src/node/node.ts'
+import { HAVE_SWTPM, startSwtpm, type Swtpm } from '../fixtures/tpm/swtpm.ts'
+import { tempDir, waitFor } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
+
+const cap = (id: string): Capability => ({
+  id,
+  title: id,
+  description: id,
+  tags: ['math'],
+  kind: 'script',
+  risk: 'medium',
+  deterministic: true,
+  input: {},
+  output: {},
+})
+
+type X = { x: number }
+const honest = {
+  double: (input: unknown) => ({ value: (input as X).x * 2 }),
+  inc: (input: unknown) => ({ value: (input as X).x + 1 }),
+}
+const lying = {
+  double: (input: unknown) => ({ value: (input as X).x * 2 + 1 }),
+  inc: (input: unknown) => ({ value: (input as X).x + 2 }),
+}
+/** lies on 30 % of inputs: those whose last digit is 0, 1 or 2 */
+const sometimes = {
+  double: (input: unknown) => ((input as X).x % 10 < 3 ? lying : honest).double(input),
+  inc: (input: unknown) => ((input as X).x % 10 < 3 ? lying : honest).inc(input),
+}
+
+const CANARIES = [
+  'trust:',
+  '  canaries:',
+  ...Array.from({ length: 10 }, (_, x) => [
+    `    - { capability: double, input: { x: ${x} }, output: { value: ${x * 2} } }`,
+    `    - { capability: inc, input: { x: ${x} }, output: { value: ${x + 1} } }`,
+  ]).flat(),
+]
+
+const WORKFLOW = (tier: string) => `
+name: double-then-inc
+steps:
+  - id: twice
+    capability: double
+    input: { x: 21 }
+    tier: ${tier}
+    budget: 5
+  - id: plus
+    capability: inc
+    input: { x: "\${steps.twice.output.value}" }
+    tier: ${tier}
+    budget: 5
+output: "\${steps.plus.output}"
+`
+
+let root: string
+let cleanup: () => Promise<void>
+const nodes = new Map<string, KithNode>()
+const peer = (name: string) => nodes.get(name)!.host.peerId.toString()
+
+async function start(
+  name: string,
+  opts: { load: number; runners?: typeof honest; bootstrap?: string; yaml?: string[] },
+): Promise<KithNode> {
+  const state: NodeState = { load: opts.load, memFree: 1e9, queue: 0 }
+  const caps = opts.runners != null ? [cap('double'), cap('inc')] : []
+  const node = await startTestNode(join(root, name), {
+    ...(opts.bootstrap != null ? { bootstrap: [opts.bootstrap] } : {}),
+    yaml: opts.yaml ?? [],
+    local: { state: () => state, capabilities: () => caps },
+  })
+  for (const c of caps) {
+    const run = opts.runners![c.id as keyof typeof honest]
+    node.execution.registry.register({ capability: c, run: async (input) => run(input) })
+  }
+  nodes.set(name, node)
+  return node
+}
+
+beforeAll(async () => {
+  ;({ dir: root, cleanup } = await tempDir('kith-trust-'))
+  const r = await start('r', { load: 0.1, yaml: CANARIES })
+  const hub = r.host.getMultiaddrs()[0]!.toString()
+  await start('liar-1', { load: 0, runners: lying, bootstrap: hub })
+  await start('liar-2', { load: 0.01, runners: lying, bootstrap: hub })
+  await start('honest-1', { load: 0.5, runners: honest, bootstrap: hub })
+  await start('honest-2', { load: 0.6, runners: honest, bootstrap: hub })
+  await start('sometimes', { load: 0.9, runners: sometimes, bootstrap: hub })
+  await waitFor('every provider known to the requester', () => r.discovery.store.size >= 6, 30_000)
+}, 120_000)
+
+let swtpm: Swtpm | undefined
+
+afterAll(async () => {
+  for (const node of nodes.values()) await node.stop().catch(() => undefined)
+  await swtpm?.stop()
+  await cleanup?.()
+})
+
+describe('tiered verification', () => {
+  it('with tiers off (Tier 1) takes the liars’ answers; with tiers on, canaries skip them and the workflow is right', async () => {
+    const r = nodes.get('r')!
+    const run = async (tier: string) =>
+      (await (
+        await fetch(`${r.apiUrl}/v1/workflows`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ workflow: WORKFLOW(tier) }),
+        })
+      ).json()) as {
+        ok: boolean
+        output: unknown
+        steps: Array<{ provider: string; tier: number; checks?: unknown[] }>
+      }
+
+    const off = await run('1')
+    expect(off.ok).toBe(true)
+    expect(off.output).not.toEqual({ value: 43 })
+    expect(off.steps[0]!.provider).toBe(peer('liar-1'))
+
+    const on = await run('auto')
+    expect(on.output).toEqual({ value: 43 })
+    for (const step of on.steps) {
+      expect(step.tier).toBe(2)
+      expect([peer('honest-1'), peer('honest-2')]).toContain(step.provider)
+      expect(step.checks).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'canary', result: 'fail', peer: peer('liar-1') }),
+          expect.objectContaining({ name: 'canary', result: 'fail', peer: peer('liar-2') }),
+          expect.objectContaining({ name: 'canary', result: 'pass', peer: step.provider }),
+        ]),
+      )
+    }
+  })
+
+  it('catches a provider that lies on 30 % of tasks, and its reputation falls', async () => {
+    const r = nodes.get('r')!
+    let caught = 0
+    for (let i = 0; i < 40 && caught === 0; i++) {
+      const result = await r.execution.delegate({
+        target: { capability: 'double' },
+        input: { x: 100 + i },
+        provider: peer('sometimes'),
+        tier: 2,
+      })
+      caught += result.checks.filter((c) => c.name === 'canary' && c.result === 'fail').length
+    }
+    expect(caught).toBeGreaterThan(0)
+    const topic = r.reputation.explain(peer('sometimes'))
+    expect(JSON.stringify(topic)).toContain('canary_failure')
+  })
+
+  it('Tier 3 asks for an evidence package and verifies the provider’s signed receipt', async () => {
+    const r = nodes.get('r')!
+    const result = await r.execution.delegate({
+      target: { capability: 'double' },
+      input: { x: 4 },
+      provider: peer('honest-1'),
+      tier: 3,
+    })
+    expect(result).toMatchObject({ ok: true, output: { value: 8 }, tier: 3 })
+    expect(result.checks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'evidence', result: 'pass', reason: 'software receipt' }),
+      ]),
+    )
+  })
+
+  it.skipIf(!HAVE_SWTPM)(
+    'Tier 3 from a provider with a TPM: its descriptor carries the attestation key, the answer a verified quote',
+    async () => {
+      await mkdir(join(root, 'swtpm'), { recursive: true })
+      swtpm = await startSwtpm(join(root, 'swtpm'))
+      const hub = nodes.get('r')!.host.getMultiaddrs()[0]!.toString()
+      const attested = await start('attested', {
+        load: 0.7,
+        runners: honest,
+        bootstrap: hub,
+        yaml: [`trust: { tpm: { tcti: "${swtpm.tcti}" } }`],
+      })
+      expect(attested.evidence.describe().tpm).toBe(true)
+      const r = nodes.get('r')!
+      await waitFor(
+        'the attested descriptor',
+        () => r.discovery.store.get(peer('attested'))?.descriptor.attest.tpm === true,
+        30_000,
+      )
+      const result = await r.execution.delegate({
+        target: { capability: 'double' },
+        input: { x: 5 },
+        provider: peer('attested'),
+        tier: 3,
+      })
+      expect(result, JSON.stringify([result.attempts, result.checks])).toMatchObject({
+        ok: true,
+        output: { value: 10 },
+        tier: 3,
+      })
+      expect(result.checks).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'evidence', result: 'pass', reason: 'tpm quote' }),
+        ]),
+      )
+    },
+    120_000,
+  )
+})
