@@ -4,7 +4,7 @@
  * own change events; liveness and the current capability come from the store at each lookup.
  */
 import type { Capability } from '../discovery/descriptor.ts'
-import { availability } from '../discovery/matcher/index.ts'
+import { availability, trustFactor } from '../discovery/matcher/index.ts'
 import type { DescriptorStore, StoreEvent } from '../discovery/store.ts'
 
 export interface Candidate {
@@ -24,11 +24,18 @@ export class ProviderIndex {
   readonly #self: string
   /** capability id → peers whose held descriptor lists it */
   readonly #peers = new Map<string, Set<string>>()
+  readonly #trustOf: ((peer: string, capability: Capability) => number) | undefined
   #unsubscribe: (() => void) | undefined
 
-  constructor(store: DescriptorStore, self: string) {
+  /** `trustOf`: the trust plane's score of a provider in [0, 1], folded into the order as the matcher does */
+  constructor(
+    store: DescriptorStore,
+    self: string,
+    trustOf?: (peer: string, capability: Capability) => number,
+  ) {
     this.#store = store
     this.#self = self
+    this.#trustOf = trustOf
   }
 
   start(): void {
@@ -43,7 +50,7 @@ export class ProviderIndex {
     this.#peers.clear()
   }
 
-  /** Every live provider of capability `id`, best available first (this node first on a tie). */
+  /** Every live provider of capability `id`, best (available × trusted) first (this node first on a tie). */
   of(id: string): Candidate[] {
     const peers = this.#peers.get(id)
     if (peers === undefined) return []
@@ -57,7 +64,10 @@ export class ProviderIndex {
         peer,
         capability,
         local,
-        rank: availability(entry.descriptor.state) + (local ? 1e-6 : 0),
+        rank:
+          availability(entry.descriptor.state) *
+            (this.#trustOf === undefined || local ? 1 : trustFactor(this.#trustOf(peer, capability))) +
+          (local ? 1e-6 : 0),
       })
     }
     if (found.length > 1) found.sort((a, b) => b.rank - a.rank)

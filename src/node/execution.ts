@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
-import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import { type Capability, canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
 import { ContractPolicy, contractInitFromConfig } from '../execution/contracts.ts'
 import {
   delegate,
@@ -136,6 +136,8 @@ export function buildExecution(parts: {
   produceEvidence?: (fields: EvidenceFields) => Promise<Uint8Array | undefined>
   /** whether this node can add a TPM quote to its evidence now */
   canQuote?: () => boolean
+  /** the trust plane's score of a provider, folded into the order candidates are tried in */
+  trustOf?: (peer: string, capability: Capability) => number
 }): ExecutionPlane {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
@@ -318,7 +320,7 @@ export function buildExecution(parts: {
     componentLogger(parts.logger, 'kith:execution:client'),
   )
   const self = host.peerId.toString()
-  const providers = new ProviderIndex(parts.discovery.store, self)
+  const providers = new ProviderIndex(parts.discovery.store, self, parts.trustOf)
 
   /** per script capability id, what it was registered from: its config and its source's hash */
   const scripts = new Map<string, string>()

@@ -164,6 +164,7 @@ export class KithNode {
       }),
       produceEvidence: (fields) => this.#produceEvidence(fields),
       canQuote: () => this.evidence.describe().tpm,
+      trustOf: this.reputation.trustOf,
       load: () => local.state().load,
       runScript: async ({ sensors, ...job }) => {
         const result = await this.#sandbox.run(

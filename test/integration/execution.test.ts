@@ -154,7 +154,9 @@ describe('delegation', () => {
     expect(result.ok).toBe(true)
     expect(result.output).toEqual({ by: 'p3' })
     expect(result.provider).toBe(peer('p3'))
-    expect(result.attempts.map((a) => a.status)).toEqual(['unreachable', 'busy', 'ok'])
+    // p1 and p2 come first in an order reputation may change (earlier tests left outcomes); p3 answers last
+    expect(result.attempts.map((a) => a.status).sort()).toEqual(['busy', 'ok', 'unreachable'])
+    expect(result.attempts.at(-1)?.status).toBe('ok')
     expect(result.fallbacks).toBe(2)
     expect(r.execution.journal.get(result.id)).toMatchObject({ direction: 'out', status: 'ok' })
   })

@@ -52,6 +52,18 @@ describe('ProviderIndex', () => {
     expect(peers(index, 'nothing')).toEqual([])
   })
 
+  it('puts a trusted provider before a slightly less loaded untrusted one, and never reorders this node', () => {
+    const store = new DescriptorStore({ now })
+    const trust: Record<string, number> = { trusted: 1, stranger: 0.05, self: 0 }
+    const index = new ProviderIndex(store, 'self', (peer) => trust[peer] ?? 0)
+    index.start()
+    store.put(signed('stranger', 1, ['echo'], 0))
+    store.put(signed('trusted', 1, ['echo'], 0.2))
+    expect(peers(index, 'echo')).toEqual(['trusted', 'stranger'])
+    store.put(signed('self', 1, ['echo'], 0))
+    expect(peers(index, 'echo')[0]).toBe('self')
+  })
+
   it('follows descriptors that change their capabilities, expire or are held no more', () => {
     const store = new DescriptorStore({ now })
     const index = new ProviderIndex(store, 'self')
