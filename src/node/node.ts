@@ -157,7 +157,7 @@ export class KithNode {
       discovery: this.discovery,
       recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
       verification: createVerification({
-        trust: parts.config.trust,
+        trust: () => this.#config.trust,
         descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
         replayLocally: (capability, input, timeoutMs) => this.#replayLocally(capability, input, timeoutMs),
         verify,

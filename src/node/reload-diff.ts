@@ -18,6 +18,12 @@ export const LIVE_PATHS: readonly string[] = Object.freeze([
   'mqtt.profiles',
   'discovery.ttl',
   'trust.pretrusted',
+  // read by the requester's checks on every task (src/trust/verification.ts)
+  'trust.policy',
+  'trust.canaries',
+  'trust.canary',
+  'trust.evidence',
+  'trust.tpm.policy',
   'execution.allowPeers',
 ])
 

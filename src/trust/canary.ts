@@ -42,11 +42,18 @@ export class CanaryBook {
   readonly #configured = new Map<string, Challenge[]>()
   /** per capability: learned challenges by input hash, oldest first */
   readonly #learned = new Map<string, Map<string, Challenge>>()
-  readonly #learn: number
-  readonly #rate: number
+  #learn = 0
+  #rate = 1
   readonly #random: () => number
 
   constructor(init: CanaryBookInit) {
+    this.#random = init.random ?? Math.random
+    this.configure(init)
+  }
+
+  /** Takes new configured canaries and settings (a config reload); learned answers stay, up to `learn`. */
+  configure(init: Omit<CanaryBookInit, 'random'>): void {
+    this.#configured.clear()
     for (const c of init.configured) {
       const list = this.#configured.get(c.capability) ?? []
       list.push({ input: c.input ?? null, answer: answerHash(c.output) })
@@ -54,7 +61,8 @@ export class CanaryBook {
     }
     this.#learn = init.learn
     this.#rate = init.rate
-    this.#random = init.random ?? Math.random
+    for (const learned of this.#learned.values())
+      while (learned.size > this.#learn) learned.delete(learned.keys().next().value as string)
   }
 
   /** True when `capability` has a challenge to send. */

@@ -12,7 +12,8 @@ import { hashValue, ReceiptReplayGuard, requiresHardware, verifyEvidence } from 
 import { TierPolicy } from './policy.ts'
 
 export interface VerificationInit {
-  trust: Config['trust']
+  /** the trust settings in force: read on every task, so a config reload applies at once */
+  trust: () => Config['trust']
   /** the verified descriptor of a peer, for its attestation key */
   descriptorOf(peer: string): Descriptor | undefined
   /**
@@ -25,13 +26,24 @@ export interface VerificationInit {
 
 /**
  * @example
- * const verification = createVerification({ trust: config.trust, descriptorOf: (p) => store.get(p)?.descriptor })
+ * const verification = createVerification({ trust: () => config.trust, descriptorOf: (p) => store.get(p)?.descriptor })
  * delegate({ ...components, verification }, request)
  */
 export function createVerification(init: VerificationInit): Verification & { book: CanaryBook } {
-  const policy = new TierPolicy(init.trust.policy)
-  const book = new CanaryBook({ configured: init.trust.canaries, ...init.trust.canary })
+  let trust = init.trust()
+  let policy = new TierPolicy(trust.policy)
+  const book = new CanaryBook({ configured: trust.canaries, ...trust.canary })
   const replayGuard = new ReceiptReplayGuard()
+  /** the settings of the config in force, rebuilt only when a reload replaced them */
+  const current = () => {
+    const next = init.trust()
+    if (next !== trust) {
+      trust = next
+      policy = new TierPolicy(trust.policy)
+      book.configure({ configured: trust.canaries, ...trust.canary })
+    }
+    return trust
+  }
 
   const evidenceCheck = (args: VerifyArgs): Check => {
     const { peer, capability, reply } = args
@@ -45,8 +57,8 @@ export function createVerification(init: VerificationInit): Verification & { boo
       expectedInputHash: hashValue(args.input ?? null),
       expectedOutputHash: hashValue(reply.output ?? null),
       ...(attest !== undefined ? { providerDescriptorAttest: attest } : {}),
-      policy: init.trust.tpm.policy,
-      requireHardware: requiresHardware(capability, init.trust.evidence.requireHardware),
+      policy: current().tpm.policy,
+      requireHardware: requiresHardware(capability, current().evidence.requireHardware),
       replay: replayGuard,
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     })
@@ -86,7 +98,10 @@ export function createVerification(init: VerificationInit): Verification & { boo
 
   return {
     book,
-    plan: (capability, requested) => policy.plan(policy.tierFor(capability, requested)),
+    plan: (capability, requested) => {
+      current()
+      return policy.plan(policy.tierFor(capability, requested))
+    },
     challenge: (capability) => {
       const picked = book.pick(capability.id)
       return picked === undefined

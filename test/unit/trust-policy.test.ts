@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { configSchema } from '../../src/config/schema.ts'
 import { answerHash, CanaryBook } from '../../src/trust/canary.ts'
 import { TierPolicy } from '../../src/trust/policy.ts'
+import { createVerification } from '../../src/trust/verification.ts'
 
 const cap = (risk: 'low' | 'medium' | 'high', id = 'math.double', tags: string[] = []) => ({ id, tags, risk })
 const policyOf = (trust: unknown = {}) => new TierPolicy(configSchema.parse({ trust }).trust.policy)
@@ -72,5 +73,34 @@ describe('CanaryBook', () => {
     const book = new CanaryBook({ configured: [], learn: 4, rate: 1 })
     book.learn('c', { blob: 'x'.repeat(64 * 1024) }, 1)
     expect(book.has('c')).toBe(false)
+  })
+})
+
+describe('createVerification', () => {
+  it('follows a config reload: the next task gets the new policy and canaries', () => {
+    let trust = configSchema.parse({}).trust
+    const verification = createVerification({ trust: () => trust, descriptorOf: () => undefined })
+    const capability = {
+      id: 'math.double',
+      title: 'double',
+      description: '',
+      tags: [],
+      kind: 'script' as const,
+      risk: 'low' as const,
+      input: {},
+      output: {},
+    }
+    expect(verification.plan(capability, 'auto').tier).toBe(1)
+    expect(verification.challenge(capability)).toBeUndefined()
+    trust = configSchema.parse({
+      trust: {
+        policy: { capabilities: { 'math.*': 2 } },
+        canaries: [{ capability: 'math.double', input: { x: 2 }, output: { value: 4 } }],
+      },
+    }).trust
+    expect(verification.plan(capability, 'auto').tier).toBe(2)
+    const challenge = verification.challenge(capability)!
+    expect(challenge.input).toEqual({ x: 2 })
+    expect(challenge.check({ value: 4 })).toBe(true)
   })
 })
