@@ -159,6 +159,9 @@ export class MqttLink {
       reconnectPeriod: RECONNECT_MIN_MS,
       // we subscribe again ourselves after every reconnect (see #connected)
       resubscribe: false,
+      // mqtt-packet would otherwise pre-build a Buffer for each of the 65,536 packet ids and lengths it may write:
+      // 6.5 MiB of heap kept for the life of the process (this switch is process-wide, the embedded broker too)
+      writeCache: false,
       ...(username != null ? { username } : {}),
       ...(password != null ? { password } : {}),
       ...(will != null ? { will: { ...will, qos: 1 } } : {}),

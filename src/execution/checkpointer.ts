@@ -14,10 +14,15 @@ import type { Logger } from '../util/logger.ts'
 export interface CheckpointerInit {
   /** ms between checkpoints; default 250 */
   intervalMs?: number
+  /**
+   * The thread ends after this long without {@link Checkpointer.touch} (a commit), giving back its isolate's
+   * memory (about 8 MiB), and starts again at the next touch; default 60000
+   */
+  idleMs?: number
   log?: Logger
 }
 
-export const CHECKPOINTER_DEFAULTS = Object.freeze({ intervalMs: 250 })
+export const CHECKPOINTER_DEFAULTS = Object.freeze({ intervalMs: 250, idleMs: 60_000 })
 
 /** SQLite's own default: checkpoint in the committing connection once the WAL holds this many pages. */
 const AUTOCHECKPOINT_PAGES = 1000
@@ -55,6 +60,10 @@ export class Checkpointer {
   readonly #db: Database
   readonly #file: string
   readonly #intervalMs: number
+  readonly #idleMs: number
+  #enabled = false
+  #idle: NodeJS.Timeout | undefined
+  #starting: Promise<void> | undefined
   readonly #log: Logger | undefined
   #worker: Worker | undefined
 
@@ -62,7 +71,21 @@ export class Checkpointer {
     this.#db = db
     this.#file = file
     this.#intervalMs = init.intervalMs ?? CHECKPOINTER_DEFAULTS.intervalMs
+    this.#idleMs = init.idleMs ?? CHECKPOINTER_DEFAULTS.idleMs
     this.#log = init.log
+  }
+
+  /**
+   * Says the database was written: restarts the thread if it ended for being idle, and keeps it from ending for
+   * another `idleMs`. Cheap enough for every commit.
+   */
+  touch(): void {
+    if (!this.#enabled) return
+    if (this.#worker !== undefined) this.#armIdle()
+    else if (this.#starting === undefined)
+      this.#starting = this.#spawn().finally(() => {
+        this.#starting = undefined
+      })
   }
 
   /** true while the thread checkpoints for the node's connection */
@@ -72,7 +95,18 @@ export class Checkpointer {
 
   /** Starts the thread; an in-memory database (nothing to checkpoint) or a thread that fails is left alone. */
   async start(): Promise<void> {
-    if (this.#worker !== undefined || this.#file === ':memory:') return
+    if (this.#enabled || this.#file === ':memory:') return
+    this.#enabled = true
+    await this.#spawn()
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idle)
+    this.#idle = setTimeout(() => void this.#end(), this.#idleMs).unref()
+  }
+
+  async #spawn(): Promise<void> {
+    if (this.#worker !== undefined) return
     const worker = new Worker(THREAD, {
       eval: true,
       workerData: { file: this.#file, intervalMs: this.#intervalMs },
@@ -84,6 +118,8 @@ export class Checkpointer {
       worker.once('exit', () => resolve(false))
     })
     if (!(await ready)) {
+      // not tried again at every commit: the connection checkpoints by itself from now on
+      this.#enabled = false
       this.#log?.warn('the WAL checkpoint thread did not start; commits checkpoint by themselves')
       return
     }
@@ -98,10 +134,20 @@ export class Checkpointer {
     })
     this.#worker = worker
     this.#autocheckpoint(0)
+    // from the moment it runs: an idle end that came while it was starting found nothing to end
+    if (this.#enabled) this.#armIdle()
   }
 
   /** Ends the thread after a last checkpoint and hands checkpoints back to the node's connection. */
   async stop(): Promise<void> {
+    this.#enabled = false
+    clearTimeout(this.#idle)
+    await this.#starting
+    await this.#end()
+  }
+
+  /** Ends the thread (idle, or stopping) after a last checkpoint; commits checkpoint by themselves meanwhile. */
+  async #end(): Promise<void> {
     const worker = this.#worker
     if (worker === undefined) return
     this.#worker = undefined

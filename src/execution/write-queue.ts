@@ -17,6 +17,8 @@ export interface WriteQueueInit {
   flushMs?: number
   /** deferred writes beyond which they are committed at the next turn of the event loop; default 512 */
   maxPending?: number
+  /** called after each group commit (the WAL checkpointer keeps its thread while commits come) */
+  onCommit?: () => void
 }
 
 export const WRITE_QUEUE_DEFAULTS = Object.freeze({ flushMs: 50, maxPending: 512 })
@@ -32,6 +34,7 @@ export class WriteQueue {
   readonly #log: Logger | undefined
   readonly #flushMs: number
   readonly #maxPending: number
+  readonly #onCommit: (() => void) | undefined
   #pending: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
   #soon: NodeJS.Immediate | undefined
@@ -41,6 +44,7 @@ export class WriteQueue {
     this.#log = init.log
     this.#flushMs = init.flushMs ?? WRITE_QUEUE_DEFAULTS.flushMs
     this.#maxPending = init.maxPending ?? WRITE_QUEUE_DEFAULTS.maxPending
+    this.#onCommit = init.onCommit
   }
 
   /** deferred writes not committed yet */
@@ -79,6 +83,7 @@ export class WriteQueue {
       }
     } finally {
       if (own) this.#commit()
+      this.#onCommit?.()
     }
   }
 

@@ -223,6 +223,34 @@ describe('Journal', () => {
     }
   })
 
+  it('ends the checkpoint thread when no commit comes for idleMs, and starts it again at the next', async () => {
+    const { dir, cleanup } = await tempDir()
+    try {
+      const file = join(dir, 'kith.db')
+      const fileDb = openDatabase(file)
+      const autocheckpoint = () =>
+        Number(fileDb.prepare('PRAGMA wal_autocheckpoint').get()?.wal_autocheckpoint)
+      const checkpointer = new Checkpointer(fileDb, file, { intervalMs: 20, idleMs: 100 })
+      await checkpointer.start()
+      expect(checkpointer.running).toBe(true)
+      await waitFor('the idle thread to end', () => !checkpointer.running)
+      // meanwhile the node's connection checkpoints by itself
+      expect(autocheckpoint()).toBe(1000)
+      const writes = new WriteQueue(fileDb, { onCommit: () => checkpointer.touch() })
+      const journal = new Journal(fileDb, { writes })
+      journal.recordQueued(task('t1'), T0)
+      journal.deferFinished('t1', 'ok', {}, T0 + 1)
+      writes.flush()
+      await waitFor('the thread to start again', () => checkpointer.running)
+      expect(autocheckpoint()).toBe(0)
+      await checkpointer.stop()
+      expect(checkpointer.running).toBe(false)
+      fileDb.close()
+    } finally {
+      await cleanup()
+    }
+  })
+
   it('lists recent tasks newest first', () => {
     const journal = new Journal(db)
     for (let i = 0; i < 5; i++) journal.recordQueued(task(`t${i}`), T0 + i)
