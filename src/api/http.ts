@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ZodType } from 'zod'
 
 export class HttpError extends Error {
   readonly status: number
@@ -35,9 +36,30 @@ export interface Route {
   method: 'GET' | 'POST' | 'DELETE'
   /** a path with `:name` segments, e.g. `/v1/tasks/:id` */
   path: string
-  /** open routes answer without a token (only `/healthz`) */
+  /** open routes answer without a token (`/healthz`, the agent card) */
   open?: boolean
+  /** what `GET /openapi.json` says of the route: the route table is the document's only source */
+  doc?: RouteDoc
   handle(req: Request): unknown | Promise<unknown>
+}
+
+/** A route's entry in the OpenAPI document (openapi.ts). */
+export interface RouteDoc {
+  summary: string
+  description?: string
+  /** the schema the route validates its JSON body with */
+  body?: ZodType
+  query?: QueryParamDoc[]
+  /** the answer, where more than "a JSON object" is worth saying */
+  response?: { description?: string; contentType?: string; schema?: Record<string, unknown> }
+}
+
+export interface QueryParamDoc {
+  name: string
+  description: string
+  /** a JSON Schema; a string when absent */
+  schema?: Record<string, unknown>
+  required?: boolean
 }
 
 export interface HttpServerInit {

@@ -6,7 +6,7 @@ import type { PeerInfo } from '../connectivity/peers.ts'
 import type { SignedDescriptor } from '../discovery/descriptor.ts'
 import type { Intent, IntentConstraints, Match } from '../discovery/matcher/index.ts'
 import type { StoreEntry } from '../discovery/store.ts'
-import { HttpError, type Route } from './http.ts'
+import { HttpError, type QueryParamDoc, type Route } from './http.ts'
 
 export interface NodeStatus {
   peerId: string
@@ -34,6 +34,25 @@ export interface ApiNode {
 }
 
 const MAX_LIMIT = 100
+
+/** The query parameters {@link intentFromQuery} reads, for the OpenAPI document. */
+const INTENT_QUERY: QueryParamDoc[] = [
+  { name: 'q', description: 'what you want done, in words (at most 1000 characters)' },
+  { name: 'tag', description: 'a tag the capability must have; repeatable or comma-separated' },
+  { name: 'kind', description: 'only this kind', schema: { enum: ['script', 'device', 'sensor'] } },
+  { name: 'local', description: 'only this node (true) or only others (false)', schema: { type: 'boolean' } },
+  { name: 'minTier', description: 'lowest verification tier', schema: { enum: ['1', '2', '3'] } },
+  {
+    name: 'maxLatencyMs',
+    description: 'highest expected latency',
+    schema: { type: 'number', exclusiveMinimum: 0 },
+  },
+  {
+    name: 'limit',
+    description: 'most matches',
+    schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 10 },
+  },
+]
 
 /** Reads an intent from query parameters: `q`, `tag` (repeatable or comma-separated), `kind`, `local`, `minTier`, `maxLatencyMs`, `limit`. */
 export function intentFromQuery(query: URLSearchParams): { intent: Intent; limit: number } {
@@ -98,18 +117,43 @@ export function kithRoutes(node: ApiNode): Route[] {
       method: 'GET',
       path: '/healthz',
       open: true,
+      doc: { summary: 'Liveness: peer id, version, uptime (no token needed)' },
       handle: () => {
         const s = node.status()
         return { status: 'ok', peerId: s.peerId, version: s.version, uptimeMs: s.uptimeMs }
       },
     },
-    { method: 'GET', path: '/v1/status', handle: () => node.status() },
-    { method: 'GET', path: '/v1/peers', handle: () => ({ peers: node.peers() }) },
-    { method: 'GET', path: '/v1/discovery/stats', handle: () => node.discoveryStats() },
-    { method: 'GET', path: '/v1/devices', handle: () => node.devices() },
+    {
+      method: 'GET',
+      path: '/v1/status',
+      doc: { summary: 'This node: peer id, name, version, listen addresses, connections, last reload' },
+      handle: () => node.status(),
+    },
+    {
+      method: 'GET',
+      path: '/v1/peers',
+      doc: { summary: 'Connected peers' },
+      handle: () => ({ peers: node.peers() }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/discovery/stats',
+      doc: { summary: 'Discovery counters: store outcomes, gossip and pull bytes' },
+      handle: () => node.discoveryStats(),
+    },
+    {
+      method: 'GET',
+      path: '/v1/devices',
+      doc: { summary: "This node's MQTT devices, their availability and last readings" },
+      handle: () => node.devices(),
+    },
     {
       method: 'GET',
       path: '/v1/capabilities',
+      doc: {
+        summary: 'Capabilities in the network that match an intent, ranked, each with its provider',
+        query: INTENT_QUERY,
+      },
       handle: (req) => {
         const { intent, limit } = intentFromQuery(req.query)
         return { intent, matches: node.findCapabilities(intent, limit) }
@@ -118,6 +162,7 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/descriptor',
+      doc: { summary: "This node's signed capability descriptor (503 before the first announce)" },
       handle: () => {
         const own = node.descriptor()
         if (own == null) throw new HttpError(503, 'not_ready', 'this node has not announced yet')
@@ -127,6 +172,7 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/descriptors',
+      doc: { summary: 'Every live descriptor held: peer, seq, iat, ttl, state, caps' },
       handle: () => ({
         descriptors: node
           .descriptors()

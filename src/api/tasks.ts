@@ -2,34 +2,44 @@
 import { z } from 'zod'
 import { HttpError, type Route } from './http.ts'
 
-const taskBody = z
+// the descriptions are the OpenAPI document's (GET /openapi.json)
+export const taskBody = z
   .strictObject({
-    /** a capability id; or `intent` to let the matcher choose */
-    capability: z.string().min(1).max(64).optional(),
-    intent: z.string().min(1).max(1000).optional(),
-    tags: z.array(z.string().max(40)).max(16).optional(),
-    input: z.unknown().optional(),
+    capability: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('a capability id; or `intent` to let the matcher choose'),
+    intent: z.string().min(1).max(1000).optional().describe('what you want done, in words'),
+    tags: z.array(z.string().max(40)).max(16).optional().describe('tags that narrow the intent'),
+    input: z.unknown().optional().describe("the capability's input"),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
-    /** most providers tried */
-    budget: z.number().int().min(1).max(10).optional(),
-    /** verification tier; `auto` follows the capability's risk (trust plane) */
-    tier: z.union([z.literal('auto'), z.literal(1), z.literal(2), z.literal(3)]).optional(),
-    /** only this peer (a peer id) may run it: no fallback to other providers */
-    provider: z.string().min(1).max(128).optional(),
+    budget: z.number().int().min(1).max(10).optional().describe('most providers tried'),
+    tier: z
+      .union([z.literal('auto'), z.literal(1), z.literal(2), z.literal(3)])
+      .optional()
+      .describe("verification tier; `auto` follows the capability's risk"),
+    provider: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('only this peer (a peer id) may run it: no fallback to other providers'),
   })
   .refine((b) => (b.capability == null) !== (b.intent == null), 'give exactly one of capability or intent')
+  .describe('give exactly one of capability or intent')
 
 export type TaskBody = z.output<typeof taskBody>
 
-const workflowBody = z.strictObject({
-  /** the workflow as YAML text (what `kith run FILE` sends) */
+export const workflowBody = z.strictObject({
   workflow: z
     .string()
     .min(1)
-    .max(256 * 1024),
-  /** a name for error messages, e.g. the file it came from */
-  file: z.string().max(1024).optional(),
-  input: z.unknown().optional(),
+    .max(256 * 1024)
+    .describe('the workflow as YAML text (what `kith run FILE` sends)'),
+  file: z.string().max(1024).optional().describe('a name for error messages, e.g. the file it came from'),
+  input: z.unknown().optional().describe("the workflow's input"),
 })
 
 export type WorkflowBody = z.output<typeof workflowBody>
@@ -46,6 +56,10 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'POST',
       path: '/v1/tasks',
+      doc: {
+        summary: 'Run a task somewhere in the network, verified at its tier, with fallback',
+        body: taskBody,
+      },
       handle: async (req) => {
         const parsed = taskBody.safeParse(req.body ?? {})
         if (!parsed.success) {
@@ -58,6 +72,16 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'GET',
       path: '/v1/tasks',
+      doc: {
+        summary: 'Recent tasks from the journal, newest first',
+        query: [
+          {
+            name: 'limit',
+            description: 'most tasks',
+            schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        ],
+      },
       handle: (req) => {
         const limit = Number(req.query.get('limit') ?? 50)
         if (!Number.isInteger(limit) || limit < 1 || limit > 500)
@@ -68,6 +92,7 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'POST',
       path: '/v1/workflows',
+      doc: { summary: 'Run a workflow (steps with fallback) given as YAML', body: workflowBody },
       handle: async (req) => {
         const parsed = workflowBody.safeParse(req.body ?? {})
         if (!parsed.success) {
@@ -80,6 +105,7 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'GET',
       path: '/v1/tasks/:id',
+      doc: { summary: 'One task: its outcome (with output while recent), else its journal entry' },
       handle: (req) => {
         const task = api.getTask(req.params.id ?? '')
         if (task == null) throw new HttpError(404, 'not_found', `no task ${req.params.id}`)

@@ -13,6 +13,8 @@ export interface FleetRenderOptions {
   node?: string[]
   check?: boolean
   stdout?: boolean
+  /** one JSON array of `{node, file?, action}` instead of a line per node */
+  json?: boolean
 }
 
 /** Mode of a rendered config: its owner writes it, the node's group (a service account) reads it. */
@@ -34,15 +36,18 @@ export async function renderFleetCommand(file: string, options: FleetRenderOptio
     process.stdout.write(nodes[0]?.yaml ?? '')
     return
   }
+  const report: Array<{ node: string; file?: string; action: 'ok' | 'wrote' | 'unchanged' }> = []
   if (options.check === true || options.out == null) {
-    for (const node of nodes) console.log(`ok ${node.name}`)
-    return
+    for (const node of nodes) report.push({ node: node.name, action: 'ok' })
+  } else {
+    for (const node of nodes) {
+      const target = renderedPath(options.out, node.name)
+      const written = await writeIfChanged(target, node.yaml)
+      report.push({ node: node.name, file: target, action: written ? 'wrote' : 'unchanged' })
+    }
   }
-  for (const node of nodes) {
-    const target = renderedPath(options.out, node.name)
-    const written = await writeIfChanged(target, node.yaml)
-    console.log(`${written ? 'wrote' : 'unchanged'} ${target}`)
-  }
+  if (options.json === true) console.log(JSON.stringify(report))
+  else for (const r of report) console.log(r.file == null ? `${r.action} ${r.node}` : `${r.action} ${r.file}`)
 }
 
 /**

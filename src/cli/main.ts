@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
  * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
- * Exit codes: 0 success, 1 failure, 2 usage, 78 configuration (sysexits EX_CONFIG).
+ * Exit codes: 0 success, 1 failure (an API error, a failed task or workflow), 2 usage, 78 configuration
+ * (sysexits EX_CONFIG). Verbs that print data take `--json` (init, config check, fleet render, status, peers,
+ * find, call, run); errors are one line on stderr, `kith: <code>: <message>` for the API's.
  */
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
+import { dirname, join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
-import { printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
+import { printError, printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
+import { withProgress } from './progress.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -43,9 +47,14 @@ export function buildProgram(): Command {
       'a peer to connect to at start, ending in /p2p/<id> (repeatable)',
       collect,
     )
+    .option('--json', 'print {"peerId","config","identity"} instead of the peer id alone')
     .action(async (opts) => {
-      const { peerId } = await initNode(opts)
-      console.log(peerId)
+      const { peerId, config } = await initNode(opts)
+      if (opts.json === true)
+        console.log(
+          JSON.stringify({ peerId, config: resolve(config), identity: resolve(identityPath(config)) }),
+        )
+      else console.log(peerId)
     })
 
   program
@@ -55,8 +64,10 @@ export function buildProgram(): Command {
     .option('--init', 'create the config and identity first if the config file does not exist')
     .option(
       '--demo',
-      'also run a small virtual household on the node’s embedded broker (a plug, a dimmable light and a climate ' +
-        'sensor announced through Home Assistant discovery, a DIY relay through Homie)',
+      'also run the default household: virtual devices on the node’s embedded broker (a plug, a dimmable light ' +
+        'and a climate sensor announced through Home Assistant discovery, a DIY relay through Homie) and a second ' +
+        'node in this process (DIR/demo-peer/) offering math.stats and text.summarize; once they are live, "try ' +
+        'this" hints go to stderr',
     )
     .action(async (opts) => {
       // libp2p and the planes load only for the verb that runs a node
@@ -69,15 +80,22 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate a config; exit 0, or 78 with FILE:LINE: path: problem for each problem')
     .argument('<file>')
-    .action(async (file: string) => {
-      const loaded = await loadConfig(file)
+    .option('--json', 'print {"file","ok","problems"} on stdout as well (the exit code is the same)')
+    .action(async (file: string, opts) => {
       try {
-        await loadIdentity(loaded.paths.identity)
+        const loaded = await loadConfig(file)
+        try {
+          await loadIdentity(loaded.paths.identity)
+        } catch (err) {
+          if (!(err instanceof IdentityError)) throw err
+          throw new ConfigError([{ ...loaded.locate(['identity']), path: 'identity', message: err.message }])
+        }
       } catch (err) {
-        if (!(err instanceof IdentityError)) throw err
-        throw new ConfigError([{ ...loaded.locate(['identity']), path: 'identity', message: err.message }])
+        if (opts.json === true && err instanceof ConfigError)
+          console.log(JSON.stringify({ file, ok: false, problems: err.problems }))
+        throw err
       }
-      console.log(`${file}: ok`)
+      console.log(opts.json === true ? JSON.stringify({ file, ok: true, problems: [] }) : `${file}: ok`)
     })
 
   program
@@ -93,7 +111,10 @@ export function buildProgram(): Command {
     .option('--node <name>', 'only this node (repeatable)', collect)
     .option('--check', 'validate the nodes, write nothing')
     .option('--stdout', 'print the config of the one --node instead of writing it')
+    .option('--json', 'print [{"node","file","action"}] instead of one line per node')
     .action(async (file: string, opts) => {
+      if (opts.json === true && opts.stdout === true)
+        throw new UsageError('--json and --stdout exclude each other')
       if (opts.stdout === true && (opts.node ?? []).length !== 1)
         throw new UsageError('--stdout needs exactly one --node')
       if (opts.out == null && opts.check !== true && opts.stdout !== true)
@@ -110,10 +131,10 @@ export function buildProgram(): Command {
 
   clientOptions(
     program.command('status').description('show the running node: peer id, addresses, connections'),
-  ).action(async (opts) => printStatus(await (await apiClient(opts)).get('/v1/status'), opts.json === true))
+  ).action(async (opts) => printStatus(await (await apiClient(opts)).get('/v1/status'), opts))
   clientOptions(
     program.command('peers').description('list the peers the running node is connected to'),
-  ).action(async (opts) => printPeers(await (await apiClient(opts)).get('/v1/peers'), opts.json === true))
+  ).action(async (opts) => printPeers(await (await apiClient(opts)).get('/v1/peers'), opts))
   clientOptions(
     program
       .command('find')
@@ -130,7 +151,7 @@ export function buildProgram(): Command {
     if (opts.kind != null) query.set('kind', opts.kind)
     if (opts.local === true) query.set('local', 'true')
     if (opts.minTier != null) query.set('minTier', opts.minTier)
-    printMatches(await (await apiClient(opts)).get(`/v1/capabilities?${query}`), opts.json === true)
+    printMatches(await (await apiClient(opts)).get(`/v1/capabilities?${query}`), opts)
   })
   clientOptions(
     program
@@ -154,8 +175,9 @@ export function buildProgram(): Command {
       tier: opts.tier === 'auto' ? 'auto' : Number(opts.tier),
       ...(opts.timeout != null ? { timeoutMs: Number(opts.timeout) } : {}),
     }
-    const result = await (await apiClient(opts)).post('/v1/tasks', body)
-    printTask(result, opts.json === true)
+    const client = await apiClient(opts)
+    const result = await withProgress(`calling ${capability}`, () => client.post('/v1/tasks', body))
+    printTask(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
   clientOptions(
@@ -168,7 +190,7 @@ export function buildProgram(): Command {
       .option('--input <json>', 'workflow input, as JSON (steps read it as ${input.…})'),
   ).action(async (file: string, opts) => {
     const { loadWorkflow } = await import('../execution/workflow/index.ts')
-    await loadWorkflow(file) // problems surface here as FILE:LINE lines, exit 78
+    const workflow = await loadWorkflow(file) // problems surface here as FILE:LINE lines, exit 78
     let input: unknown
     if (opts.input != null) {
       try {
@@ -179,8 +201,12 @@ export function buildProgram(): Command {
     }
     const { readFile } = await import('node:fs/promises')
     const body = { workflow: await readFile(file, 'utf8'), file, ...(input !== undefined ? { input } : {}) }
-    const result = await (await apiClient(opts)).post('/v1/workflows', body)
-    printWorkflow(result, opts.json === true)
+    const client = await apiClient(opts)
+    const steps = `${workflow.steps.length} step${workflow.steps.length === 1 ? '' : 's'}`
+    const result = await withProgress(`running workflow ${workflow.name} (${steps})`, () =>
+      client.post('/v1/workflows', body),
+    )
+    printWorkflow(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
 
@@ -238,6 +264,11 @@ export function buildProgram(): Command {
 
 class UsageError extends Error {}
 
+/** Where `kith init` puts the identity beside a config it wrote. */
+function identityPath(config: string): string {
+  return join(dirname(config), 'identity.key')
+}
+
 async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv)
@@ -260,7 +291,11 @@ function exitCodeFor(err: unknown): number {
     console.error(`kith: ${err.message}`)
     return EX_CONFIG
   }
-  if (err instanceof InitError || err instanceof ApiError) {
+  if (err instanceof ApiError) {
+    printError(err.code, err.message)
+    return 1
+  }
+  if (err instanceof InitError) {
     console.error(`kith: ${err.message}`)
     return 1
   }

@@ -1,68 +1,89 @@
-/** Human-readable output of the client verbs; `--json` prints the API's answer as it is. */
+/**
+ * Human-readable output of the client verbs: aligned tables, short peer ids, human units, colours on a
+ * terminal only. `--json` prints the API's answer as it is instead. Each `format*` is pure (given a style and
+ * the clock), each `print*` writes to stdout.
+ */
 import type { NodeStatus } from '../api/routes.ts'
 import type { PeerInfo } from '../connectivity/peers.ts'
+import { ago, createStyle, duration, shortPeer, type Style, styleFor, table, truncate } from './format.ts'
 
-/** Left-aligned columns separated by two spaces. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+/** How a verb prints: JSON, or a table styled for stdout. */
+export interface PrintOptions {
+  json?: boolean
+  style?: Style
 }
 
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000)
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`
+const TITLE_WIDTH = 44
+const plain = createStyle(false)
+
+function emit(value: unknown, options: PrintOptions, format: (style: Style) => string): void {
+  if (options.json === true) console.log(JSON.stringify(value, null, 2))
+  else console.log(format(options.style ?? styleFor(process.stdout)))
 }
 
-export function printStatus(value: unknown, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(value, null, 2))
-    return
-  }
-  const s = value as NodeStatus
-  console.log(
-    table([
+function statusWord(status: string, style: Style): string {
+  if (status === 'ok') return style.green(status)
+  if (status === 'skipped' || status === 'busy') return style.yellow(status)
+  return style.red(status)
+}
+
+function riskWord(risk: string, style: Style): string {
+  return risk === 'high' ? style.red(risk) : risk === 'medium' ? style.yellow(risk) : risk
+}
+
+function provider(peer: string | undefined, local: boolean | undefined, style: Style): string {
+  if (peer == null) return '-'
+  return local === true ? style.cyan('this node') : shortPeer(peer)
+}
+
+/** `kith status`: the node's id, version, uptime, connections and addresses, one per row. */
+export function formatStatus(s: NodeStatus, style: Style = plain): string {
+  return table(
+    [
       ['peer id', s.peerId],
       ['name', s.name ?? '-'],
       ['version', s.version],
-      ['uptime', ago(s.uptimeMs)],
+      ['uptime', duration(s.uptimeMs)],
       ['connections', String(s.connections)],
       ['mdns', s.mdns ? 'on' : 'off'],
       ['dht', s.dht],
       ...s.listen.map((a, i) => [i === 0 ? 'listen' : '', a]),
-    ]),
+    ].map(([k, v]) => [style.dim(k ?? ''), v ?? '']),
   )
 }
 
-export function printPeers(value: unknown, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(value, null, 2))
-    return
-  }
-  const peers = (value as { peers: PeerInfo[] }).peers
-  if (peers.length === 0) {
-    console.log('no peers connected')
-    return
-  }
-  const now = Date.now()
-  console.log(
-    table([
+/**
+ * @example
+ * printStatus(await client.get('/v1/status'), { json: false })
+ */
+export function printStatus(value: unknown, options: PrintOptions = {}): void {
+  emit(value, options, (style) => formatStatus(value as NodeStatus, style))
+}
+
+/** `kith peers`: one row per connected peer, its id shortened. */
+export function formatPeers(peers: PeerInfo[], style: Style = plain, now = Date.now()): string {
+  if (peers.length === 0) return 'no peers connected'
+  return table(
+    [
       ['PEER', 'DIRECTION', 'SINCE', 'STREAMS', 'ADDRESS'],
       ...peers.map((p) => [
-        p.peerId,
+        shortPeer(p.peerId),
         p.direction + (p.relayed ? ' (relayed)' : ''),
         ago(now - p.since),
         String(p.streams),
-        p.addrs[0] ?? '',
+        style.dim(p.addrs[0] ?? ''),
       ]),
-    ]),
+    ],
+    { header: true, style, right: [2, 3] },
   )
+}
+
+/**
+ * @example
+ * printPeers(await client.get('/v1/peers'))
+ */
+export function printPeers(value: unknown, options: PrintOptions = {}): void {
+  emit(value, options, (style) => formatPeers((value as { peers: PeerInfo[] }).peers, style))
 }
 
 interface MatchView {
@@ -70,34 +91,39 @@ interface MatchView {
   local: boolean
   score: number
   capability: { id: string; title: string; kind: string; risk: string }
-  parts: Record<string, number>
 }
 
-export function printMatches(value: unknown, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(value, null, 2))
-    return
-  }
-  const matches = (value as { matches: MatchView[] }).matches
-  if (matches.length === 0) {
-    console.log('nothing in the network matches')
-    return
-  }
-  const short = (peer: string) => `…${peer.slice(-8)}`
-  console.log(
-    table([
+/**
+ * `kith find`: ranked capabilities with their provider.
+ *
+ * @example
+ * formatMatches([]) // 'nothing in the network matches'
+ */
+export function formatMatches(matches: MatchView[], style: Style = plain): string {
+  if (matches.length === 0) return 'nothing in the network matches'
+  return table(
+    [
       ['#', 'SCORE', 'CAPABILITY', 'TITLE', 'KIND', 'RISK', 'PROVIDER'],
       ...matches.map((m, i) => [
         String(i + 1),
         m.score.toFixed(3),
-        m.capability.id,
-        m.capability.title,
+        style.bold(m.capability.id),
+        truncate(m.capability.title, TITLE_WIDTH),
         m.capability.kind,
-        m.capability.risk,
-        m.local ? 'this node' : short(m.peer),
+        riskWord(m.capability.risk, style),
+        provider(m.peer, m.local, style),
       ]),
-    ]),
+    ],
+    { header: true, style, right: [1] },
   )
+}
+
+/**
+ * @example
+ * printMatches(await client.get('/v1/capabilities?q=lamp'), { json: true })
+ */
+export function printMatches(value: unknown, options: PrintOptions = {}): void {
+  emit(value, options, (style) => formatMatches((value as { matches: MatchView[] }).matches, style))
 }
 
 interface TaskView {
@@ -114,32 +140,34 @@ interface TaskView {
   checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
 }
 
-export function printTask(value: unknown, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(value, null, 2))
-    return
-  }
-  const t = value as TaskView
-  const who = t.provider == null ? '-' : t.local === true ? 'this node' : t.provider
-  console.log(
-    table([
-      ['task', t.id],
-      ['status', t.status],
-      ['provider', who],
-      ['tier', t.tier == null ? '-' : String(t.tier)],
-      ['fallbacks', String(t.fallbacks)],
-      ...t.attempts.map((a, i) => [
-        i === 0 ? 'attempts' : '',
-        `${a.peer.slice(-8)} ${a.status} ${a.ms.toFixed(1)} ms`,
-      ]),
-      ...(t.checks ?? []).map((c, i) => [
-        i === 0 ? 'checks' : '',
-        `${c.name} ${c.result} …${c.peer.slice(-8)}${c.reason != null ? ` (${c.reason})` : ''}`,
-      ]),
+/** `kith call`: who ran the task, at which tier, with which checks and attempts; then its output. */
+export function formatTask(t: TaskView, style: Style = plain): string {
+  const checkWord = (result: string) =>
+    result === 'pass' ? style.green(result) : result === 'fail' ? style.red(result) : style.yellow(result)
+  const rows = [
+    ['task', style.dim(t.id)],
+    ['status', statusWord(t.status, style)],
+    ['provider', provider(t.provider, t.local, style)],
+    ['tier', t.tier == null ? '-' : String(t.tier)],
+    ['fallbacks', String(t.fallbacks)],
+    ...t.attempts.map((a, i) => [
+      i === 0 ? 'attempts' : '',
+      `${shortPeer(a.peer)}  ${statusWord(a.status, style)}  ${duration(a.ms)}`,
     ]),
-  )
-  if (t.ok) console.log(JSON.stringify(t.output, null, 2))
-  else console.log(`error: ${t.error?.code}: ${t.error?.message}`)
+    ...(t.checks ?? []).map((c, i) => [
+      i === 0 ? 'checks' : '',
+      `${c.name} ${checkWord(c.result)} ${shortPeer(c.peer)}${c.reason != null ? ` (${c.reason})` : ''}`,
+    ]),
+  ]
+  const head = table(rows.map(([k, v]) => [style.dim(k ?? ''), v ?? '']))
+  return t.ok ? `${head}\n${JSON.stringify(t.output, null, 2)}` : head
+}
+
+/** Prints a task's outcome; a failed one also gets its error line on stderr (the caller sets the exit code). */
+export function printTask(value: unknown, options: PrintOptions = {}): void {
+  emit(value, options, (style) => formatTask(value as TaskView, style))
+  const t = value as TaskView
+  if (!t.ok) printError(t.error?.code ?? t.status, t.error?.message ?? 'the task failed')
 }
 
 interface WorkflowView {
@@ -160,28 +188,50 @@ interface WorkflowView {
   }>
 }
 
-export function printWorkflow(value: unknown, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(value, null, 2))
-    return
-  }
-  const w = value as WorkflowView
-  console.log(
-    table([
-      ['STEP', 'STATUS', 'PROVIDER', 'TIER', 'MS', 'FALLBACKS', 'ERROR'],
+/** `kith run`: a row per step, the outcome line, then the workflow's output. */
+export function formatWorkflow(w: WorkflowView, style: Style = plain): string {
+  const steps = table(
+    [
+      ['STEP', 'STATUS', 'PROVIDER', 'TIER', 'TIME', 'FALLBACKS', 'ERROR'],
       ...w.steps.map((s) => [
         s.id,
-        s.status,
-        s.provider == null ? '-' : s.local === true ? 'this node' : `…${s.provider.slice(-8)}`,
+        statusWord(s.status, style),
+        provider(s.provider, s.local, style),
         s.tier == null ? '-' : String(s.tier),
-        s.ms.toFixed(1),
+        duration(s.ms),
         String(s.fallbacks),
-        s.error == null ? '' : `${s.error.code}: ${s.error.message}`,
+        s.error == null ? '' : style.red(`${s.error.code}: ${s.error.message}`),
       ]),
-    ]),
+    ],
+    { header: true, style, right: [3, 4, 5] },
   )
-  console.log(
-    `workflow ${w.name}: ${w.ok ? 'ok' : `failed (${w.error?.code ?? 'error'})`} in ${w.ms.toFixed(1)} ms`,
-  )
-  if (w.ok && w.output !== undefined) console.log(JSON.stringify(w.output, null, 2))
+  const outcome = w.ok ? style.green('ok') : style.red(`failed (${w.error?.code ?? 'error'})`)
+  const lines = [steps, `workflow ${w.name}: ${outcome} in ${duration(w.ms)}`]
+  if (w.ok && w.output !== undefined) lines.push(JSON.stringify(w.output, null, 2))
+  return lines.join('\n')
+}
+
+/** Prints a workflow's outcome; a failed one also gets its error line on stderr. */
+export function printWorkflow(value: unknown, options: PrintOptions = {}): void {
+  emit(value, options, (style) => formatWorkflow(value as WorkflowView, style))
+  const w = value as WorkflowView
+  if (!w.ok) printError(w.error?.code ?? 'failed', w.error?.message ?? `workflow ${w.name} failed`)
+}
+
+/**
+ * The one line an error gets on stderr: `kith: <code>: <message>`, the code red on a terminal.
+ *
+ * @example
+ * printError('not_found', 'no provider offers lamp.on') // kith: not_found: no provider offers lamp.on
+ */
+export function printError(code: string, message: string): void {
+  process.stderr.write(`${formatError(code, message, styleFor(process.stderr))}\n`)
+}
+
+/**
+ * @example
+ * formatError('busy', 'every provider is busy') // 'kith: busy: every provider is busy'
+ */
+export function formatError(code: string, message: string, style: Style = plain): string {
+  return `kith: ${style.red(code)}: ${message}`
 }

@@ -2,11 +2,11 @@
  * `kith start`: runs the node until SIGTERM or SIGINT. Logs go to stderr as JSON lines; stdout carries one
  * line, the ready event, for scripts and supervisors to wait on. While it runs, a change to the config file
  * (or to a file it names), or SIGHUP, reloads the config: what can change live does, the rest is logged as
- * needing a restart.
+ * needing a restart. `--demo` adds the default household around the node (demo.ts).
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { loadConfig } from '../config/index.ts'
+import { type Config, loadConfig } from '../config/index.ts'
 import { ConfigWatcher, watchedFiles } from '../config/watch.ts'
 import { createNode, type KithNode } from '../node/node.ts'
 import { componentLogger, createLogger, type Logger } from '../util/logger.ts'
@@ -20,7 +20,13 @@ export async function startNode(options: { config: string; init?: boolean; demo?
     const { peerId, config } = await initNode({ dir: dirname(options.config) })
     process.stderr.write(`kith: created ${config} and a new identity ${peerId}\n`)
   }
-  const config = await loadConfig(options.config)
+  // the demo's canary lives in memory only, so it is added to every load, reloads included
+  const withDemo = options.demo === true ? (await import('./demo-peer.ts')).withDemoCanary : undefined
+  const load = async () => {
+    const loaded = await loadConfig(options.config)
+    return withDemo != null ? withDemo(loaded) : loaded
+  }
+  const config = await load()
   const root = createLogger(config.log.level)
   const log = componentLogger(root, 'kith:cli')
   const node = await createNode(config, root)
@@ -50,20 +56,25 @@ export async function startNode(options: { config: string; init?: boolean; demo?
   process.on('SIGINT', () => stop('SIGINT'))
 
   const ready = await node.start()
-  const brokerUrl = node.devices.brokerUrl()
-  if (options.demo === true && brokerUrl != null) {
-    const { startDemoHousehold } = await import('../../firmware-bridge/household.ts')
-    const household = await startDemoHousehold(brokerUrl)
-    node.onStop(() => household.stop())
-    log.info({ devices: household.ids }, 'demo household running')
+  let announce: (() => Promise<void>) | undefined
+  if (options.demo === true) {
+    const { startDemo } = await import('./demo.ts')
+    try {
+      const demo = await startDemo({ node, ready, config, logger: root })
+      announce = () => demo.announce()
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
   }
-  await watchConfig(options.config, node, log)
+  await watchConfig(load, node, log)
   process.stdout.write(`${JSON.stringify(ready)}\n`)
+  // the hints go to stderr once the household is live; stdout has said all it will
+  announce?.().catch((err: unknown) => log.warn({ err }, 'demo hints failed'))
 }
 
 /** Reloads the config when it (or a file it names) changes, or on SIGHUP; the node's stop ends both. */
-async function watchConfig(file: string, node: KithNode, log: Logger): Promise<void> {
-  const load = () => loadConfig(file)
+async function watchConfig(load: () => Promise<Config>, node: KithNode, log: Logger): Promise<void> {
   const watcher = new ConfigWatcher({
     files: watchedFiles(node.config),
     onChange: async (reason) => {

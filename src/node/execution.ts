@@ -30,6 +30,7 @@ import {
 import type { WorkerSandboxInit } from '../execution/sandbox/index.ts'
 import { BusyError, SCHEDULER_DEFAULTS, Scheduler, TimeoutError } from '../execution/scheduler.ts'
 import { TaskClient } from '../execution/task-client.ts'
+import { TaskCounts } from '../execution/task-counts.ts'
 import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
 import { WriteQueue } from '../execution/write-queue.ts'
@@ -71,6 +72,8 @@ export interface ExecutionPlane {
   registry: CapabilityRegistry
   scheduler: Scheduler
   journal: Journal
+  /** tasks ended, by direction, status and tier (the metrics) */
+  tasks: TaskCounts
   /**
    * Makes the script capabilities `caps` (at start, and on a config reload): reads every script and
    * compiles every schema first, throwing before anything changes when one fails; then registers the new
@@ -142,10 +145,10 @@ export function buildExecution(parts: {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
   const registry = new CapabilityRegistry()
-  // one group commit for the journal and the ledger: a task's only write on its critical path is its row
-  const writes = new WriteQueue(parts.db, { log })
-  // WAL checkpoints in a thread of their own, not inside a task's commit
+  // WAL checkpoints in a thread of their own, not inside a task's commit; it ends while no commits come
   const checkpointer = new Checkpointer(parts.db, config.paths.database, { log })
+  // one group commit for the journal and the ledger: a task's only write on its critical path is its row
+  const writes = new WriteQueue(parts.db, { log, onCommit: () => checkpointer.touch() })
   const journal = new Journal(parts.db, { writes })
   const reciprocity = new Reciprocity(parts.db, { writes })
   const scheduler = new Scheduler({
@@ -304,9 +307,15 @@ export function buildExecution(parts: {
 
   // a requester may have as many tasks in flight on its stream as the cooperation rules could let through;
   // the rules, not the stream, decide who gets `busy`
+  const tasks = new TaskCounts()
+  const counted: typeof serve = async (req, signal, authenticate) => {
+    const outcome = await serve(req, signal, authenticate)
+    tasks.add('in', outcome.status, req.evidence === 'none' ? 'unknown' : 3)
+    return outcome
+  }
   const server = new TaskServer(
     host,
-    serve,
+    counted,
     parts.verify,
     componentLogger(parts.logger, 'kith:execution:server'),
     {
@@ -354,6 +363,7 @@ export function buildExecution(parts: {
     registry,
     scheduler,
     journal,
+    tasks,
     replaceCapabilities,
     updateAccess: (access) => policy.updateAccess(access),
     async delegate(request) {
@@ -395,6 +405,7 @@ export function buildExecution(parts: {
         : result.status === 'busy' || result.status === 'denied' || result.status === 'timeout'
           ? result.status
           : 'error'
+      tasks.add('out', result.status, result.tier)
       journal.deferFinished(
         id,
         outcome,

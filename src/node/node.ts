@@ -8,7 +8,10 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
 import type { Capability } from '../discovery/descriptor.ts'
+import { agentCardRoute } from '../api/agent-card.ts'
 import { createHttpServer } from '../api/http.ts'
+import { metricsRegistry, metricsRoute } from '../api/metrics.ts'
+import { withOpenApi } from '../api/openapi.ts'
 import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
 import { type ApiNode, kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { HttpError } from '../api/http.ts'
@@ -38,6 +41,7 @@ import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
+import { agentCardView, metricsView } from './api-views.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
 import {
@@ -88,6 +92,8 @@ export class KithNode {
   #offDevices?: () => void
   readonly #beforeStop: Array<() => Promise<void>> = []
   readonly #sandbox: WorkerSandbox
+  /** CPU time of every script the sandbox ran, ms (GET /metrics) */
+  #sandboxCpuMs = 0
   /** outcomes of recent tasks run through the API, for GET /v1/tasks/:id */
   readonly #recent = new Map<string, Record<string, unknown>>()
   #startedAt = 0
@@ -151,17 +157,18 @@ export class KithNode {
       ...sandboxInitFromConfig(parts.config),
       logger: componentLogger(parts.logger, 'kith:execution:sandbox'),
     })
+    const verification = createVerification({
+      trust: () => this.#config.trust,
+      descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
+      replayLocally: (capability, input, timeoutMs) => this.#replayLocally(capability, input, timeoutMs),
+      verify,
+    })
     this.execution = buildExecution({
       ...parts,
       verify,
       discovery: this.discovery,
       recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
-      verification: createVerification({
-        trust: () => this.#config.trust,
-        descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
-        replayLocally: (capability, input, timeoutMs) => this.#replayLocally(capability, input, timeoutMs),
-        verify,
-      }),
+      verification,
       produceEvidence: (fields) => this.#produceEvidence(fields),
       canQuote: () => this.evidence.describe().tpm,
       trustOf: this.reputation.trustOf,
@@ -172,6 +179,7 @@ export class KithNode {
             ? { ...job, grants: sensorGrants(sensors, this.devices.bridge) }
             : job,
         )
+        this.#sandboxCpuMs += result.cpuMs
         if (result.ok) return result.output
         throw new TaskFailure(result.error.code, result.error.message)
       },
@@ -225,8 +233,37 @@ export class KithNode {
       tokenRequired: parts.config.apiToken != null,
       log: componentLogger(parts.logger, 'kith:api:mcp'),
     })
+    const tokenRequired = parts.config.apiToken != null
+    const card = agentCardView({
+      identity: parts.identity,
+      version: VERSION,
+      discovery: this.discovery,
+      name: () => this.config.name,
+      apiUrl: () => this.apiUrl || `http://${this.config.api.listen}`,
+      tokenRequired,
+    })
+    const metrics = metricsView({
+      host: this.host,
+      discovery: this.discovery,
+      execution: this.execution,
+      devices: this.devices,
+      reputation: this.reputation,
+      sandbox: this.#sandbox,
+      sandboxCpuMs: () => this.#sandboxCpuMs,
+      canaries: verification.book,
+      local,
+    })
     this.#api = createHttpServer({
-      routes: [...taskRoutes(tasks), ...kithRoutes(view), ...this.#mcp.routes],
+      routes: withOpenApi(
+        [
+          ...taskRoutes(tasks),
+          ...kithRoutes(view),
+          ...this.#mcp.routes,
+          agentCardRoute(card),
+          metricsRoute(metricsRegistry(metrics)),
+        ],
+        { version: VERSION, tokenRequired, serverUrl: () => this.apiUrl },
+      ),
       token: parts.config.apiToken,
       maxBodyBytes: parts.config.api.maxBodyBytes,
       maxConnections: parts.config.api.maxConnections,

@@ -2,7 +2,7 @@
  * kith's MCP server (README, "MCP"): streamable HTTP at `/mcp` on the node's API, built here from the same
  * node functions the other routes call, and the parts `kith mcp` (stdio) assembles over the HTTP API.
  */
-import { HttpError, RESPONDED, type Route } from '../http.ts'
+import { HttpError, RESPONDED, type Route, type RouteDoc } from '../http.ts'
 import type { ApiNode } from '../routes.ts'
 import type { TaskApi } from '../tasks.ts'
 import type { Logger } from '../../util/logger.ts'
@@ -36,6 +36,21 @@ export interface McpHttp {
   /** sessions open now */
   readonly sessions: number
   stop(): Promise<void>
+}
+
+/** The `/mcp` operations in the OpenAPI document: MCP's streamable HTTP transport defines the bodies. */
+const MCP_DOCS: Record<'POST' | 'GET' | 'DELETE', RouteDoc> = {
+  POST: {
+    summary: 'MCP streamable HTTP: a JSON-RPC message (initialize, tools/list, tools/call, …)',
+    description:
+      'Send `Accept: application/json, text/event-stream` and, after initialize, `mcp-session-id`.',
+    response: { contentType: 'text/event-stream', description: 'JSON-RPC responses as server-sent events' },
+  },
+  GET: {
+    summary: "MCP streamable HTTP: the session's server-to-client stream (tools/list_changed)",
+    response: { contentType: 'text/event-stream', description: 'server-sent events' },
+  },
+  DELETE: { summary: 'MCP streamable HTTP: end the session named by `mcp-session-id`' },
 }
 
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/
@@ -87,7 +102,12 @@ export function createMcpHttp(init: McpHttpInit): McpHttp {
     return RESPONDED
   }
   return {
-    routes: (['POST', 'GET', 'DELETE'] as const).map((method) => ({ method, path: '/mcp', handle })),
+    routes: (['POST', 'GET', 'DELETE'] as const).map((method) => ({
+      method,
+      path: '/mcp',
+      doc: MCP_DOCS[method],
+      handle,
+    })),
     get sessions() {
       return sessions.size
     },

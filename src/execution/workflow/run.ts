@@ -99,7 +99,8 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
         if (!step.dependsOn.every((d) => results.has(d))) continue
         pending.delete(step.id)
         const since = now()
-        const remaining = deadline - since
+        // whole milliseconds: a step's deadline ends up in AbortSignal.timeout(), which takes integers only
+        const remaining = Math.floor(deadline - since)
         if (remaining <= 0) {
           stopped = deadlineProblem(workflow)
           results.set(step.id, skipped(step, stopped, results))

@@ -1,0 +1,80 @@
+/**
+ * What the agent card and the metrics read from a running node: small views over the planes, so that api/
+ * sees counters and capabilities, never the planes themselves.
+ */
+import type { AgentCardInit } from '../api/agent-card.ts'
+import type { MetricsSource } from '../api/metrics.ts'
+import type { KithLibp2p } from '../connectivity/host.ts'
+import type { Identity } from '../connectivity/identity.ts'
+import type { WorkerSandbox } from '../execution/sandbox/index.ts'
+import type { CanaryBook } from '../trust/canary.ts'
+import type { Reputation } from '../trust/reputation/index.ts'
+import type { DevicePlane } from './devices.ts'
+import type { DiscoveryPlane, LocalState } from './discovery.ts'
+import type { ExecutionPlane } from './execution.ts'
+
+/**
+ * The agent card of a node: its advertised capabilities (its current descriptor's), its name and API URL
+ * as they are when the card is asked for.
+ */
+export function agentCardView(parts: {
+  identity: Identity
+  version: string
+  discovery: DiscoveryPlane
+  name(): string | undefined
+  apiUrl(): string
+  tokenRequired: boolean
+}): AgentCardInit {
+  return {
+    peerId: parts.identity.peerId.toString(),
+    publicKey: parts.identity.publicKey,
+    version: parts.version,
+    sign: parts.identity.sign,
+    describe: () => {
+      const name = parts.name()
+      return {
+        ...(name != null ? { name } : {}),
+        apiUrl: parts.apiUrl(),
+        capabilities: parts.discovery.announcer.current()?.descriptor.caps ?? [],
+        tokenRequired: parts.tokenRequired,
+      }
+    },
+  }
+}
+
+/** The counters of every plane, read at each scrape. */
+export function metricsView(parts: {
+  host: KithLibp2p
+  discovery: DiscoveryPlane
+  execution: ExecutionPlane
+  sandbox: WorkerSandbox
+  /** CPU time of the scripts the sandbox ran, ms */
+  sandboxCpuMs(): number
+  devices: DevicePlane
+  reputation: Reputation
+  canaries: CanaryBook
+  local: LocalState
+}): MetricsSource {
+  const { discovery, devices } = parts
+  return {
+    peers: () => parts.host.getPeers().length,
+    liveDescriptors: () => {
+      let live = 0
+      for (const _ of discovery.store.live()) live++
+      return live
+    },
+    discovery: () => ({ store: discovery.store.counters, gossip: discovery.announcer.counters }),
+    tasks: () => parts.execution.tasks.rows(),
+    sandbox: () => ({ counters: parts.sandbox.counters, cpuMs: parts.sandboxCpuMs() }),
+    mqtt: () => {
+      const link = devices.link
+      if (link == null) return undefined
+      return { connected: link.connected, counters: link.counters, commands: devices.bridge.commands }
+    },
+    trust: () => ({
+      recorded: parts.reputation.counters.recorded,
+      canaries: { passed: parts.canaries.counters.passed, failed: parts.canaries.counters.failed },
+    }),
+    state: () => parts.local.state(),
+  }
+}
