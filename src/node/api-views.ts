@@ -3,15 +3,48 @@
  * sees counters and capabilities, never the planes themselves.
  */
 import type { AgentCardInit } from '../api/agent-card.ts'
+import type { ApiNode, NodeStatus } from '../api/routes.ts'
 import type { MetricsSource } from '../api/metrics.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
+import { listPeers } from '../connectivity/peers.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
 import type { DevicePlane } from './devices.ts'
 import type { DiscoveryPlane, LocalState } from './discovery.ts'
 import type { ExecutionPlane } from './execution.ts'
+
+/** What the kith endpoints of the API read (routes.ts): the node's status, peers, descriptors and devices. */
+export function apiNodeView(parts: {
+  status(): NodeStatus
+  host: KithLibp2p
+  discovery: DiscoveryPlane
+  devices: DevicePlane
+}): ApiNode {
+  const { host, discovery, devices } = parts
+  return {
+    status: () => parts.status(),
+    peers: () => listPeers(host),
+    descriptor: () => discovery.announcer.current(),
+    descriptors: () => [...discovery.store.live()],
+    findCapabilities: (intent, limit) => discovery.index.query(intent, { limit }),
+    devices: () => ({
+      broker: devices.brokerUrl() ?? null,
+      connected: devices.link?.connected ?? false,
+      devices: devices.bridge.devices(),
+      rejected: devices.bridge.rejected,
+      commands: devices.bridge.commands,
+      mqtt: devices.link?.counters ?? null,
+      ...(devices.broker != null ? { brokerRefused: devices.broker.refused } : {}),
+    }),
+    discoveryStats: () => ({
+      live: discovery.store.size,
+      store: discovery.store.counters,
+      gossip: discovery.announcer.counters,
+    }),
+  }
+}
 
 /**
  * The agent card of a node: its advertised capabilities (its current descriptor's), its name and API URL

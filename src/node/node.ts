@@ -2,54 +2,39 @@
  * The composition root: builds every plane from a validated config and runs them under one start/stop
  * lifecycle. Nothing else constructs planes; nothing here holds module-level state.
  */
-import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
-import type { Capability } from '../discovery/descriptor.ts'
 import { agentCardRoute } from '../api/agent-card.ts'
 import { createHttpServer } from '../api/http.ts'
 import { metricsRegistry, metricsRoute } from '../api/metrics.ts'
 import { withOpenApi } from '../api/openapi.ts'
 import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
-import { type ApiNode, kithRoutes, type NodeStatus } from '../api/routes.ts'
-import { HttpError } from '../api/http.ts'
-import { type TaskApi, type TaskBody, taskRoutes, type WorkflowBody } from '../api/tasks.ts'
+import { kithRoutes, type NodeStatus } from '../api/routes.ts'
+import { taskRoutes } from '../api/tasks.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
 import { PeerKeeper } from '../connectivity/peer-keeper.ts'
-import { listPeers } from '../connectivity/peers.ts'
 import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import { TaskFailure } from '../execution/registry.ts'
 import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
-import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
-import {
-  createEvidenceProvider,
-  encodeEvidence,
-  type EvidenceProvider,
-  hashValue,
-} from '../trust/evidence/index.ts'
+import { createEvidenceProvider, type EvidenceProvider } from '../trust/evidence/index.ts'
 import { createReputation, type Reputation } from '../trust/reputation/index.ts'
 import { createVerification } from '../trust/verification.ts'
 import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
-import { agentCardView, metricsView } from './api-views.ts'
+import { agentCardView, apiNodeView, metricsView } from './api-views.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
-import {
-  buildExecution,
-  type EvidenceFields,
-  type ExecutionPlane,
-  sandboxInitFromConfig,
-} from './execution.ts'
+import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
 import {
   applyLive,
   ConfigReloader,
@@ -57,6 +42,8 @@ import {
   type ReloadResult,
   type ReloadStatus,
 } from './reload.ts'
+import { taskApi } from './tasks.ts'
+import { evidenceProducer, localReplay } from './trust.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -65,9 +52,6 @@ export interface ReadyInfo {
   api: string
   listen: string[]
 }
-
-/** Outcomes kept in memory for GET /v1/tasks/:id; older ones are answered from the journal (without output). */
-const RECENT_TASKS = 256
 
 export class KithNode {
   #config: Config
@@ -94,8 +78,6 @@ export class KithNode {
   readonly #sandbox: WorkerSandbox
   /** CPU time of every script the sandbox ran, ms (GET /metrics) */
   #sandboxCpuMs = 0
-  /** outcomes of recent tasks run through the API, for GET /v1/tasks/:id */
-  readonly #recent = new Map<string, Record<string, unknown>>()
   #startedAt = 0
   /** the API's URL once started */
   apiUrl = ''
@@ -160,7 +142,7 @@ export class KithNode {
     const verification = createVerification({
       trust: () => this.#config.trust,
       descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
-      replayLocally: (capability, input, timeoutMs) => this.#replayLocally(capability, input, timeoutMs),
+      replayLocally: localReplay(() => this.execution.registry, parts.host.peerId.toString()),
       verify,
     })
     this.execution = buildExecution({
@@ -169,7 +151,7 @@ export class KithNode {
       discovery: this.discovery,
       recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
       verification,
-      produceEvidence: (fields) => this.#produceEvidence(fields),
+      produceEvidence: evidenceProducer(this.evidence, componentLogger(parts.logger, 'kith:trust:evidence')),
       canQuote: () => this.evidence.describe().tpm,
       trustOf: this.reputation.trustOf,
       load: () => local.state().load,
@@ -199,34 +181,13 @@ export class KithNode {
       },
     )
     const apiLog = componentLogger(parts.logger, 'kith:api')
-    const tasks: TaskApi = {
-      runTask: (body) => this.#runTask(body),
-      recentTasks: (limit) => this.execution.journal.recent(limit),
-      runWorkflow: (body) => this.#runWorkflow(body),
-      getTask: (id) =>
-        this.#recent.get(id) ?? (this.execution.journal.get(id) as Record<string, unknown> | undefined),
-    }
-    const view: ApiNode = {
+    const tasks = taskApi(() => this.execution)
+    const view = apiNodeView({
       status: () => this.status(),
-      peers: () => listPeers(this.host),
-      descriptor: () => this.discovery.announcer.current(),
-      descriptors: () => [...this.discovery.store.live()],
-      findCapabilities: (intent, limit) => this.discovery.index.query(intent, { limit }),
-      devices: () => ({
-        broker: this.devices.brokerUrl() ?? null,
-        connected: this.devices.link?.connected ?? false,
-        devices: this.devices.bridge.devices(),
-        rejected: this.devices.bridge.rejected,
-        commands: this.devices.bridge.commands,
-        mqtt: this.devices.link?.counters ?? null,
-        ...(this.devices.broker != null ? { brokerRefused: this.devices.broker.refused } : {}),
-      }),
-      discoveryStats: () => ({
-        live: this.discovery.store.size,
-        store: this.discovery.store.counters,
-        gossip: this.discovery.announcer.counters,
-      }),
-    }
+      host: this.host,
+      discovery: this.discovery,
+      devices: this.devices,
+    })
     this.#mcp = createMcpHttp({
       node: view,
       tasks,
@@ -384,78 +345,6 @@ export class KithNode {
     this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
     await this.host.stop()
     if (this.db.isOpen) this.db.close()
-  }
-
-  async #runTask(body: TaskBody): Promise<Record<string, unknown>> {
-    const target =
-      body.capability != null
-        ? { capability: body.capability }
-        : { intent: { text: body.intent ?? '', ...(body.tags != null ? { tags: body.tags } : {}) } }
-    const result = await this.execution.delegate({
-      target,
-      input: body.input,
-      ...(body.tier != null ? { tier: body.tier } : {}),
-      ...(body.timeoutMs != null ? { timeoutMs: body.timeoutMs } : {}),
-      ...(body.budget != null ? { budget: body.budget } : {}),
-      ...(body.provider != null ? { provider: body.provider } : {}),
-    })
-    const record = { ...result, requestedTier: body.tier ?? 'auto' }
-    this.#recent.set(result.id, record)
-    if (this.#recent.size > RECENT_TASKS) this.#recent.delete(this.#recent.keys().next().value as string)
-    return record
-  }
-
-  /** The encoded evidence package of a task this node ran for another; undefined when it cannot make one. */
-  async #produceEvidence(fields: EvidenceFields): Promise<Uint8Array | undefined> {
-    try {
-      const pkg = await this.evidence.produce(
-        {
-          task: fields.task,
-          cap: fields.cap,
-          codeHash:
-            fields.codeHash !== undefined ? Buffer.from(fields.codeHash, 'hex') : hashValue(fields.cap),
-          inputHash: hashValue(fields.input ?? null),
-          outputHash: hashValue(fields.output ?? null),
-          start: fields.start,
-          end: fields.end,
-        },
-        { tpm: fields.tpm },
-      )
-      return encodeEvidence(pkg)
-    } catch (err) {
-      this.#log.warn({ err, task: fields.task }, 'no evidence for the task')
-      return undefined
-    }
-  }
-
-  /**
-   * Runs a deterministic capability here to check another peer's answer (Tier 2 replay), when this node
-   * offers the same capability with the same code; undefined when it does not.
-   */
-  #replayLocally(capability: Capability, input: unknown, timeoutMs: number): Promise<unknown> | undefined {
-    const mine = this.execution.registry.get(capability.id)
-    // the same id in one household is the same function (a fleet renders it from one definition)
-    if (mine == null || mine.capability.deterministic !== true || capability.deterministic !== true)
-      return undefined
-    return mine.run(input, AbortSignal.timeout(timeoutMs), {
-      id: randomUUID(),
-      peer: this.host.peerId.toString(),
-    })
-  }
-
-  async #runWorkflow(body: WorkflowBody): Promise<Record<string, unknown>> {
-    let workflow: Workflow
-    try {
-      workflow = parseWorkflow(body.workflow, body.file ?? 'workflow.yaml')
-    } catch (err) {
-      if (err instanceof WorkflowError) throw new HttpError(400, 'bad_workflow', err.message)
-      throw err
-    }
-    const result = await runWorkflow(workflow, {
-      ...(body.input !== undefined ? { input: body.input } : {}),
-      delegate: (step) => this.execution.delegate(step),
-    })
-    return { ...result }
   }
 
   async #listenApi(): Promise<string> {
