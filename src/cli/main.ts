@@ -225,6 +225,19 @@ export function buildProgram(): Command {
     })
 
   program
+    .command('sim')
+    .description('run a simulation scenario (sim/scenarios/*.yaml) over kith’s own discovery and trust code')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--seed <n>', 'first seed (default: the scenario’s)')
+    .option('--seeds <k>', 'how many seeds per cell (default: the scenario’s)')
+    .option('--json', 'print the whole report as JSON instead of a table')
+    .action(async (file: string, opts) => {
+      // the simulator loads only for this verb
+      const { simCommand } = await import('./sim.ts')
+      process.exitCode = await simCommand(file, opts)
+    })
+
+  program
     .command('install')
     .description(
       'install this binary as a hardened systemd service: /usr/local/bin/kith, user kith, ' +

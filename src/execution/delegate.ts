@@ -123,6 +123,8 @@ export interface DelegateComponents {
   verification?: Verification
   /** a fresh task id (journalled by the caller's journal as it sees fit) */
   newId?(): string
+  /** the clock the request's deadline is kept by (ms); Date.now by default, virtual time in the simulator */
+  now?(): number
 }
 
 const TIER_1 = { tier: 1, challenge: false, evidence: false } as const
@@ -150,6 +152,7 @@ const OUTCOME_OF: Partial<Record<Attempt['status'], TaskOutcomeKind>> = {
  */
 export async function delegate(c: DelegateComponents, request: DelegateRequest): Promise<DelegateResult> {
   const budget = request.budget ?? 3
+  const now = c.now ?? Date.now
   const found: Candidate[] =
     'capability' in request.target
       ? c.providers.of(request.target.capability)
@@ -159,11 +162,11 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
   const candidates = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
   const attempts: Attempt[] = []
   const checks: Check[] = []
-  const deadline = Date.now() + request.timeoutMs
+  const deadline = now() + request.timeoutMs
   const v = c.verification
   let tier: 1 | 2 | 3 = 1
   for (const candidate of candidates.slice(0, budget)) {
-    const remaining = deadline - Date.now()
+    const remaining = deadline - now()
     if (remaining <= 0 || request.signal?.aborted === true) break
     const plan = v?.plan(candidate.capability, request.tier ?? 'auto') ?? TIER_1
     tier = plan.tier
@@ -200,7 +203,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       let passed = false
       let why = 'wrong answer'
       try {
-        const answer = await call(challenge.input, Math.max(1, Math.floor((deadline - Date.now()) / 2)))
+        const answer = await call(challenge.input, Math.max(1, Math.floor((deadline - now()) / 2)))
         // busy or denied are the provider's rules, not a fault: no penalty, on to the next candidate
         if (answer.status === 'busy' || answer.status === 'denied') {
           attempts.push({
@@ -228,7 +231,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
     const taskId = c.newId?.()
     let reply: Omit<TaskReply, 't' | 'id'>
     try {
-      const left = Math.max(1, deadline - Date.now())
+      const left = Math.max(1, deadline - now())
       reply = candidate.local
         ? await c.runLocal(candidate.capability.id, request.input, left, request.signal)
         : await call(request.input, left, taskId)
@@ -254,7 +257,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         reply,
         plan,
         challenged: challenge !== undefined,
-        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutMs: Math.max(1, deadline - now()),
       })
       const failed = found.find((check) => check.result === 'fail')
       if (failed !== undefined) {

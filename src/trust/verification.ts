@@ -22,6 +22,8 @@ export interface VerificationInit {
    */
   replayLocally?(capability: Capability, input: unknown, timeoutMs: number): Promise<unknown> | undefined
   verify?: SignatureVerifier
+  /** the canary book's randomness (which tasks get a canary, which challenge): seeded in the simulator */
+  random?: () => number
 }
 
 /**
@@ -32,7 +34,11 @@ export interface VerificationInit {
 export function createVerification(init: VerificationInit): Verification & { book: CanaryBook } {
   let trust = init.trust()
   let policy = new TierPolicy(trust.policy)
-  const book = new CanaryBook({ configured: trust.canaries, ...trust.canary })
+  const book = new CanaryBook({
+    configured: trust.canaries,
+    ...trust.canary,
+    ...(init.random !== undefined ? { random: init.random } : {}),
+  })
   const replayGuard = new ReceiptReplayGuard()
   /** the settings of the config in force, rebuilt only when a reload replaced them */
   const current = () => {
