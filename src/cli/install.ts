@@ -5,11 +5,10 @@
  * first, so running it again changes only what is missing or out of date; a config or identity is never
  * overwritten. `--root DIR` only lays out files under DIR (image builders, tests); `--dry-run` only prints.
  */
-import { spawnSync } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { accessSync, constants, createReadStream, existsSync, readFileSync } from 'node:fs'
-import { chmod, chown, copyFile, mkdir, open, readFile, realpath, rename, stat } from 'node:fs/promises'
-import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { chmod, chown, copyFile, mkdir, readFile, realpath, rename, stat } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import {
   CONFIG_VERSION,
@@ -29,6 +28,18 @@ import {
   UNIT_DEFAULTS,
   UNIT_STATE_DIR,
 } from './systemd-unit.ts'
+import {
+  exec,
+  findExecutable,
+  InstallError,
+  lookupGroup,
+  lookupUser,
+  type Owner,
+  presence,
+  readGroupFile,
+  sameContent,
+  writeNew,
+} from './install-system.ts'
 
 export interface InstallOptions {
   /** the executable to install; default: the running one when it is the kith binary */
@@ -48,17 +59,11 @@ export interface InstallOptions {
   dryRun?: boolean
 }
 
-export class InstallError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'InstallError'
-  }
-}
+export { InstallError }
 
 const UNIT_FILE = '/etc/systemd/system/kith.service'
 const CONFIG_DIR = dirname(UNIT_CONFIG)
 const TOKEN_FILE = join(CONFIG_DIR, 'api.token')
-const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/
 
 const HEADER = `# kith node configuration, written by \`kith install --systemd\`. Every key, its default and its
@@ -81,7 +86,6 @@ interface Run {
   ownership(text: string): string
 }
 
-type Owner = { uid: number; gid: number }
 interface Account {
   /** the service user; unknown under --root and before a dry run would create it */
   owner?: Owner
@@ -371,19 +375,6 @@ async function binaryPath(given: string | undefined): Promise<string> {
   return path
 }
 
-async function sameContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)])
-  if (sa.size !== sb.size) return false
-  const [ha, hb] = await Promise.all([sha256(a), sha256(b)])
-  return ha === hb
-}
-
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
 async function ensureDir(run: Run, path: string, mode: number, owner: Owner | undefined, ownerText: string) {
   const dir = run.at(path)
   const info = await stat(dir).catch(() => undefined)
@@ -405,98 +396,10 @@ async function ensureDir(run: Run, path: string, mode: number, owner: Owner | un
   })
 }
 
-/** Whether a file exists; `hidden` when a directory on the way may not be searched (a dry run without root). */
-async function presence(path: string): Promise<'yes' | 'no' | 'hidden'> {
-  try {
-    await stat(path)
-    return 'yes'
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'hidden' : 'no'
-  }
-}
-
-/** Writes a file that must not exist yet, with its mode (and owner) set before any content is in it. */
-async function writeNew(path: string, text: string, mode: number, owner?: Owner): Promise<void> {
-  const handle = await open(path, 'wx', mode)
-  try {
-    await handle.chmod(mode)
-    if (owner != null) await handle.chown(owner.uid, owner.gid)
-    await handle.writeFile(text)
-  } finally {
-    await handle.close()
-  }
-}
-
 async function peerIdOf(file: string): Promise<string> {
   try {
     return ` (peer id ${(await loadIdentity(file)).peerId.toString()})`
   } catch (err) {
     return ` (${err instanceof Error ? err.message : String(err)})`
   }
-}
-
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => isAbsolute(d)), ...SBIN]
-  for (const dir of dirs) {
-    try {
-      accessSync(join(dir, name), constants.X_OK)
-      return join(dir, name)
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined
-}
-
-function exec(name: string, args: string[]): void {
-  const command = findExecutable(name)
-  if (command == null)
-    throw new InstallError(`${name} is not installed; it is needed for: ${name} ${args.join(' ')}`)
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  if (result.error != null || result.status !== 0) {
-    const why = result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`)
-    throw new InstallError(`${name} ${args.join(' ')} failed: ${why}`)
-  }
-}
-
-/** A passwd entry through NSS (getent), else /etc/passwd. */
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  const fields = lookup('passwd', name, '/etc/passwd')
-  return fields == null ? undefined : { uid: Number(fields[2]), gid: Number(fields[3]) }
-}
-
-function lookupGroup(name: string): { gid: number; members: string[] } | undefined {
-  const fields = lookup('group', name, '/etc/group')
-  return fields == null ? undefined : groupOf(fields)
-}
-
-function readGroupFile(file: string, name: string): { gid: number; members: string[] } | undefined {
-  const fields = findEntry(file, name)
-  return fields == null ? undefined : groupOf(fields)
-}
-
-function groupOf(fields: string[]): { gid: number; members: string[] } {
-  return { gid: Number(fields[2]), members: (fields[3] ?? '').split(',').filter((m) => m !== '') }
-}
-
-function lookup(db: string, name: string, file: string): string[] | undefined {
-  const getent = findExecutable('getent')
-  if (getent == null) return findEntry(file, name)
-  const result = spawnSync(getent, [db, name], { encoding: 'utf8' })
-  // getent exits 2 when the key is not found
-  if (result.status !== 0) return undefined
-  return result.stdout.trim().split(':')
-}
-
-function findEntry(file: string, name: string): string[] | undefined {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  return text
-    .split('\n')
-    .map((line) => line.split(':'))
-    .find((fields) => fields[0] === name)
 }
