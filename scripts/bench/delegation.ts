@@ -35,7 +35,8 @@ import { createNode, type KithNode } from '../../src/node/node.ts'
 import { createLogger, silentLogger } from '../../src/util/logger.ts'
 import { Child, MIB, readMemoryStatus } from './lib/process.ts'
 import { percentile, inOrder } from './lib/stats.ts'
-import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import type { BenchContext, RunOutput, Target } from './lib/types.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'delegation'
 export const description =
@@ -332,12 +333,8 @@ async function measureRun(ctx: BenchContext, runNo: number, perPath: number) {
 
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const perPath = ctx.envInt('KITH_BENCH_DELEGATION_N', 2000)
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, values: readonly number[]) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(...values)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
   const p50 = (values: readonly number[]) => percentile(values, 50)
   const p99 = (values: readonly number[]) => percentile(values, 99)
 

@@ -11,7 +11,8 @@ import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../../test/brokers.ts'
 import { startTestNode } from '../../test/nodes.ts'
 import { Child } from './lib/process.ts'
-import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import type { BenchContext, RunOutput, Target } from './lib/types.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'devices'
 export const description =
@@ -139,12 +140,8 @@ async function measureFanIn(
 
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const count = ctx.envInt('KITH_BENCH_DEVICE_CALLS', 1000)
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, values: number[]) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(...values)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
   for (let runNo = 1; runNo <= ctx.runs; runNo++) {
     const dir = join(ctx.tmpDir, `run-${runNo}`)
     const mosquitto = await startMosquitto(join(ctx.tmpDir, '.'))

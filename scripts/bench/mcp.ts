@@ -28,7 +28,8 @@ import { type Capability, signDescriptor } from '../../src/discovery/descriptor.
 import { createNode, type KithNode } from '../../src/node/node.ts'
 import { silentLogger } from '../../src/util/logger.ts'
 import { inOrder, median } from './lib/stats.ts'
-import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import type { BenchContext, RunOutput, Target } from './lib/types.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'mcp'
 export const description =
@@ -162,12 +163,8 @@ async function startNode(dir: string): Promise<KithNode> {
  */
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const n = ctx.envInt('KITH_BENCH_MCP_N', 300)
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, values: number[]) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(...values)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
 
   for (let runNo = 1; runNo <= ctx.runs; runNo++) {
     const node = await startNode(join(ctx.tmpDir, `node-${runNo}`))

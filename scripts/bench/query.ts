@@ -10,8 +10,9 @@ import { inOrder } from './lib/stats.ts'
 import type { Capability, Descriptor, NodeState } from '../../src/discovery/descriptor.ts'
 import type { Intent, QueryOptions } from '../../src/discovery/matcher/index.ts'
 import { CapabilityIndex } from '../../src/discovery/matcher/index.ts'
-import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import type { BenchContext, RunOutput, Target } from './lib/types.ts'
 import { seededRandom } from './lib/random.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'query'
 export const description =
@@ -189,12 +190,8 @@ function percentile99(samples: readonly number[]): number {
  */
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const reps = ctx.envInt('KITH_BENCH_QUERY_REPS', 25)
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, values: number[]) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(...values)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
 
   for (let runNo = 1; runNo <= ctx.runs; runNo++) {
     for (const size of SIZES) {

@@ -19,7 +19,8 @@ import {
 } from '../../src/execution/sandbox/index.ts'
 import { Child, MIB } from './lib/process.ts'
 import { inOrder } from './lib/stats.ts'
-import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import type { BenchContext, RunOutput, Target } from './lib/types.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'sandbox'
 export const description =
@@ -188,12 +189,8 @@ const p = (times: readonly number[], q: number) =>
  */
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const count = ctx.envInt('KITH_BENCH_SANDBOX_TASKS', 1000)
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, values: number[]) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(...values)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
   const grants: Record<string, HostFunction> = {
     'device.read': async ([topic]) => ({ topic, celsius: 21.5 }),
   }

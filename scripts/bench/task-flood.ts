@@ -22,7 +22,8 @@ import { join } from 'node:path'
 import type { KithNode } from '../../src/node/node.ts'
 import { startProvider, startRequester } from './delegation.ts'
 import { MIB, readMemoryStatus } from './lib/process.ts'
-import type { BenchContext, MetricSamples, RunOutput } from './lib/types.ts'
+import type { BenchContext, RunOutput } from './lib/types.ts'
+import { SampleSet } from './lib/samples.ts'
 
 export const name = 'task-flood'
 export const description =
@@ -127,12 +128,8 @@ async function flood(ctx: BenchContext, dir: string, config: ConfigName): Promis
 }
 
 export async function run(ctx: BenchContext): Promise<RunOutput> {
-  const samples = new Map<string, MetricSamples>()
-  const add = (metric: string, unit: string, value: number) => {
-    const entry = samples.get(metric) ?? { metric, unit, samples: [] }
-    entry.samples.push(value)
-    samples.set(metric, entry)
-  }
+  const samples = new SampleSet()
+  const add = samples.add.bind(samples)
   for (let runNo = 1; runNo <= ctx.runs; runNo++) {
     for (const config of Object.keys(CONFIGS) as ConfigName[]) {
       const r = await flood(ctx, join(ctx.tmpDir, `run-${runNo}-${config}`), config)
