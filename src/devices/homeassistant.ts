@@ -27,7 +27,7 @@ import type {
   Risk,
   SensorSpec,
 } from './types.ts'
-import { type ImportResult, Refusal, refuse } from './refusal.ts'
+import { importing, type ImportResult, Refusal, refuse } from './refusal.ts'
 
 export const HA_COMPONENTS = [
   'sensor',
@@ -310,14 +310,7 @@ export class HomeAssistantImporter implements DiscoveryImporter {
   }
 
   handle(topic: string, payload: Uint8Array): Result {
-    const result: Result = { events: [], rejections: [] }
-    try {
-      this.#handle(topic, payload, result)
-    } catch (err) {
-      const reason = err instanceof Refusal ? err.reason : 'internal'
-      result.rejections.push({ reason, topic, message: (err as Error)?.message ?? String(err) })
-    }
-    return result
+    return importing(topic, (result) => this.#handle(topic, payload, result))
   }
 
   #handle(topic: string, payload: Uint8Array, result: Result): void {

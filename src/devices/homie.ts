@@ -11,7 +11,7 @@
  */
 import { fitId, IdAllocator, MAX_PART_ID, slugify } from './slug.ts'
 import type { ActionSpec, DeviceSpec, DiscoveryImporter, JsonSchema, SensorSpec } from './types.ts'
-import { type ImportResult, Refusal, refuse } from './refusal.ts'
+import { importing, type ImportResult, Refusal, refuse } from './refusal.ts'
 
 export interface HomieImporterInit {
   /** base topic; default `homie` */
@@ -112,14 +112,7 @@ export class HomieImporter implements DiscoveryImporter {
   }
 
   handle(topic: string, payload: Uint8Array): Result {
-    const result: Result = { events: [], rejections: [] }
-    try {
-      this.#handle(topic, payload, result)
-    } catch (err) {
-      const reason = err instanceof Refusal ? err.reason : 'internal'
-      result.rejections.push({ reason, topic, message: (err as Error)?.message ?? String(err) })
-    }
-    return result
+    return importing(topic, (result) => this.#handle(topic, payload, result))
   }
 
   #handle(topic: string, payload: Uint8Array, result: Result): void {

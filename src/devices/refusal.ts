@@ -19,3 +19,21 @@ export function refuse(reason: string, message: string): never {
 
 /** What an importer's `handle()` returns. */
 export type ImportResult = { events: ImportEvent[]; rejections: ImportRejection[] }
+
+/**
+ * Runs an importer's handling of one message: whatever `handle` throws becomes a rejection of `topic` (a
+ * {@link Refusal} with its reason, anything else as `internal`), so no payload can throw out of `handle()`.
+ *
+ * @example
+ * handle(topic, payload) { return importing(topic, (result) => this.#handle(topic, payload, result)) }
+ */
+export function importing(topic: string, handle: (result: ImportResult) => void): ImportResult {
+  const result: ImportResult = { events: [], rejections: [] }
+  try {
+    handle(result)
+  } catch (err) {
+    const reason = err instanceof Refusal ? err.reason : 'internal'
+    result.rejections.push({ reason, topic, message: (err as Error)?.message ?? String(err) })
+  }
+  return result
+}
