@@ -11,9 +11,7 @@ import { ConfigWatcher, watchedFiles } from '../config/watch.ts'
 import { createNode, type KithNode } from '../node/node.ts'
 import { componentLogger, createLogger, type Logger } from '../util/logger.ts'
 import { initNode } from './init.ts'
-
-/** How long a clean stop may take before the process gives up and exits 1. */
-const STOP_TIMEOUT_MS = 10_000
+import { stopOnSignals } from './signals.ts'
 
 export async function startNode(options: { config: string; init?: boolean; demo?: boolean }): Promise<void> {
   if (options.init === true && !existsSync(options.config)) {
@@ -31,29 +29,7 @@ export async function startNode(options: { config: string; init?: boolean; demo?
   const log = componentLogger(root, 'kith:cli')
   const node = await createNode(config, root)
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now')
-      process.exit(1)
-    }
-    stopping = true
-    log.info({ signal }, 'stopping')
-    const timer = setTimeout(() => {
-      log.error('stop timed out')
-      process.exit(1)
-    }, STOP_TIMEOUT_MS)
-    timer.unref()
-    node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'stop failed')
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
+  stopOnSignals(node, log)
 
   const ready = await node.start()
   let announce: (() => Promise<void>) | undefined

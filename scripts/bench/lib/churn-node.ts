@@ -15,6 +15,7 @@ import { StateSampler } from '../../../src/discovery/sampler.ts'
 import { SystemStateSource } from '../../../src/discovery/system-source.ts'
 import { type LocalState, SampledLocalState } from '../../../src/node/discovery.ts'
 import { createNode } from '../../../src/node/node.ts'
+import { stopOnSignals } from '../../../src/cli/signals.ts'
 import { componentLogger, createLogger } from '../../../src/util/logger.ts'
 
 const [file, churnArg] = process.argv.slice(2)
@@ -89,20 +90,6 @@ const sampler = new StateSampler(new SystemStateSource({ log: samplerLog }), {
 })
 const local = new ChurningLocalState(new SampledLocalState(sampler, config.capabilities))
 const node = await createNode(config, root, { local })
-let stopping = false
-const stop = (signal: string) => {
-  if (stopping) process.exit(1)
-  stopping = true
-  log.info({ signal }, 'stopping')
-  node.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      log.error({ err }, 'stop failed')
-      process.exit(1)
-    },
-  )
-}
-process.on('SIGTERM', () => stop('SIGTERM'))
-process.on('SIGINT', () => stop('SIGINT'))
+stopOnSignals(node, log)
 const ready = await node.start()
 process.stdout.write(`${JSON.stringify(ready)}\n`)
