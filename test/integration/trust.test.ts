@@ -145,7 +145,14 @@ describe('tiered verification', () => {
 
   it('catches a provider that lies on 30 % of tasks, and its reputation falls', async () => {
     const r = nodes.get('r')!
+    await waitFor(
+      'the 30 % liar among the providers of double',
+      () => r.discovery.store.get(peer('sometimes')) !== undefined,
+      30_000,
+    )
     let caught = 0
+    // every result, so that a run which catches nothing says what happened instead
+    const seen: unknown[] = []
     for (let i = 0; i < 40 && caught === 0; i++) {
       const result = await r.execution.delegate({
         target: { capability: 'double' },
@@ -153,9 +160,10 @@ describe('tiered verification', () => {
         provider: peer('sometimes'),
         tier: 2,
       })
+      seen.push({ status: result.status, attempts: result.attempts, checks: result.checks })
       caught += result.checks.filter((c) => c.name === 'canary' && c.result === 'fail').length
     }
-    expect(caught).toBeGreaterThan(0)
+    expect(caught, JSON.stringify(seen)).toBeGreaterThan(0)
     const topic = r.reputation.explain(peer('sometimes'))
     expect(JSON.stringify(topic)).toContain('canary_failure')
   })
