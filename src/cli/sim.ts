@@ -1,15 +1,17 @@
 /**
- * `kith sim <scenario.yaml> [--seed N] [--seeds K] [--json]`: runs a simulation scenario (src/sim/) and
- * prints its summary as a Markdown table, or the whole report as JSON. Opens no socket and needs no node.
+ * `kith sim <scenario.yaml> [--seed N] [--seeds K] [--json] [--svg DIR]`: runs a simulation scenario
+ * (src/sim/) and prints its tables as Markdown, or the whole report as JSON; `--svg DIR` also writes the
+ * figures as SVG with the tables and the report beside them. Opens no socket and needs no node.
  */
 import { EX_CONFIG } from '../config/index.ts'
-import { runScenario, toMarkdown } from '../sim/report.ts'
+import { runScenario, toMarkdown, writeReport } from '../sim/report.ts'
 import { loadScenario, ScenarioError } from '../sim/scenario.ts'
 
 export interface SimOptions {
   seed?: string
   seeds?: string
   json?: boolean
+  svg?: string
 }
 
 /** Runs the command; returns the exit code (78 for a scenario file with problems, 2 for bad options). */
@@ -31,6 +33,10 @@ export async function simCommand(file: string, opts: SimOptions): Promise<number
   })
   if (opts.json === true) console.log(JSON.stringify(report, null, 2))
   else console.log(toMarkdown(report))
+  if (opts.svg !== undefined) {
+    const written = await writeReport(report, opts.svg)
+    console.error(`kith: wrote ${written.join(', ')}`)
+  }
   return 0
 }
 

@@ -1,9 +1,11 @@
 /**
- * Runs a scenario over its grid (Sybil share x strategy x seed) and summarises it: per cell, the pooled
- * success rate of workflows with a 95 % Wilson interval, and each seed's own rate.
+ * Runs scenario 1 over its grid (Sybil share x strategy x seed) and summarises it: per cell, the pooled
+ * success rate of workflows with a 95 % Wilson interval, and each seed's own rate; one table and one figure.
  */
+import type { Figure, Table } from './figures.ts'
 import { KeyRing } from './keys.ts'
-import type { Scenario, Strategy } from './scenario.ts'
+import { type RunOptions, seedsOf, type SimReport } from './report.ts'
+import type { Strategy, SybilScenario } from './scenario.ts'
 import { meanInterval, wilson } from './stats.ts'
 import { runSybil, type SybilRun } from './sybil.ts'
 
@@ -24,32 +26,21 @@ export interface Cell {
   callsPerWorkflow: number
 }
 
-export interface SimReport {
-  scenario: string
-  kind: Scenario['kind']
-  nodes: number
-  seeds: number[]
+export interface SybilData {
   cells: Cell[]
   runs: SybilRun[]
 }
 
-export interface RunOptions {
-  /** first seed; default the scenario's */
-  seed?: number
-  /** how many seeds; default the scenario's */
-  seeds?: number
-  /** told after each run (progress) */
-  onRun?: (run: SybilRun) => void
-}
-
 /**
  * @example
- * const report = await runScenario(await loadScenario('sim/scenarios/sybil-poisoning.yaml'), { seeds: 3 })
- * toMarkdown(report)
+ * const report = await runSybilScenario(parseScenario({ kind: 'sybil', nodes: 50 }) as SybilScenario, { seeds: 3 })
+ * report.data.cells // one per (Sybil share, strategy)
  */
-export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimReport> {
-  const first = options.seed ?? scenario.seed
-  const seeds = Array.from({ length: options.seeds ?? scenario.seeds }, (_, i) => first + i)
+export async function runSybilScenario(
+  scenario: SybilScenario,
+  options: RunOptions = {},
+): Promise<SimReport<SybilData>> {
+  const seeds = seedsOf(scenario, options)
   const keys = new KeyRing()
   const runs: SybilRun[] = []
   const cells: Cell[] = []
@@ -58,7 +49,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const mine: SybilRun[] = []
       for (const seed of seeds) {
         const run = await runSybil(scenario, fraction, strategy, seed, keys)
-        options.onRun?.(run)
         mine.push(run)
       }
       runs.push(...mine)
@@ -78,30 +68,57 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       })
     }
   }
-  return { scenario: scenario.name, kind: scenario.kind, nodes: scenario.nodes, seeds, cells, runs }
+  return {
+    scenario: scenario.name,
+    kind: scenario.kind,
+    nodes: scenario.nodes,
+    seeds,
+    tables: [successTable(scenario, seeds, cells)],
+    figures: [successFigure(scenario, cells)],
+    data: { cells, runs },
+  }
 }
 
-/** The report as a Markdown table: one row per Sybil share, one column per strategy. */
-export function toMarkdown(report: SimReport): string {
-  const strategies = [...new Set(report.cells.map((c) => c.strategy))]
-  const fractions = [...new Set(report.cells.map((c) => c.fraction))]
-  const lines = [
-    `Workflow success, ${report.scenario} (${report.nodes} nodes, seeds ${report.seeds.join(', ')}): pooled rate ` +
-      '[95 % Wilson interval over workflows] (95 % t interval of the mean over seeds)',
-    '',
-    `| Sybils | ${strategies.join(' | ')} |`,
-    `|---|${strategies.map(() => '---').join('|')}|`,
-  ]
-  for (const fraction of fractions) {
-    const row = strategies.map((strategy) => {
-      const c = report.cells.find((x) => x.fraction === fraction && x.strategy === strategy)
-      if (c === undefined) return ''
-      const seeds = report.seeds.length > 1 ? ` (${fmt(c.seedMean.low)}–${fmt(c.seedMean.high)})` : ''
-      return `${fmt(c.rate)} [${fmt(c.low)}, ${fmt(c.high)}]${seeds}`
-    })
-    lines.push(`| ${Math.round(fraction * 100)} % | ${row.join(' | ')} |`)
+/** One row per Sybil share, one column per strategy. */
+function successTable(scenario: SybilScenario, seeds: number[], cells: Cell[]): Table {
+  const strategies = [...new Set(cells.map((c) => c.strategy))]
+  const fractions = [...new Set(cells.map((c) => c.fraction))]
+  return {
+    title:
+      `Workflow success (${scenario.workflow.steps}-step), ${scenario.name}: pooled rate [95 % Wilson interval ` +
+      'over workflows] (95 % t interval of the mean over seeds)',
+    header: ['Sybils', ...strategies],
+    rows: fractions.map((fraction) => [
+      `${Math.round(fraction * 100)} %`,
+      ...strategies.map((strategy) => {
+        const c = cells.find((x) => x.fraction === fraction && x.strategy === strategy)
+        if (c === undefined) return ''
+        const spread = seeds.length > 1 ? ` (${fmt(c.seedMean.low)}–${fmt(c.seedMean.high)})` : ''
+        return `${fmt(c.rate)} [${fmt(c.low)}, ${fmt(c.high)}]${spread}`
+      }),
+    ]),
   }
-  return lines.join('\n')
+}
+
+/** Success against the Sybil share, one line per strategy, with the Wilson interval. */
+function successFigure(scenario: SybilScenario, cells: Cell[]): Figure {
+  const strategies = [...new Set(cells.map((c) => c.strategy))]
+  return {
+    id: `${scenario.name}-success`,
+    title: `Workflow success (${scenario.workflow.steps}-step) against the Sybil share, ${scenario.nodes} nodes`,
+    x: { label: 'Sybil share of the nodes (%)' },
+    y: { label: 'workflow success', min: 0, max: 1 },
+    series: strategies.map((strategy) => ({
+      name: strategy,
+      points: cells
+        .filter((c) => c.strategy === strategy)
+        .map((c) => ({ x: c.fraction * 100, y: c.rate, low: c.low, high: c.high })),
+    })),
+    marks: [
+      { y: 0.95, label: 'target at 30 %' },
+      { y: 0.9, label: 'target at 50 %' },
+    ],
+  }
 }
 
 function fmt(x: number): string {

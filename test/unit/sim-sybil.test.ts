@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KeyRing } from '../../src/sim/keys.ts'
-import { runScenario } from '../../src/sim/report.ts'
 import { parseScenario, type SybilScenario } from '../../src/sim/scenario.ts'
 import { runSybil } from '../../src/sim/sybil.ts'
+import { runSybilScenario } from '../../src/sim/sybil-report.ts'
 
 /** 50 nodes, 5 household requesters, 10 two-step workflows each: a run takes well under a second. */
 const scenario = parseScenario({
@@ -23,16 +23,16 @@ describe('Sybil index poisoning, simulated', () => {
   })
 
   it('Sybils lower naive success, and every tiered strategy raises it again', async () => {
-    const report = await runScenario(scenario, { seed: 1, seeds: 1 })
+    const report = await runSybilScenario(scenario, { seed: 1, seeds: 1 })
     const rate = (fraction: number, strategy: string) =>
-      report.cells.find((c) => c.fraction === fraction && c.strategy === strategy)!.rate
+      report.data.cells.find((c) => c.fraction === fraction && c.strategy === strategy)!.rate
     expect(rate(0, 'naive')).toBeGreaterThan(0.9)
     expect(rate(0.3, 'naive')).toBeLessThan(rate(0, 'naive') - 0.3)
     for (const strategy of ['tier1', 'tier12', 'full'])
       expect(rate(0.3, strategy), strategy).toBeGreaterThan(rate(0.3, 'naive'))
     // Sybils answered, and were caught: the share of steps they answered falls under the tiers
     const share = (strategy: string) =>
-      report.cells.find((c) => c.fraction === 0.3 && c.strategy === strategy)!.sybilAnswerShare
+      report.data.cells.find((c) => c.fraction === 0.3 && c.strategy === strategy)!.sybilAnswerShare
     expect(share('naive')).toBeGreaterThan(share('tier12'))
   })
 })

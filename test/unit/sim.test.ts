@@ -112,8 +112,10 @@ describe('scenario files', () => {
     expect(() => parseScenario({ kind: 'sybil', nodes: 2, links: { loss: 2 } }, 'x.yaml')).toThrow(
       /x\.yaml: nodes: .*\n.*x\.yaml: links\.loss/,
     )
-    expect(() => parseScenario({ kind: 'sybil', nodes: 10, requesters: 20 })).toThrow(ScenarioError)
-    expect(() => parseScenario({ kind: 'drift' })).toThrow(ScenarioError)
+    expect(() => parseScenario({ kind: 'sybil', nodes: 10, requesters: 20 }, 'y.yaml')).toThrow(
+      /y\.yaml: requesters: more than nodes/,
+    )
+    expect(() => parseScenario({ kind: 'nope' })).toThrow(ScenarioError)
   })
 })
 
