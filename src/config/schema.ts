@@ -401,6 +401,12 @@ export const configSchema = z
               .prefault({}),
             /** tier per capability id or tag (globs: `*`, `?`), over the risk's; the first match wins */
             capabilities: z.record(z.string().min(1).max(80), tierValue).default({}),
+            /**
+             * Tier 1's threshold (DESIGN.md: "global trust … above a threshold"): an `auto` task at Tier 1 to
+             * a provider trusted less than this on the capability's topic gets a canary first, as at Tier 2,
+             * when this node holds one. 0: Tier 1 never checks.
+             */
+            minTrust: z.number().min(0).max(1).default(0.3),
           })
           .prefault({}),
         /**

@@ -50,7 +50,10 @@ export interface VerifyArgs {
  * Without it every task is Tier 1: ranking by reputation, no checks.
  */
 export interface Verification {
-  plan(capability: Capability, requested: TierRequest): VerifyArgs['plan']
+  /** the checks a task on `capability` gets at `peer` (the provider's standing may raise them) */
+  plan(capability: Capability, requested: TierRequest, peer?: string): VerifyArgs['plan']
+  /** true for a provider this node caught failing on the capability's topic: tried after the others */
+  suspect?(peer: string, capability: Capability): boolean
   /** a challenge with a known answer for a Tier 2 task, sent to the provider first; undefined: none */
   challenge(capability: Capability): { input: unknown; check(output: unknown): boolean } | undefined
   /** the evidence to ask `peer` for in a Tier 3 task */
@@ -83,7 +86,10 @@ export interface DelegateRequest {
   target: { capability: string } | { intent: Intent }
   input: unknown
   timeoutMs: number
-  /** most candidates tried; 3 by default */
+  /**
+   * most candidates tried; 3 by default. One that answers its canary wrongly does not count (up to 4 ×
+   * budget candidates are asked in all).
+   */
   budget?: number
   evidence?: 'none' | 'receipt' | 'tpm'
   /** verification tier; `auto` (the default) follows the trust policy */
@@ -128,6 +134,8 @@ export interface DelegateComponents {
 }
 
 const TIER_1 = { tier: 1, challenge: false, evidence: false } as const
+/** matches asked of the index per unit of budget, so that suspects do not use the budget up */
+const SUSPECT_HEADROOM = 4
 
 /** What a failed check says about the provider. */
 const FAILED_CHECK: Record<string, TaskOutcomeKind> = {
@@ -153,22 +161,29 @@ const OUTCOME_OF: Partial<Record<Attempt['status'], TaskOutcomeKind>> = {
 export async function delegate(c: DelegateComponents, request: DelegateRequest): Promise<DelegateResult> {
   const budget = request.budget ?? 3
   const now = c.now ?? Date.now
+  const v = c.verification
   const found: Candidate[] =
     'capability' in request.target
       ? c.providers.of(request.target.capability)
       : c.index
-          .query(request.target.intent, { limit: budget })
+          // more than the budget: the suspects among the best matches make room for the next ones
+          .query(request.target.intent, { limit: budget * SUSPECT_HEADROOM })
           .map((m: Match) => ({ peer: m.peer, capability: m.capability, local: m.local }))
-  const candidates = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
+  const allowed = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
+  const candidates = v?.suspect === undefined ? allowed : suspectsLast(allowed, v.suspect.bind(v))
   const attempts: Attempt[] = []
   const checks: Check[] = []
   const deadline = now() + request.timeoutMs
-  const v = c.verification
   let tier: 1 | 2 | 3 = 1
-  for (const candidate of candidates.slice(0, budget)) {
+  // a provider that answered its canary wrongly is skipped without using the budget up: a lie costs the
+  // liar, not the requester; the candidates asked stay bounded by the headroom and the deadline
+  let used = 0
+  for (const candidate of candidates.slice(0, budget * SUSPECT_HEADROOM)) {
+    if (used >= budget) break
     const remaining = deadline - now()
     if (remaining <= 0 || request.signal?.aborted === true) break
-    const plan = v?.plan(candidate.capability, request.tier ?? 'auto') ?? TIER_1
+    used++
+    const plan = v?.plan(candidate.capability, request.tier ?? 'auto', candidate.peer) ?? TIER_1
     tier = plan.tier
     const started = performance.now()
     const reject = (check: Check, ms = performance.now() - started) => {
@@ -223,6 +238,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       }
       if (!passed) {
         reject({ name: 'canary', result: 'fail', peer: candidate.peer, reason: why })
+        if (why === 'wrong answer') used--
         continue
       }
       checks.push({ name: 'canary', result: 'pass', peer: candidate.peer })
@@ -301,6 +317,17 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
     tier,
     checks,
   }
+}
+
+/** The candidates in their order, except that those this node caught failing come after all the others. */
+function suspectsLast(
+  candidates: Candidate[],
+  suspect: (peer: string, capability: Capability) => boolean,
+): Candidate[] {
+  const trusted: Candidate[] = []
+  const suspects: Candidate[] = []
+  for (const c of candidates) (!c.local && suspect(c.peer, c.capability) ? suspects : trusted).push(c)
+  return suspects.length === 0 ? candidates : [...trusted, ...suspects]
 }
 
 function report(c: DelegateComponents, candidate: Candidate, status: Attempt['status']): void {

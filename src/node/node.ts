@@ -144,6 +144,7 @@ export class KithNode {
       descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
       replayLocally: localReplay(() => this.execution.registry, parts.host.peerId.toString()),
       verify,
+      standing: this.reputation.standing,
     })
     this.execution = buildExecution({
       ...parts,

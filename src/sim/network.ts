@@ -14,12 +14,23 @@ export interface LinkModel {
   jitterMs: number
   /** probability that a message is lost */
   loss: number
+  /**
+   * `datagram` (default): a lost message never arrives. `stream`: as on TCP, which kith's task protocol and
+   * gossip run over, a lost transmission is sent again after a retransmission timeout (at least 200 ms,
+   * doubling each time), so loss costs time, not the message; only an offline receiver loses it.
+   */
+  transport?: 'datagram' | 'stream'
 }
+
+/** Linux's minimum TCP retransmission timeout (ms). */
+const MIN_RTO_MS = 200
 
 export interface NetworkCounters {
   sent: number
   delivered: number
   lost: number
+  /** transmissions sent again (`stream` transport) */
+  retransmitted: number
   /** bytes handed to the network, by message kind */
   bytes: Record<string, number>
 }
@@ -30,7 +41,7 @@ export interface NetworkCounters {
  * net.send(0, 7, 'descriptor', bytes.byteLength, () => intake.take(bytes, peers[0]))
  */
 export class Network {
-  readonly counters: NetworkCounters = { sent: 0, delivered: 0, lost: 0, bytes: {} }
+  readonly counters: NetworkCounters = { sent: 0, delivered: 0, lost: 0, retransmitted: 0, bytes: {} }
   readonly #sim: Simulator
   readonly #rng: Random
   readonly #model: LinkModel
@@ -75,12 +86,19 @@ export class Network {
     if (!this.isOnline(from)) return undefined
     this.counters.sent++
     this.counters.bytes[kind] = (this.counters.bytes[kind] ?? 0) + bytes
-    if (from !== to && this.#rng.chance(this.#model.loss)) {
+    let delay = this.latency(from, to) + (this.#model.jitterMs > 0 ? this.#rng.exp(this.#model.jitterMs) : 0)
+    if (from !== to && this.#model.transport === 'stream') {
+      // each lost transmission waits out one retransmission timeout: max(200 ms, 3 × RTT), doubling
+      let rto = Math.max(MIN_RTO_MS, 6 * this.latency(from, to))
+      while (this.#rng.chance(this.#model.loss)) {
+        this.counters.retransmitted++
+        delay += rto
+        rto *= 2
+      }
+    } else if (from !== to && this.#rng.chance(this.#model.loss)) {
       this.counters.lost++
       return undefined
     }
-    const delay =
-      this.latency(from, to) + (this.#model.jitterMs > 0 ? this.#rng.exp(this.#model.jitterMs) : 0)
     this.#sim.after(delay, () => {
       if (!this.isOnline(to)) {
         this.counters.lost++

@@ -97,6 +97,7 @@ export class SimRequester {
           trust: () => trust,
           descriptorOf: (peer) => this.store.get(peer)?.descriptor,
           verify: init.verify,
+          standing: this.reputation.standing,
           random: () => init.rng.next(),
         })
       : undefined

@@ -75,6 +75,8 @@ export const sybilScenario = z
         latencyMs: z.strictObject({ min: ms, max: ms }).default({ min: 5, max: 60 }),
         jitterMs: ms.default(3),
         loss: fraction.default(0.01),
+        /** stream: loss delays a message by a TCP retransmission (kith runs over TCP); datagram: it is gone */
+        transport: z.enum(['stream', 'datagram']).default('stream'),
       })
       .prefault({}),
     churn: z.strictObject({ meanUpMs: ms.default(0), meanDownMs: ms.default(60_000) }).prefault({}),

@@ -22,6 +22,11 @@ export interface VerificationInit {
    */
   replayLocally?(capability: Capability, input: unknown, timeoutMs: number): Promise<unknown> | undefined
   verify?: SignatureVerifier
+  /**
+   * A provider's standing on a capability's topic (the reputation's): its trust, for Tier 1's threshold, and
+   * whether this node caught it failing, for trying it last. Without it Tier 1 never checks.
+   */
+  standing?(peer: string, capability: Capability): { trust: number; caught: boolean }
   /** the canary book's randomness (which tasks get a canary, which challenge): seeded in the simulator */
   random?: () => number
 }
@@ -104,10 +109,23 @@ export function createVerification(init: VerificationInit): Verification & { boo
 
   return {
     book,
-    plan: (capability, requested) => {
-      current()
-      return policy.plan(policy.tierFor(capability, requested))
+    plan: (capability, requested, peer) => {
+      const minTrust = current().policy.minTrust
+      const tier = policy.tierFor(capability, requested)
+      // Tier 1 is "trust above a threshold": below it, a challenge first when there is one to send
+      if (
+        tier === 1 &&
+        requested === 'auto' &&
+        peer !== undefined &&
+        init.standing !== undefined &&
+        minTrust > 0 &&
+        book.has(capability.id) &&
+        init.standing(peer, capability).trust < minTrust
+      )
+        return policy.plan(2)
+      return policy.plan(tier)
     },
+    suspect: (peer, capability) => init.standing?.(peer, capability).caught ?? false,
     challenge: (capability) => {
       const picked = book.pick(capability.id)
       return picked === undefined

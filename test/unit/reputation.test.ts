@@ -271,6 +271,29 @@ describe('reputation', () => {
     await rep.stop()
   })
 
+  it('counts a peer as caught where it failed more than it served, and everywhere once it lied', async () => {
+    const { rep } = await setup()
+    const d = peer('d')
+    rep.record(d, CLIMATE, 'success')
+    rep.record(d, CLIMATE, 'timeout')
+    expect(rep.caught(d, CLIMATE)).toBe(false)
+    rep.record(d, CLIMATE, 'timeout')
+    rep.record(d, CLIMATE, 'timeout')
+    expect(rep.caught(d, CLIMATE)).toBe(true)
+    // mere timeouts on one topic are not held against another
+    expect(rep.caught(d, ACCESS)).toBe(false)
+    const s1 = peer('s1')
+    rep.record(s1, CLIMATE, 'success')
+    rep.record(s1, CLIMATE, 'success')
+    rep.record(s1, 'script.compute', 'canary_failure')
+    // a lie is slashed on every topic for ordering, while trust stays per topic
+    expect(rep.caught(s1, CLIMATE)).toBe(true)
+    expect(rep.caught(s1, ACCESS)).toBe(true)
+    rep.recompute()
+    expect(rep.trust(s1, CLIMATE)).toBeGreaterThan(REPUTATION_DEFAULTS.newcomer)
+    await rep.stop()
+  })
+
   it('persists records across a restart', async () => {
     const db = openDatabase(':memory:')
     const first = await setup({ db })

@@ -103,4 +103,41 @@ describe('createVerification', () => {
     expect(challenge.input).toEqual({ x: 2 })
     expect(challenge.check({ value: 4 })).toBe(true)
   })
+
+  it('checks a Tier 1 task as at Tier 2 when the provider is trusted below minTrust and a canary exists', () => {
+    const trust = configSchema.parse({
+      trust: { canaries: [{ capability: 'text.sum', input: { x: 1 }, output: { y: 1 } }] },
+    }).trust
+    const standing = new Map([
+      ['trusted', { trust: 0.8, caught: false }],
+      ['newcomer', { trust: 0.05, caught: false }],
+      ['liar', { trust: 0.01, caught: true }],
+    ])
+    const verification = createVerification({
+      trust: () => trust,
+      descriptorOf: () => undefined,
+      standing: (peer) => standing.get(peer)!,
+    })
+    const low = { ...capOf('text.sum'), risk: 'low' as const }
+    expect(verification.plan(low, 'auto', 'trusted').tier).toBe(1)
+    expect(verification.plan(low, 'auto', 'newcomer')).toEqual({ tier: 2, challenge: true, evidence: false })
+    // a request for Tier 1 exactly is not raised, and nothing is raised without a canary to send
+    expect(verification.plan(low, 1, 'newcomer').tier).toBe(1)
+    expect(verification.plan({ ...low, id: 'text.other' }, 'auto', 'newcomer').tier).toBe(1)
+    expect(verification.suspect!('liar', low)).toBe(true)
+    expect(verification.suspect!('newcomer', low)).toBe(false)
+  })
 })
+
+function capOf(id: string) {
+  return {
+    id,
+    title: id,
+    description: '',
+    tags: [],
+    kind: 'script' as const,
+    risk: 'medium' as const,
+    input: {},
+    output: {},
+  }
+}

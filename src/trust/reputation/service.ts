@@ -27,6 +27,9 @@ import { LocalRecords, OUTCOME_KINDS, type OutcomeKind } from './records.ts'
 import { PEER_TOPIC, topicOf } from './topic.ts'
 import type { ReputationComponents, ReputationConfig, ReputationCounters, TopicExplanation } from './types.ts'
 
+/** The outcomes that prove a peer lied, not merely failed. */
+const LIES: readonly OutcomeKind[] = ['wrong_answer', 'canary_failure', 'invalid_evidence']
+
 /**
  * @example
  * const reputation = createReputation({ db, identity, config, logger, libp2p: host, known })
@@ -182,9 +185,38 @@ export class Reputation {
     return Math.max(this.#config.newcomer, score) * veto
   }
 
+  /**
+   * True when this node's own weighted failures of `peer` (per-peer ones included) exceed its successes on
+   * `topic`, or on any topic where it caught the peer in a lie (a wrong answer, a failed canary, invalid
+   * evidence): a verified lie anywhere is slashed everywhere for ordering, while trust itself stays per
+   * topic. Delegation tries such a peer last.
+   */
+  caught(peer: string, topic: string): boolean {
+    if (peer === this.#self) return false
+    const now = this.#now()
+    const failing = (t: string) => {
+      const { good, bad } = this.records.balance(peer, t, now)
+      return bad > good
+    }
+    if (failing(topic)) return true
+    for (const t of this.records.topicsOf(peer)) {
+      if (t === topic || t === PEER_TOPIC) continue
+      const counts = this.records.counts(peer, t, now)
+      const lied = counts !== undefined && LIES.some((kind) => counts[kind].count > 0)
+      if (lied && failing(t)) return true
+    }
+    return false
+  }
+
   /** Trust in the provider of `capability`: the matcher's hook. */
   readonly trustOf = (peer: string, capability: Capability): number =>
     this.trust(peer, this.topicOf(capability))
+
+  /** What the requester's checks need to know of a provider: its trust, and whether this node caught it. */
+  readonly standing = (peer: string, capability: Capability): { trust: number; caught: boolean } => {
+    const topic = this.topicOf(capability)
+    return { trust: this.trust(peer, topic), caught: this.caught(peer, topic) }
+  }
 
   /** Recomputes global trust on `topics` (default: every topic with records or opinions). */
   recompute(topics?: readonly string[]): void {
