@@ -231,7 +231,10 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'first seed (default: the scenario’s)')
     .option('--seeds <k>', 'how many seeds per cell (default: the scenario’s)')
     .option('--json', 'print the whole report as JSON instead of a table')
-    .option('--svg <dir>', 'also write the figures (SVG), the tables (Markdown) and the report (JSON) into DIR')
+    .option(
+      '--svg <dir>',
+      'also write the figures (SVG), the tables (Markdown) and the report (JSON) into DIR',
+    )
     .action(async (file: string, opts) => {
       // the simulator loads only for this verb
       const { simCommand } = await import('./sim.ts')
