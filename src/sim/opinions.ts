@@ -4,6 +4,7 @@
  * other (signed with kith's opinion codec), which the receivers' opinion books check like any other.
  */
 import type { Capability } from '../discovery/descriptor.ts'
+import { MIN_PUBLISH_GAP_MS } from '../trust/reputation/constants.ts'
 import { signOpinion } from '../trust/reputation/opinion.ts'
 import { topicOf } from '../trust/reputation/topic.ts'
 import type { Simulator } from './clock.ts'
@@ -24,16 +25,25 @@ export interface OpinionTraffic {
   running: () => boolean
 }
 
-/** Household nodes gossip their opinions to each other every interval. */
+/**
+ * Household nodes gossip their opinions to each other every interval, and early, as kith's publisher does,
+ * when they caught a new liar: checked every MIN_PUBLISH_GAP_MS (the publisher's least gap between sends).
+ */
 export function startHouseholdOpinions(t: OpinionTraffic): void {
-  t.sim.every(t.intervalMs, () => {
-    for (const r of t.requesters)
+  const tick = Math.min(t.intervalMs, MIN_PUBLISH_GAP_MS)
+  const last = new Map<SimRequester, number>()
+  t.sim.every(tick, () => {
+    for (const r of t.requesters) {
+      const due = t.sim.now - (last.get(r) ?? 0) >= t.intervalMs
+      if (!due && !r.hasNews()) continue
+      last.set(r, t.sim.now)
       for (const bytes of r.opinions())
         for (const other of t.requesters)
           if (other !== r)
             t.net.send(r.index, other.index, 'opinion', bytes.byteLength, () =>
               other.receiveOpinion(bytes, r.peer),
             )
+    }
     return t.running()
   })
 }

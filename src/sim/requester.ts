@@ -56,11 +56,15 @@ export class SimRequester {
   /** descriptors refused by the intake (bad signature, malformed, digest mismatch) */
   refused = 0
   readonly #db: ReturnType<typeof openDatabase>
+  readonly #now: () => number
+  /** the liars named in the opinions last sent */
+  #sentLiars = ''
 
   constructor(init: RequesterInit) {
     this.index = init.index
     this.identity = init.identity
     this.strategy = init.strategy
+    this.#now = init.now
     this.store = new DescriptorStore({ now: init.now })
     this.intake = new DescriptorIntake(
       { store: this.store, verify: init.verify, self: init.identity.peer },
@@ -126,9 +130,18 @@ export class SimRequester {
     if (this.strategy !== 'naive') this.reputation.recordOutcome(outcome)
   }
 
+  /**
+   * True when the peers this node caught lying changed since its last {@link opinions}: the news the real
+   * publisher sends early (at most every 10 s) instead of waiting for the interval.
+   */
+  hasNews(): boolean {
+    return this.strategy !== 'naive' && this.#liars() !== this.#sentLiars
+  }
+
   /** This node's signed opinions on every topic it has records on. */
   opinions(): Uint8Array[] {
     if (this.strategy === 'naive') return []
+    this.#sentLiars = this.#liars()
     const out: Uint8Array[] = []
     for (const topic of this.reputation.records.topics()) {
       if (!isTopic(topic)) continue
@@ -141,6 +154,12 @@ export class SimRequester {
   /** An opinion gossiped by `sender`. */
   receiveOpinion(bytes: Uint8Array, sender: string): void {
     if (this.strategy !== 'naive') this.reputation.receive(bytes, sender)
+  }
+
+  #liars(): string {
+    const records = this.reputation.records
+    const at = this.#now()
+    return [...records.topics()].map((t) => `${t}:${records.liars(t, at, 64).join(',')}`).join(';')
   }
 
   async close(): Promise<void> {

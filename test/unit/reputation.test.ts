@@ -319,6 +319,35 @@ describe('reputation', () => {
     await rep.stop()
   })
 
+  it('names the peers it caught lying in its opinion, and heeds such reports from the household only', async () => {
+    const { rep } = await setup()
+    rep.record(peer('honest'), CLIMATE, 'success')
+    rep.record(peer('s1'), CLIMATE, 'canary_failure')
+    const decoded = decodeOpinion(rep.opinion(CLIMATE)!, createVerifier())
+    expect(decoded.caught).toEqual([peer('s1')])
+    expect(decoded.entries.map((e) => e.peer)).toEqual([peer('honest')])
+    // an opinion with nothing caught encodes without the field, as before it existed
+    rep.record(peer('honest'), 'script.compute', 'success')
+    expect(decodeOpinion(rep.opinion('script.compute')!, createVerifier())).not.toHaveProperty('caught')
+
+    const other = await setup()
+    expect(other.rep.caught(peer('s2'), ACCESS)).toBe(false)
+    // d is known but not pre-trusted: its report does not move s2
+    const fromD = forge('d', opinion('d', [['honest', 0.5]], { caught: [peer('s2')] }))
+    expect(other.rep.receive(fromD, peer('d')).ok).toBe(true)
+    expect(other.rep.caught(peer('s2'), ACCESS)).toBe(false)
+    // the household's report does, on every topic, while trust stays what EigenTrust says
+    const fromHome = forge('home', opinion('home', [['honest', 0.5]], { caught: [peer('s2')] }))
+    expect(other.rep.receive(fromHome, peer('home')).ok).toBe(true)
+    expect(other.rep.caught(peer('s2'), ACCESS)).toBe(true)
+    expect(other.rep.caught(peer('honest'), ACCESS)).toBe(false)
+    // and ages out with the opinion
+    other.clock.now += 3 * HOUR
+    expect(other.rep.caught(peer('s2'), ACCESS)).toBe(false)
+    await rep.stop()
+    await other.rep.stop()
+  })
+
   it('ranks a trusted provider above an equal untrusted one in the matcher', async () => {
     const { rep } = await setup()
     for (let i = 0; i < 5; i++) rep.record(peer('honest'), CLIMATE, 'success')
@@ -430,6 +459,33 @@ describe('opinion rejection', () => {
       false,
     ],
     ['not msgpack', () => [new Uint8Array([0xc1, 0xc1]), peer('d')], 'malformed', true],
+    [
+      'a caught list naming the sender',
+      () => [forge('d', opinion('d', [], { caught: [peer('d')] })), peer('d')],
+      'malformed',
+      true,
+    ],
+    [
+      'a caught list naming a peer twice',
+      () => [forge('d', opinion('d', [], { caught: [peer('s1'), peer('s1')] })), peer('d')],
+      'malformed',
+      true,
+    ],
+    [
+      'an empty caught list',
+      () => [forge('d', opinion('d', [], { caught: [] })), peer('d')],
+      'malformed',
+      true,
+    ],
+    [
+      'a caught list of more than 64 peers',
+      () => [
+        forge('d', opinion('d', [], { caught: Array.from({ length: 65 }, (_, i) => `p${i}`) })),
+        peer('d'),
+      ],
+      'oversize',
+      true,
+    ],
     [
       'a peer rated twice',
       () => [

@@ -55,6 +55,8 @@ export type TakeResult =
 interface Held {
   opinion: Opinion
   row: OpinionRow
+  /** the opinion's `caught` list, for lookups */
+  caught: ReadonlySet<string> | undefined
 }
 
 interface Bucket {
@@ -139,7 +141,8 @@ export class OpinionBook {
     else this.#entries -= 1 + held.row.cols.length
     const row = this.#intern(opinion)
     this.#entries += 1 + row.cols.length
-    senders.set(opinion.from, { opinion, row })
+    const caught = opinion.caught !== undefined ? new Set(opinion.caught) : undefined
+    senders.set(opinion.from, { opinion, row, caught })
     this.#packed.delete(opinion.topic)
     this.accepted.count++
     return { ok: true, opinion }
@@ -170,6 +173,21 @@ export class OpinionBook {
   /** Topics with opinions held. */
   topics(): string[] {
     return [...this.#topics.keys()].filter((t) => (this.#topics.get(t)?.size ?? 0) > 0)
+  }
+
+  /**
+   * True when one of `senders` names `peer` as caught lying, on any topic, in an opinion no older than the
+   * maximum age at `now`.
+   */
+  named(peer: string, senders: readonly string[], now: number): boolean {
+    if (senders.length === 0) return false
+    for (const bySender of this.#topics.values()) {
+      for (const from of senders) {
+        const held = bySender.get(from)
+        if (held?.caught?.has(peer) === true && held.opinion.at >= now - OPINION_MAX_AGE_MS) return true
+      }
+    }
+    return false
   }
 
   /** What `from` last said about `peer` on `topic`, if anything. */

@@ -1,9 +1,11 @@
 /**
  * The opinion message: what one node thinks of others on one topic, gossiped on `kith/trust/1`.
  *
- * Wire form: a msgpack map `{from, topic, seq, at, entries: [{peer, value}], sig}`, at most 8 KiB and 64
- * entries. `value` is the sender's normalised local trust c_ij in [0, 1], the values summing to at most 1
- * (the rest of its row goes to the pre-trusted peers). `seq` grows with every message the sender makes, so a
+ * Wire form: a msgpack map `{from, topic, seq, at, entries: [{peer, value}], caught?, sig}`, at most 8 KiB
+ * and 64 entries. `value` is the sender's normalised local trust c_ij in [0, 1], the values summing to at most
+ * 1 (the rest of its row goes to the pre-trusted peers). `caught` (optional, at most 64 peers, absent when
+ * empty, so an opinion without it encodes as before) lists the peers the sender caught lying on the topic;
+ * receivers heed it only from the household's own nodes. `seq` grows with every message the sender makes, so a
  * replay is recognised; `at` is the sender's clock (ms). `sig` is Ed25519 by the sender's node key over the
  * canonical encoding of every other field, as for descriptors, so an opinion stands on its own whoever relays
  * it. Checks run cheapest first and the signature before any check whose failure would be held against the
@@ -26,6 +28,8 @@ export interface Opinion {
   seq: number
   at: number
   entries: OpinionEntry[]
+  /** peers the sender caught lying on the topic (a wrong answer, a failed canary, invalid evidence) */
+  caught?: string[]
 }
 
 /** Why an opinion was refused; each has its own counter. */
@@ -75,6 +79,7 @@ const wireSchema = z.strictObject({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   entries: z.array(z.strictObject({ peer: peerId, value: z.number() })),
+  caught: z.array(peerId).optional(),
   sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength === 64, 'expected 64 bytes'),
 })
 
@@ -91,9 +96,14 @@ export function signOpinion(opinion: Opinion, sign: (data: Uint8Array) => Uint8A
     seq: opinion.seq,
     at: opinion.at,
     entries: opinion.entries.map(({ peer, value }) => ({ peer, value })),
+    ...(opinion.caught !== undefined && opinion.caught.length > 0 ? { caught: [...opinion.caught] } : {}),
   }
   const bytes = canonicalEncode({ ...body, sig: sign(canonicalEncode(body)) })
-  if (bytes.byteLength > MAX_OPINION_BYTES || body.entries.length > MAX_OPINION_ENTRIES)
+  if (
+    bytes.byteLength > MAX_OPINION_BYTES ||
+    body.entries.length > MAX_OPINION_ENTRIES ||
+    (body.caught?.length ?? 0) > MAX_OPINION_ENTRIES
+  )
     throw new OpinionError('oversize', `an opinion holds at most ${MAX_OPINION_ENTRIES} entries`)
   return bytes
 }
@@ -129,6 +139,11 @@ export function decodeOpinion(bytes: Uint8Array, verify: SignatureVerifier): Opi
       'oversize',
       `opinion has ${opinion.entries.length} entries; the limit is ${MAX_OPINION_ENTRIES}`,
     )
+  if ((opinion.caught?.length ?? 0) > MAX_OPINION_ENTRIES)
+    throw new OpinionError(
+      'oversize',
+      `opinion names ${opinion.caught!.length} caught peers; the limit is ${MAX_OPINION_ENTRIES}`,
+    )
   if (!verify(opinion.from, canonicalEncode(opinion), sig))
     throw new OpinionError('bad_signature', `signature does not match the key of ${opinion.from}`)
   if (!isTopic(opinion.topic)) throw new OpinionError('unknown_topic', `no topic ${opinion.topic}`)
@@ -141,5 +156,14 @@ export function decodeOpinion(bytes: Uint8Array, verify: SignatureVerifier): Opi
     sum += value
   }
   if (sum > 1 + 1e-9) throw new OpinionError('out_of_range', `values sum to ${sum}, more than 1`)
+  if (opinion.caught !== undefined) {
+    if (opinion.caught.length === 0) throw new OpinionError('malformed', 'caught: an empty list is left out')
+    const named = new Set<string>()
+    for (const peer of opinion.caught) {
+      if (peer === opinion.from) throw new OpinionError('malformed', 'caught: the sender names itself')
+      if (named.has(peer)) throw new OpinionError('malformed', `caught: ${peer} is named twice`)
+      named.add(peer)
+    }
+  }
   return opinion
 }

@@ -42,6 +42,8 @@ export class OpinionPublisher {
   readonly #gap: number
   /** what was last sent per topic */
   readonly #sent = new Map<string, Map<string, number>>()
+  /** the caught list last sent per topic, joined */
+  readonly #sentCaught = new Map<string, string>()
   readonly #pending = new Set<string>()
   #seq = 0
   #lastAt = -Infinity
@@ -78,16 +80,19 @@ export class OpinionPublisher {
    */
   sign(topic: string): Uint8Array | undefined {
     const row = this.#row(topic)
-    if (row.size === 0) return undefined
+    const caught = this.#c.records.liars(topic, this.#c.now(), MAX_OPINION_ENTRIES)
+    if (row.size === 0 && caught.length === 0) return undefined
     const opinion: Opinion = {
       from: this.#c.self,
       topic,
       seq: ++this.#seq,
       at: this.#c.now(),
       entries: [...row].map(([peer, value]) => ({ peer, value })),
+      ...(caught.length > 0 ? { caught } : {}),
     }
     this.#c.kv.set(SEQ_KEY, String(this.#seq))
     this.#sent.set(topic, row)
+    this.#sentCaught.set(topic, caught.join('\n'))
     return signOpinion(opinion, this.#c.sign)
   }
 
@@ -119,7 +124,10 @@ export class OpinionPublisher {
     const topics = [...this.#pending]
     this.#pending.clear()
     for (const topic of topics) {
-      if (distance(this.#row(topic), this.#sent.get(topic)) <= SIGNIFICANT_CHANGE) continue
+      // a newly caught liar is news at once; a row that moved a little waits for the interval
+      const caught = this.#c.records.liars(topic, this.#c.now(), MAX_OPINION_ENTRIES).join('\n')
+      const moved = distance(this.#row(topic), this.#sent.get(topic)) > SIGNIFICANT_CHANGE
+      if (!moved && caught === (this.#sentCaught.get(topic) ?? '')) continue
       this.#lastAt = this.#c.now()
       const bytes = this.sign(topic)
       if (bytes !== undefined) await this.#c.send(bytes)

@@ -23,6 +23,10 @@ export type OutcomeKind = TaskOutcomeKind | 'invalid_descriptor' | 'invalid_opin
 export const OUTCOME_KINDS = Object.keys(OUTCOME_WEIGHTS) as OutcomeKind[]
 const KIND_INDEX = new Map(OUTCOME_KINDS.map((k, i) => [k, i]))
 const SUCCESS = KIND_INDEX.get('success') as number
+/** the outcomes that prove a lie, not merely a failure */
+const LIE_INDEXES = (['wrong_answer', 'canary_failure', 'invalid_evidence'] as const).map(
+  (k) => KIND_INDEX.get(k) as number,
+)
 
 export interface LocalRecordsInit {
   maxPeers?: number
@@ -146,6 +150,32 @@ export class LocalRecords {
     const wide = record.topics.get(PEER_TOPIC)
     const good = own === undefined ? 0 : (own.weights[SUCCESS] as number) * this.#factor(now - own.at)
     return { good, bad: this.#failures(own, now) + this.#failures(wide, now) }
+  }
+
+  /**
+   * True when this node caught `peer` lying on `topic` (a wrong answer, a failed canary, invalid evidence)
+   * and its failures there still outweigh its successes.
+   */
+  lied(peer: string, topic: string, now: number): boolean {
+    const cell = this.#peers.get(peer)?.topics.get(topic)
+    if (cell === undefined || !LIE_INDEXES.some((i) => (cell.counts[i] as number) > 0)) return false
+    const { good, bad } = this.balance(peer, topic, now)
+    return bad > good
+  }
+
+  /**
+   * The peers this node caught lying on `topic` ({@link lied}), most recently seen first, at most `limit`.
+   *
+   * @example
+   * records.liars('script.compute', Date.now(), 64) // ['12D3KooW…']
+   */
+  liars(topic: string, now: number, limit: number): string[] {
+    const out: string[] = []
+    for (const peer of [...this.#peers.keys()].reverse()) {
+      if (out.length >= limit) break
+      if (this.lied(peer, topic, now)) out.push(peer)
+    }
+    return out
   }
 
   /** s_ij: max(0, weighted successes − weighted failures) of `peer` on `topic`. */

@@ -27,9 +27,6 @@ import { LocalRecords, OUTCOME_KINDS, type OutcomeKind } from './records.ts'
 import { PEER_TOPIC, topicOf } from './topic.ts'
 import type { ReputationComponents, ReputationConfig, ReputationCounters, TopicExplanation } from './types.ts'
 
-/** The outcomes that prove a peer lied, not merely failed. */
-const LIES: readonly OutcomeKind[] = ['wrong_answer', 'canary_failure', 'invalid_evidence']
-
 /**
  * @example
  * const reputation = createReputation({ db, identity, config, logger, libp2p: host, known })
@@ -187,25 +184,19 @@ export class Reputation {
 
   /**
    * True when this node's own weighted failures of `peer` (per-peer ones included) exceed its successes on
-   * `topic`, or on any topic where it caught the peer in a lie (a wrong answer, a failed canary, invalid
-   * evidence): a verified lie anywhere is slashed everywhere for ordering, while trust itself stays per
-   * topic. Delegation tries such a peer last.
+   * `topic`, or when this node or one of the household's own nodes (the pre-trusted, through the `caught`
+   * list of their opinions) caught the peer lying on any topic: a verified lie is slashed everywhere for
+   * ordering, while trust itself stays per topic. Delegation tries such a peer last. Only the household's
+   * reports count, so a stranger cannot push honest peers down by naming them.
    */
   caught(peer: string, topic: string): boolean {
     if (peer === this.#self) return false
     const now = this.#now()
-    const failing = (t: string) => {
-      const { good, bad } = this.records.balance(peer, t, now)
-      return bad > good
-    }
-    if (failing(topic)) return true
-    for (const t of this.records.topicsOf(peer)) {
-      if (t === topic || t === PEER_TOPIC) continue
-      const counts = this.records.counts(peer, t, now)
-      const lied = counts !== undefined && LIES.some((kind) => counts[kind].count > 0)
-      if (lied && failing(t)) return true
-    }
-    return false
+    const { good, bad } = this.records.balance(peer, topic, now)
+    if (bad > good) return true
+    for (const t of this.records.topicsOf(peer))
+      if (t !== PEER_TOPIC && this.records.lied(peer, t, now)) return true
+    return this.book.named(peer, this.#pretrusted(), now)
   }
 
   /** Trust in the provider of `capability`: the matcher's hook. */
