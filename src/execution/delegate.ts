@@ -87,7 +87,7 @@ export interface DelegateRequest {
   input: unknown
   timeoutMs: number
   /**
-   * most candidates tried; 3 by default. One that answers its canary wrongly does not count (up to 4 ×
+   * most candidates tried; 3 by default. One that answers its canary wrongly does not count (up to 8 ×
    * budget candidates are asked in all).
    */
   budget?: number
@@ -135,7 +135,7 @@ export interface DelegateComponents {
 
 const TIER_1 = { tier: 1, challenge: false, evidence: false } as const
 /** matches asked of the index per unit of budget, so that suspects do not use the budget up */
-const SUSPECT_HEADROOM = 4
+const SUSPECT_HEADROOM = 8
 
 /** What a failed check says about the provider. */
 const FAILED_CHECK: Record<string, TaskOutcomeKind> = {

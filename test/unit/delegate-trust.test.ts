@@ -65,8 +65,8 @@ describe('delegation with the trust plane', () => {
     expect(called).toEqual(['liar-1', 'liar-2', 'liar-3', 'honest', 'honest'])
   })
 
-  it('asks at most four times the budget of candidates, however many lie', async () => {
-    const liars = Array.from({ length: 10 }, (_, i) => `liar-${i}`)
+  it('asks at most eight times the budget of candidates, however many lie', async () => {
+    const liars = Array.from({ length: 20 }, (_, i) => `liar-${i}`)
     const { components } = setup([...liars, 'honest'], liars)
     const result = await delegate(components, {
       target: { capability: 'math.double' },
@@ -75,7 +75,7 @@ describe('delegation with the trust plane', () => {
       budget: 2,
     })
     expect(result.ok).toBe(false)
-    expect(result.attempts).toHaveLength(8)
+    expect(result.attempts).toHaveLength(16)
   })
 
   it('tries a provider this node caught failing after every other one', async () => {
