@@ -92,7 +92,7 @@ export function figureSvg(figure: Figure): string {
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<title>${esc(figure.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(figure.title)}</text>`,
+    titleText(figure.title),
   ]
   // axes and ticks
   const x0 = M.left
@@ -196,6 +196,19 @@ function tick(v: number): string {
 
 function f(v: number): string {
   return v.toFixed(1)
+}
+
+/** The title in bold, in two lines when it would not fit in one (the legend column is free above the chart). */
+function titleText(title: string): string {
+  const fits = Math.floor((W - M.left - 10) / 8.3)
+  if (title.length <= fits)
+    return `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`
+  const cut = title.lastIndexOf(' ', fits)
+  const at = cut > 0 ? cut : fits
+  return (
+    `<text x="${M.left}" y="16" font-size="14" font-weight="bold">${esc(title.slice(0, at))}` +
+    `<tspan x="${M.left}" dy="16">${esc(title.slice(at).trim())}</tspan></text>`
+  )
 }
 
 function esc(text: string): string {

@@ -27,17 +27,21 @@ const T975 = [
 
 /**
  * The mean of per-seed values with a 95 % Student t interval: the spread between seeds (networks, roles),
- * which a pooled interval over workflows does not see. A single value gives an interval of [0, 1].
+ * which a pooled interval over workflows does not see. The interval is kept within `bounds` (default
+ * [0, 1], for rates; a single value gives the whole of it).
  *
  * @example
  * meanInterval([0.8, 0.6, 0.7]) // { mean: 0.7, low: 0.45…, high: 0.94… }
  */
-export function meanInterval(values: readonly number[]): { mean: number; low: number; high: number } {
+export function meanInterval(
+  values: readonly number[],
+  bounds: { min: number; max: number } = { min: 0, max: 1 },
+): { mean: number; low: number; high: number } {
   const n = values.length
-  if (n === 0) return { mean: 0, low: 0, high: 1 }
+  if (n === 0) return { mean: 0, low: bounds.min, high: bounds.max }
   const mean = values.reduce((a, b) => a + b, 0) / n
-  if (n === 1) return { mean, low: 0, high: 1 }
+  if (n === 1) return { mean, low: bounds.min, high: bounds.max }
   const variance = values.reduce((a, v) => a + (v - mean) * (v - mean), 0) / (n - 1)
   const half = (T975[n - 2] ?? 1.96) * Math.sqrt(variance / n)
-  return { mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half) }
+  return { mean, low: Math.max(bounds.min, mean - half), high: Math.min(bounds.max, mean + half) }
 }
