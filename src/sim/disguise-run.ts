@@ -1,7 +1,8 @@
 /**
  * Scenario 4 of issue 9, one run: cross-topic disguise collusion (arXiv 2606.17368's setting). Attackers are
- * honest on one topic, their cover, and lie on every other; they rate each other highly (collusion), and an
- * attacker caught lying `whitewashAfter` times rejoins under a fresh identity (whitewashing). Every epoch each
+ * honest on every topic but one, the attacked topic (the first: the one that matters, say door locks), where
+ * they lie: the reputation they earn elsewhere is their disguise. They rate each other highly (collusion), and
+ * an attacker caught lying `whitewashAfter` times rejoins under a fresh identity (whitewashing). Every epoch each
  * honest node makes `queries` queries on random topics; `candidates` providers are drawn at random and the
  * trust method picks one:
  *
@@ -14,7 +15,7 @@
  *
  * Flat and per-topic EigenTrust are computed centrally each epoch from every honest node's observations (the
  * paper's global view); kith's trust is each node's own, from what reached it. Attack success is the share of
- * queries answered with a lie. A lie is found out with probability `detect` and then recorded as a wrong
+ * queries on the attacked topic answered with a lie. A lie is found out with probability `detect` and then recorded as a wrong
  * answer; an undetected lie looks like a success to the requester.
  */
 import type { Capability } from '../discovery/descriptor.ts'
@@ -54,6 +55,7 @@ export interface DisguiseRun {
   share: number
   method: TrustMethod
   seed: number
+  /** queries on the attacked topic */
   queries: number
   lies: number
   /** attack success per epoch */
@@ -63,9 +65,11 @@ export interface DisguiseRun {
   whitewashed: number
 }
 
+/** the topic attackers lie on */
+const ATTACKED = 0
+
 interface Slot {
   attacker: boolean
-  cover: number
   /** index of the current identity in the KeyRing */
   key: number
   caught: number
@@ -88,10 +92,8 @@ export async function runDisguise(
   const topics = caps.map(topicOf)
   const order = rng.fork('roles').shuffle(Array.from({ length: s.nodes }, (_, i) => i))
   const attackers = Math.min(Math.round(share * s.nodes), s.nodes - s.pretrusted - 1)
-  const roleRng = rng.fork('cover')
   const slots: Slot[] = Array.from({ length: s.nodes }, (_, i) => ({
     attacker: false,
-    cover: roleRng.int(s.topics),
     key: i,
     caught: 0,
   }))
@@ -177,8 +179,8 @@ export async function runDisguise(
           return rep.caught(peer, topics[t] as string) ? -1 : rep.trustOf(peer, caps[t] as Capability)
         })
         const slot = slots[chosen] as Slot
-        const lie = slot.attacker && t !== slot.cover
-        queries++
+        const lie = slot.attacker && t === ATTACKED
+        if (t === ATTACKED) queries++
         if (lie) lies++
         const detected = lie && answerRng.chance(s.detect)
         if (detected) slot.caught++

@@ -16,7 +16,7 @@ export const disguiseScenario = z
     nodes: z.number().int().min(10).max(2_000).default(100),
     /** the household's own nodes: honest, pre-trusted by every method that has pre-trust */
     pretrusted: z.number().int().min(1).default(5),
-    /** shares of attackers (a grid); each attacker is honest on one topic and lies on the others */
+    /** shares of attackers (a grid); attackers are honest on every topic but the attacked one, where they lie */
     attackerShares: z.array(z.number().min(0).max(0.6)).min(1).default([0.1, 0.2, 0.3, 0.4]),
     methods: z
       .array(z.enum(TRUST_METHODS))

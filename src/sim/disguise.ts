@@ -84,7 +84,7 @@ function grid(s: DisguiseScenario, cells: DisguiseCell[], cell: (c: DisguiseCell
 function successTable(s: DisguiseScenario, seeds: number[], cells: DisguiseCell[]): Table {
   return {
     title:
-      `Attack success (share of queries answered with a lie), ${s.name}: ${s.nodes} nodes, ${s.topics} topics, ` +
+      `Attack success (share of queries on the attacked topic answered with a lie), ${s.name}: ${s.nodes} nodes, ${s.topics} topics, ` +
       `${s.epochs} epochs, ${s.candidates} candidates per query; pooled rate [95 % Wilson interval]` +
       (seeds.length > 1 ? ' (95 % t interval over seeds)' : ''),
     header: ['attackers', ...s.methods],
