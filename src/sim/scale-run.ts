@@ -1,68 +1,84 @@
 /**
  * Scenario 3 of issue 9, one run: one network size, one mode, one seed. Every node holds kith's real
- * `DescriptorIntake` and `DescriptorStore`; nodes keep a random gossipsub-like mesh (at least `d`, at most
- * `dHigh` peers, links both ways) and forward each message once to their mesh peers but the one it came from
- * (gossipsub's eager push with its seen-cache; its lazy IHAVE/IWANT gossip is not modelled, nor mesh
- * maintenance). Two kinds of event, each timed or counted from its first send until every node has it:
+ * `DescriptorStore` and `DescriptorIntake` (scale-node.ts); the gossip engine (scale-gossip.ts) moves
+ * notices, pulls and bodies over a gossipsub overlay (scale-overlay.ts) with real encoded sizes
+ * (scale-wire.ts).
  *
- * - a **change** (a new signed body): `kith` gossips the notice (the real `encodeAnnounce` bytes); a node
- *   that does not hold the digest pulls the body from the neighbour that forwarded the notice, verifies it
- *   through its intake, and only then forwards the notice (as src/discovery/announcer.ts). `flood` gossips the
- *   body itself; a node verifies it on first receipt and forwards it.
- * - a **heartbeat** (same body, new state): `kith` a notice that each node applies with `store.touch`;
- *   `flood` the body again (held already: no verification).
+ * The network starts converged: every node holds the current descriptor of every node that sends in the
+ * window (put straight into its store, as its intake would have put it; other descriptors are never touched,
+ * so they are left out). `active` nodes then heartbeat every ttl/3 as the announcer does (bodyless: a notice
+ * carrying the new state; flooding: the body re-signed with it), and `changes` body changes (a new
+ * capability) come from them at random times. Every node receives, checks and forwards every one of those
+ * messages.
  *
- * Discovery latency is the time from a change's publication until a node's store holds the new body. Steady
- * control traffic per node per second follows from the measured bytes of each kind of event and their rates:
- * every node heartbeats every ttl/3 and changes `changesPerMinute` times a minute.
+ * Discovery latency is, for each change and each other node, the time from its publication until that
+ * node's store holds it (the store's own `put` event). Bytes are measured per message and scaled to the
+ * steady state: every node heartbeats every ttl/3 and changes `changesPerHour` times an hour, which is exact
+ * in this model, where messages do not slow each other down (links have no bandwidth limit, nodes no queue).
  */
-import { signDescriptor, type SignedDescriptor } from '../discovery/descriptor.ts'
-import { DescriptorIntake } from '../discovery/intake.ts'
-import { DescriptorStore } from '../discovery/store.ts'
-import { encodeAnnounce } from '../discovery/wire.ts'
+import type { Capability, NodeState } from '../discovery/descriptor.ts'
 import { catalogue } from './catalogue.ts'
 import { Simulator } from './clock.ts'
-import { GOSSIP_OVERHEAD_BYTES } from './drift-run.ts'
 import type { KeyRing } from './keys.ts'
 import { Network } from './network.ts'
 import { Random } from './random.ts'
+import { GossipEngine, type MessageKind, PARTS, type Part } from './scale-gossip.ts'
+import { ScaleNode } from './scale-node.ts'
+import { buildOverlay } from './scale-overlay.ts'
 import type { ScaleMode, ScaleScenario } from './scale-scenario.ts'
+import { quantiles, type Quantiles } from './scale-stats.ts'
+import { noticeBytes, WireSizes } from './scale-wire.ts'
 
+/** Virtual time 0 is this wall-clock instant, so timestamps look like real ones. */
 const EPOCH = 1_700_000_000_000
-const PULL_REQUEST_BYTES = 90
-/** events start this far apart (ms), so that each one's traffic is its own */
-const EVENT_GAP_MS = 20_000
+
+/** What one message of a kind cost the whole network, on average. */
+export interface MessageCost {
+  messages: number
+  /** wire bytes by part, and their sum */
+  wire: Record<Part, number>
+  total: number
+  /** kith's own bytes (notice or body, pull request and answer) */
+  payload: number
+  /** copies received, each a gossipsub signature check */
+  copies: number
+  /** bodies taken in, each a descriptor signature check */
+  bodies: number
+  pulls: number
+  iwants: number
+}
 
 export interface ScaleRun {
   size: number
   mode: ScaleMode
   seed: number
-  /** every (change, receiver) delay in ms, sorted */
-  latencies: number[]
-  /** receivers that never got a change */
-  missed: number
-  /** bytes all nodes received for one change, one heartbeat (means) */
-  changeBytes: number
-  heartbeatBytes: number
-  /** steady-state control bytes received per node per second */
-  bytesPerNodePerSec: number
+  overlay: { peers: number; mesh: number; ihaveTargets: number; unreachable: number }
+  /** mean encoded sizes: the signed descriptor, the notice */
+  bodyBytes: number
+  noticeBytes: number
+  /** body changes: ms from publication until another node's store held it, over (change, node) pairs */
+  latency: Quantiles & { missed: number }
+  /** heartbeats: ms until another node took the new state (bodyless: the notice; flooding: the body) */
+  stateLatency: Quantiles
+  heartbeat: MessageCost
+  change: MessageCost
+  /** steady-state wire bytes each node sends per second: total, by part, and kith's payload */
+  bytesPerNodePerSec: { total: number; payload: number; byPart: Record<Part | 'ihaveFrames', number> }
+  /** steady-state Ed25519 checks per node per second: gossipsub message signatures, descriptor bodies */
+  checksPerNodePerSec: { messages: number; bodies: number }
+  /** (node, sending node) pairs whose newest descriptor the node did not hold at the end */
+  missingAtEnd: number
+  /** bodies the intakes dropped because their sender was over its verification budget */
+  limited: number
+  verdicts: Record<string, number>
   events: number
-}
-
-interface Node {
-  index: number
-  mesh: number[]
-  store: DescriptorStore
-  intake: DescriptorIntake
-  /** message ids seen (gossipsub's seen-cache) */
-  seen: Set<string>
-  pulling: Set<string>
+  virtualMs: number
 }
 
 /**
  * @example
  * const run = runScale(scenario, 200, 'kith', 1, new KeyRing())
- * run.latencies[Math.floor(run.latencies.length / 2)] // p50 in ms
+ * run.latency.p50 // ms
  */
 export function runScale(
   s: ScaleScenario,
@@ -74,176 +90,219 @@ export function runScale(
   const sim = new Simulator()
   const now = () => EPOCH + sim.now
   const rng = new Random(seed)
-  const net = new Network(sim, rng.fork('links'), { ...s.links, transport: 'stream' }, size)
-  const nodes: Node[] = Array.from({ length: size }, (_, index) => {
-    const store = new DescriptorStore({ now, maxEntries: Math.max(10_000, size) })
-    return {
-      index,
-      mesh: [],
-      store,
-      intake: new DescriptorIntake({ store, verify: keys.verifier, self: keys.get(index).peer }, { now }),
-      seen: new Set(),
-      pulling: new Set(),
-    }
+  const overlay = buildOverlay(size, s.overlay, rng.fork('overlay'))
+  const net = new Network(sim, rng.fork('links'), s.links, size)
+  const caps = catalogue(s.capabilities.count)
+  const capRng = rng.fork('caps')
+  const nodes = Array.from(
+    { length: size },
+    (_, index) =>
+      new ScaleNode({
+        index,
+        identity: keys.get(index),
+        verify: keys.verifier,
+        now,
+        ttlMs: s.ttlMs,
+        caps: capRng.shuffle(caps).slice(0, Math.min(s.capabilities.perNode, caps.length)),
+        maxConcurrentPulls: s.maxConcurrentPulls,
+      }),
+  )
+  const period = Math.max(1_000, Math.floor(s.ttlMs / 3))
+  const hbRate = 1_000 / period
+  const changeRate = s.traffic.changesPerHour / 3_600
+  // ids in a node's gossip windows in the steady state: every message of the network passes through it
+  const idsInWindow =
+    size * (hbRate + changeRate) * ((s.overlay.gossipWindows * s.overlay.heartbeatMs) / 1_000)
+  const wire = new WireSizes(keys.get(0).peerId.toMultihash().bytes)
+  const stateDelays: number[] = []
+  const engine = new GossipEngine({
+    sim,
+    net,
+    rng: rng.fork('gossip'),
+    overlay,
+    nodes,
+    wire,
+    model: {
+      mode,
+      ...s.overlay,
+      ...s.processing,
+      jitterMs: s.links.jitterMs,
+      idShare: Math.min(1, s.overlay.maxIHaveLength / Math.max(1, idsInWindow)),
+      epoch: EPOCH,
+    },
+    onAccept: (msg, node, at) => {
+      if (msg.kind === 'heartbeat' && node !== msg.origin) stateDelays.push(at - msg.at)
+    },
   })
-  buildMesh(nodes, Math.min(s.d, size - 1), Math.min(s.dHigh, size - 1), rng.fork('mesh'))
-  const caps = catalogue(8)
-  const seqs = new Array<number>(size).fill(0)
-  const sign = (p: number): SignedDescriptor => {
-    seqs[p] = (seqs[p] as number) + 1
-    return signDescriptor(
-      {
-        v: 1,
-        peer: keys.get(p).peer,
-        seq: seqs[p] as number,
-        iat: Math.floor(now()),
-        ttl: s.ttlMs,
-        addrs: [],
-        state: { load: 0.2, memFree: 1e9, queue: 0 },
-        caps: caps.slice(p % 5, (p % 5) + 3),
-        attest: { tpm: false },
-      },
-      keys.get(p).sign,
-    )
-  }
-  let bytes = 0
-  const send = (from: number, to: number, size: number, deliver: () => void) => {
-    bytes += size
-    net.send(from, to, 'gossip', size, deliver)
-  }
-  const put = (node: Node, signed: SignedDescriptor) => {
-    try {
-      node.intake.take(signed.bytes, signed.descriptor.peer, {
-        peer: signed.descriptor.peer,
-        digest: signed.digest,
-        at: signed.descriptor.iat,
-      })
-    } catch {
-      // an older body arriving late: the store refuses it, as a node would
-    }
+
+  // the plan is drawn before anything mode-specific, so both modes of a seed get the same one
+  const plan = rng.fork('plan')
+  const active = plan.shuffle(nodes.map((n) => n.index)).slice(0, Math.min(s.traffic.active, size))
+  const beats = active.flatMap((a) => {
+    const times: number[] = []
+    for (let t = plan.uniform(0, period); t < s.traffic.windowMs; t += period) times.push(t)
+    return times.map((t) => ({ t, a }))
+  })
+  const changes = Array.from({ length: s.traffic.changes }, () => ({
+    t: plan.uniform(0, s.traffic.windowMs),
+    a: active[plan.int(active.length)]!,
+  }))
+  const stateRng = rng.fork('state')
+  const state = (): NodeState => ({
+    load: Math.round(stateRng.uniform(0.05, 0.9) * 100) / 100,
+    memFree: 1e9,
+    queue: stateRng.int(3),
+  })
+
+  // converged at t = 0: every node holds the descriptor of every node that will send
+  for (const a of active) {
+    const own = nodes[a]!.own
+    for (const n of nodes) if (n.index !== a) n.store.put(own)
   }
 
-  /** gossips `signed` from its origin; `onHeld(node)` when a node's store holds it */
-  const disseminate = (
-    p: number,
-    signed: SignedDescriptor,
-    heartbeat: boolean,
-    onHeld: (node: Node) => void,
-  ) => {
-    const origin = nodes[p] as Node
-    const id = `${signed.descriptor.peer}:${signed.descriptor.seq}:${heartbeat ? sim.now : 'body'}`
-    const digestHex = Buffer.from(signed.digest).toString('hex')
+  // discovery latency: a change counts at a node once its store holds that seq or a newer one
+  const pending = new Map<string, Array<{ seq: number; at: number; storedAt: Float64Array }>>()
+  for (const n of nodes)
+    n.store.onChange((event) => {
+      if (event.type !== 'put') return
+      for (const c of pending.get(event.entry.descriptor.peer) ?? [])
+        if (c.seq <= event.entry.descriptor.seq && c.storedAt[n.index] === Number.POSITIVE_INFINITY)
+          c.storedAt[n.index] = sim.now
+    })
+
+  const bodySizes: number[] = []
+  const noticeSizes: number[] = []
+  const publish = (kind: MessageKind, a: number) => {
+    const node = nodes[a]!
+    const st = state()
+    // bodyless heartbeats keep the body; flooding re-signs it, as the announcer does when the state changed
+    const body = kind === 'change' || mode === 'flood' ? node.sign(st) : node.own
+    const { peer, seq } = body.descriptor
     const at = Math.floor(now())
-    const notice =
-      encodeAnnounce({
-        peer: signed.descriptor.peer,
-        seq: signed.descriptor.seq,
-        digest: signed.digest,
-        at,
-        state: signed.descriptor.state,
-      }).byteLength + GOSSIP_OVERHEAD_BYTES
-    const body = signed.bytes.byteLength + GOSSIP_OVERHEAD_BYTES
-    const forward = (node: Node, except: number) => {
-      for (const peer of node.mesh)
-        if (peer !== except)
-          send(node.index, peer, mode === 'kith' ? notice : body, () =>
-            arrive(nodes[peer] as Node, node.index),
-          )
+    const notice = {
+      peer,
+      seq,
+      digest: body.digest,
+      digestHex: Buffer.from(body.digest).toString('hex'),
+      at,
+      state: st,
     }
-    const arrive = (node: Node, from: number) => {
-      if (node.seen.has(id)) return
-      if (mode === 'flood' || heartbeat) {
-        node.seen.add(id)
-        if (mode === 'flood') put(node, signed)
-        else
-          node.store.touch(signed.descriptor.peer, signed.descriptor.seq, digestHex, {
-            at,
-            state: signed.descriptor.state,
-          })
-        if (!heartbeat) onHeld(node)
-        forward(node, from)
-        return
-      }
-      // bodyless: pull from the forwarder, verify, then forward the notice
-      if (node.pulling.has(id)) return
-      node.pulling.add(id)
-      send(node.index, from, PULL_REQUEST_BYTES, () =>
-        send(from, node.index, signed.bytes.byteLength, () => {
-          node.seen.add(id)
-          put(node, signed)
-          onHeld(node)
-          forward(node, from)
-        }),
-      )
+    const msg = engine.message(kind, a, body, notice, noticeBytes(peer, seq, body.digest, at, st).byteLength)
+    if (kind === 'change') {
+      const list = pending.get(peer) ?? []
+      list.push({ seq, at: sim.now, storedAt: new Float64Array(size).fill(Number.POSITIVE_INFINITY) })
+      pending.set(peer, list)
     }
-    origin.seen.add(id)
-    put(origin, signed)
-    forward(origin, -1)
+    bodySizes.push(body.bytes.byteLength)
+    noticeSizes.push(msg.dataBytes)
+    engine.publish(msg)
+  }
+  // the store's expiry timer, on the virtual clock: it also drops the entries heartbeats superseded
+  sim.every(1_000, () => {
+    for (const n of nodes) n.store.expire()
+    return sim.pending > 0
+  })
+  for (const { t, a } of beats) sim.at(t, () => publish('heartbeat', a))
+  for (const { t, a } of changes)
+    sim.at(t, () => {
+      nodes[a]!.caps = changed(nodes[a]!.caps, caps)
+      publish('change', a)
+    })
+  sim.run()
+
+  const latencies: number[] = []
+  let missed = 0
+  for (const [peer, list] of pending)
+    for (const c of list)
+      c.storedAt.forEach((at, i) => {
+        if (nodes[i]!.peer === peer) return
+        if (at === Number.POSITIVE_INFINITY) missed++
+        else latencies.push(at - c.at)
+      })
+  let missingAtEnd = 0
+  for (const a of active) {
+    const { peer, seq } = nodes[a]!.own.descriptor
+    for (const n of nodes) if (n.index !== a && !n.holds(peer, seq)) missingAtEnd++
   }
 
-  const run: ScaleRun = {
+  const heartbeat = costOf(engine, 'heartbeat', mode)
+  const change = costOf(engine, 'change', mode)
+  const mean = (f: (i: number) => number) => nodes.reduce((sum, n) => sum + f(n.index), 0) / size
+  const ihaveTargets = mean((i) => engine.lazyTargets(i))
+  // an IHAVE goes at every heartbeat that has ids in its windows; its framing is paid per target
+  const nonEmpty = s.overlay.lazy ? 1 - Math.exp(-idsInWindow) : 0
+  const ihaveFrames = ihaveTargets * wire.ihaveFrame * nonEmpty * (1_000 / s.overlay.heartbeatMs)
+  const byPart = Object.fromEntries([
+    ...PARTS.map((p) => [p, heartbeat.wire[p] * hbRate + change.wire[p] * changeRate]),
+    ['ihaveFrames', ihaveFrames],
+  ]) as Record<Part | 'ihaveFrames', number>
+  return {
     size,
     mode,
     seed,
-    latencies: [],
-    missed: 0,
-    changeBytes: 0,
-    heartbeatBytes: 0,
-    bytesPerNodePerSec: 0,
-    events: 0,
+    overlay: {
+      peers: mean((i) => overlay.peers[i]!.length),
+      mesh: mean((i) => overlay.mesh[i]!.length),
+      ihaveTargets,
+      unreachable: overlay.unreachable,
+    },
+    bodyBytes: avg(bodySizes),
+    noticeBytes: mode === 'kith' ? avg(noticeSizes) : 0,
+    latency: { ...quantiles(latencies), missed },
+    stateLatency: quantiles(stateDelays),
+    heartbeat,
+    change,
+    bytesPerNodePerSec: {
+      total: Object.values(byPart).reduce((a, b) => a + b, 0),
+      payload: heartbeat.payload * hbRate + change.payload * changeRate,
+      byPart,
+    },
+    checksPerNodePerSec: {
+      messages: heartbeat.copies * hbRate + change.copies * changeRate,
+      bodies: heartbeat.bodies * hbRate + change.bodies * changeRate,
+    },
+    missingAtEnd,
+    limited: nodes.reduce((sum, n) => sum + n.intake.counters.limited, 0),
+    verdicts: mergeVerdicts(engine),
+    events: sim.processed,
+    virtualMs: sim.now,
   }
-  const eventRng = rng.fork('events')
-  let changeBytes = 0
-  let heartbeatBytes = 0
-  let last: { p: number; signed: SignedDescriptor } | undefined
-  for (let e = 0; e < s.changes; e++) {
-    sim.after(e * 2 * EVENT_GAP_MS, () => {
-      const p = eventRng.int(size)
-      const signed = sign(p)
-      const startedAt = sim.now
-      const before = bytes
-      const held = new Set<number>([p])
-      last = { p, signed }
-      disseminate(p, signed, false, (node) => {
-        if (held.has(node.index)) return
-        held.add(node.index)
-        run.latencies.push(sim.now - startedAt)
-      })
-      sim.after(EVENT_GAP_MS - 1, () => {
-        run.missed += size - held.size
-        changeBytes += bytes - before
-      })
-    })
-    // a heartbeat of the publisher just changed: every node holds its body by now
-    sim.after(e * 2 * EVENT_GAP_MS + EVENT_GAP_MS, () => {
-      const before = bytes
-      if (last !== undefined) disseminate(last.p, last.signed, true, () => undefined)
-      sim.after(EVENT_GAP_MS - 1, () => {
-        heartbeatBytes += bytes - before
-      })
-    })
-  }
-  sim.run()
-  run.latencies.sort((a, b) => a - b)
-  run.changeBytes = changeBytes / s.changes
-  run.heartbeatBytes = heartbeatBytes / s.changes
-  // each node heartbeats every ttl/3 and changes at its rate; what all nodes receive, shared by each
-  const perNodeRate = 3000 / s.ttlMs
-  const changeRate = s.changesPerMinute / 60
-  run.bytesPerNodePerSec = perNodeRate * run.heartbeatBytes + changeRate * run.changeBytes
-  run.events = sim.processed
-  return run
 }
 
-/** A random mesh: each node links to random peers until it has `d`, skipping peers that have `dHigh`. */
-function buildMesh(nodes: Node[], d: number, dHigh: number, rng: Random): void {
-  for (const node of nodes) {
-    let tries = 0
-    while (node.mesh.length < d && tries++ < 50 * d) {
-      const peer = nodes[rng.int(nodes.length)] as Node
-      if (peer === node || peer.mesh.length >= dHigh || node.mesh.includes(peer.index)) continue
-      node.mesh.push(peer.index)
-      peer.mesh.push(node.index)
-    }
+/**
+ * A body change: a capability the node did not offer replaces its oldest one, so that every change brings a
+ * new capability and the body keeps its size however often a node changes (when it offers them all, one goes).
+ */
+function changed(mine: Capability[], all: Capability[]): Capability[] {
+  const next = all.find((c) => !mine.some((m) => m.id === c.id))
+  return next !== undefined ? [...mine.slice(1), next] : mine.slice(1)
+}
+
+/** The engine's tally for one kind, per message (network totals divided by the messages sent). */
+function costOf(engine: GossipEngine, kind: MessageKind, mode: ScaleMode): MessageCost {
+  const t = engine.tally[kind]
+  const per = (x: number) => (t.messages === 0 ? 0 : x / t.messages)
+  const wire = Object.fromEntries(PARTS.map((p) => [p, per(t.bytes[p].wire)])) as Record<Part, number>
+  const accepted = mode === 'flood' ? (t.verdicts.accepted ?? 0) : (t.verdicts['take:accepted'] ?? 0)
+  return {
+    messages: t.messages,
+    wire,
+    total: Object.values(wire).reduce((a, b) => a + b, 0),
+    payload: per(PARTS.reduce((sum, p) => sum + t.bytes[p].payload, 0)),
+    copies: per(t.copies),
+    bodies: per(accepted),
+    pulls: per(t.pulls),
+    iwants: per(t.iwants),
   }
+}
+
+function mergeVerdicts(engine: GossipEngine): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const kind of ['heartbeat', 'change'] as const)
+    for (const [k, v] of Object.entries(engine.tally[kind].verdicts)) out[`${kind}:${k}`] = v
+  return out
+}
+
+function avg(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length
 }
