@@ -5,6 +5,7 @@
  * them) or, where kith has none, stated as the model's assumption.
  */
 import { z } from 'zod'
+import { linksSchema } from './links-schema.ts'
 import { MAX_CATALOGUE } from './catalogue.ts'
 
 export const SCALE_MODES = ['kith', 'flood'] as const
@@ -93,15 +94,7 @@ export const scaleScenario = z
       .prefault({}),
     /** the announcer's cap on pulls in flight (ANNOUNCER_DEFAULTS.maxConcurrentPulls) */
     maxConcurrentPulls: count.default(16),
-    links: z
-      .strictObject({
-        latencyMs: z.strictObject({ min: ms, max: ms }).default({ min: 5, max: 60 }),
-        jitterMs: ms.default(3),
-        loss: fraction.default(0.01),
-        /** stream: loss delays a message by a TCP retransmission (gossip and pulls run over TCP) */
-        transport: z.enum(['stream', 'datagram']).default('stream'),
-      })
-      .prefault({}),
+    links: linksSchema,
   })
   .superRefine((s, ctx) => {
     for (const [i, n] of (s.sizes ?? []).entries())

@@ -3,6 +3,7 @@
  * sets them.
  */
 import { z } from 'zod'
+import { linksSchema } from './links-schema.ts'
 import { MAX_CATALOGUE } from './catalogue.ts'
 
 export const STRATEGIES = ['naive', 'tier1', 'tier12', 'full'] as const
@@ -70,15 +71,7 @@ export const sybilScenario = z
         ttlMs: z.number().int().min(1_000).default(60_000),
       })
       .prefault({}),
-    links: z
-      .strictObject({
-        latencyMs: z.strictObject({ min: ms, max: ms }).default({ min: 5, max: 60 }),
-        jitterMs: ms.default(3),
-        loss: fraction.default(0.01),
-        /** stream: loss delays a message by a TCP retransmission (kith runs over TCP); datagram: it is gone */
-        transport: z.enum(['stream', 'datagram']).default('stream'),
-      })
-      .prefault({}),
+    links: linksSchema,
     churn: z.strictObject({ meanUpMs: ms.default(0), meanDownMs: ms.default(60_000) }).prefault({}),
     trust: z
       .strictObject({
