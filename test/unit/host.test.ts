@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { configSchema } from '../../src/config/index.ts'
-import { allLoopback, mdnsEnabled } from '../../src/connectivity/host.ts'
+import { allLoopback, fastMessageId, mdnsEnabled } from '../../src/connectivity/host.ts'
 
 describe('mDNS switch', () => {
   it('treats loopback-only listen addresses as having no LAN', () => {
@@ -18,5 +18,24 @@ describe('mDNS switch', () => {
     expect(mdnsEnabled(lan)).toBe(true)
     const off = configSchema.parse({ network: { listen: ['/ip4/0.0.0.0/tcp/7701'], mdns: false } }).network
     expect(mdnsEnabled(off)).toBe(false)
+  })
+})
+
+describe('gossipsub fast message id', () => {
+  const bytes = (...b: number[]) => Uint8Array.from(b)
+  const msg = { from: bytes(1, 2), seqno: bytes(3), topic: 't', data: bytes(4, 5), signature: bytes(6) }
+
+  it('is the same for copies of one message and differs when any field differs, the signature included', () => {
+    expect(fastMessageId({ ...msg })).toBe(fastMessageId(msg))
+    const others = [
+      { ...msg, signature: bytes(7) },
+      { ...msg, data: bytes(4, 6) },
+      { ...msg, seqno: bytes(4) },
+      { ...msg, topic: 'u' },
+      { ...msg, from: undefined },
+      // field boundaries count: moving a byte from one field to the next is another message
+      { ...msg, from: bytes(1), seqno: bytes(2, 3) },
+    ]
+    for (const other of others) expect(fastMessageId(other)).not.toBe(fastMessageId(msg))
   })
 })
