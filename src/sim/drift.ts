@@ -1,175 +1,205 @@
 /**
- * Scenario 2 over its grid (TTL × advertising mode × seed): the stale-selection rate with a 95 % Wilson
- * interval against control bytes per node per second, the knee of each mode's trade-off curve, a table and
- * three figures (stale rate and bytes against TTL; stale rate against bytes).
+ * Scenario 2 of issue 9, capability drift and TTL, over its grid (drift scale × mode × TTL × seed): per cell
+ * the pooled stale-selection rate with a 95 % Wilson interval and the control bytes per node per second
+ * with a 95 % t interval over seeds; per mode and scale the knee of the trade-off curve (stale rate against
+ * bytes, one point per TTL). Every mode and TTL of one seed and scale sees the same drift.
  */
-import { type DriftRun, runDrift } from './drift-run.ts'
+import { type DriftRun, type MessageKind, runDrift } from './drift-run.ts'
+import { driftFigures, driftTables } from './drift-report.ts'
+import { STALE_CAUSES, type StaleCause } from './drift-requester.ts'
 import type { Advertising, DriftScenario } from './drift-scenario.ts'
-import type { Figure, Table } from './figures.ts'
 import { KeyRing } from './keys.ts'
 import { type RunOptions, seedsOf, type SimReport } from './report.ts'
 import { meanInterval, wilson } from './stats.ts'
 
+export interface Interval {
+  mean: number
+  low: number
+  high: number
+}
+
 export interface DriftCell {
-  ttlMs: number
+  scale: number
   mode: Advertising
+  ttlMs: number
   selections: number
   stale: number
+  /** pooled over seeds, with the 95 % Wilson interval */
   rate: number
   low: number
   high: number
-  seedMean: { mean: number; low: number; high: number }
-  bytesPerNodePerSec: number
-  misses: number
+  /** stale rate of each seed: mean and 95 % t interval */
+  seedMean: Interval
+  /** share of selections stale for each cause */
+  byCause: Record<StaleCause, number>
+  /** share of queries with no live match */
+  missRate: number
+  wirePerNodePerSec: Interval
+  payloadPerNodePerSec: Interval
+  /** wire bytes per node per second by message kind, mean over seeds */
+  wireByKind: Record<MessageKind, number>
+}
+
+export interface DriftKnee {
+  scale: number
+  mode: Advertising
+  /** the knee's TTL (ms), or undefined with fewer than three TTLs */
+  ttlMs: number | undefined
+  /** its distance to the chord in normalised coordinates (0: no bend at all) */
+  distance: number
+  /** the knee on payload bytes instead of wire bytes */
+  payloadTtlMs: number | undefined
+  /** the knee of each seed's own curve, in seed order */
+  perSeed: Array<number | undefined>
+}
+
+export interface DriftData {
+  cells: DriftCell[]
+  knees: DriftKnee[]
+  runs: DriftRun[]
 }
 
 /**
- * The knee of a trade-off curve by Kneedle (Satopää et al. 2011): both axes normalised to [0, 1], the point
- * farthest from the chord between the curve's ends. Points in TTL order; returns the index, or -1 for fewer
- * than three points.
+ * The knee of a curve by Kneedle (Satopää et al., 2011) without its smoothing: both axes scaled to [0, 1],
+ * the point farthest from the chord between the first and last points (on a monotone curve this is Kneedle's
+ * difference curve's maximum). Returns its index and distance; -1 for fewer than three points.
  *
  * @example
- * kneeIndex([{ x: 0, y: 1 }, { x: 0.1, y: 0.2 }, { x: 1, y: 0 }]) // 1
+ * kneedle([{ x: 0, y: 1 }, { x: 0.1, y: 0.2 }, { x: 1, y: 0 }]) // { index: 1, distance: 0.49… }
  */
-export function kneeIndex(points: ReadonlyArray<{ x: number; y: number }>): number {
-  if (points.length < 3) return -1
-  const xs = points.map((p) => p.x)
-  const ys = points.map((p) => p.y)
-  const norm = (v: number, a: number[]) => {
-    const lo = Math.min(...a)
-    const hi = Math.max(...a)
-    return hi === lo ? 0 : (v - lo) / (hi - lo)
+export function kneedle(points: ReadonlyArray<{ x: number; y: number }>): {
+  index: number
+  distance: number
+} {
+  if (points.length < 3) return { index: -1, distance: 0 }
+  const scaled = (values: number[]) => {
+    const lo = Math.min(...values)
+    const span = Math.max(...values) - lo
+    return values.map((v) => (span > 0 ? (v - lo) / span : 0))
   }
-  const n = points.map((p) => ({ x: norm(p.x, xs), y: norm(p.y, ys) }))
-  const a = n[0]!
-  const b = n.at(-1)!
-  const len = Math.hypot(b.x - a.x, b.y - a.y) || 1
-  let best = -1
-  let far = -1
-  n.forEach((p, i) => {
-    const d = Math.abs((b.x - a.x) * (a.y - p.y) - (a.x - p.x) * (b.y - a.y)) / len
-    if (i > 0 && i < n.length - 1 && d > far) {
-      far = d
-      best = i
+  const xs = scaled(points.map((p) => p.x))
+  const ys = scaled(points.map((p) => p.y))
+  const last = points.length - 1
+  const dx = xs[last]! - xs[0]!
+  const dy = ys[last]! - ys[0]!
+  const length = Math.hypot(dx, dy) || 1
+  let index = -1
+  let distance = 0
+  for (let i = 1; i < last; i++) {
+    const d = Math.abs(dx * (ys[0]! - ys[i]!) - dy * (xs[0]! - xs[i]!)) / length
+    if (d > distance) {
+      distance = d
+      index = i
     }
-  })
-  return best
+  }
+  return { index, distance }
 }
 
 /**
  * @example
- * const report = await runDriftScenario(parseScenario({ kind: 'drift', seeds: 1 }) as DriftScenario, {})
- * report.data.knees // { kith: 15000, flood: 10000 }
+ * const report = await runDriftScenario(parseScenario({ kind: 'drift', nodes: 30, requesters: 3 }) as DriftScenario, { seeds: 1 })
+ * report.data.knees // one per (drift scale, mode): the TTL at the knee of stale rate against bytes
  */
 export async function runDriftScenario(
-  s: DriftScenario,
-  options: RunOptions,
-): Promise<SimReport<{ cells: DriftCell[]; knees: Partial<Record<Advertising, number>>; runs: DriftRun[] }>> {
-  const seeds = seedsOf(s, options)
+  scenario: DriftScenario,
+  options: RunOptions = {},
+): Promise<SimReport<DriftData>> {
+  const seeds = seedsOf(scenario, options)
   const keys = new KeyRing()
-  const cells: DriftCell[] = []
   const runs: DriftRun[] = []
-  for (const mode of s.modes) {
-    for (const ttlMs of s.ttlsMs) {
-      const mine: DriftRun[] = []
-      for (const seed of seeds) mine.push(await runDrift(s, ttlMs, mode, seed, keys))
-      runs.push(...mine)
-      const selections = mine.reduce((n, r) => n + r.selections, 0)
-      const stale = mine.reduce((n, r) => n + r.stale, 0)
-      cells.push({
-        ttlMs,
+  const cells: DriftCell[] = []
+  for (const scale of scenario.driftScales)
+    for (const mode of scenario.modes)
+      for (const ttlMs of scenario.ttlsMs) {
+        const mine: DriftRun[] = []
+        for (const seed of seeds) {
+          mine.push(runDrift(scenario, mode, ttlMs, scale, seed, keys))
+          // one run is synchronous; yield between runs so a caller's timers and signals are not starved
+          await new Promise<void>((resolve) => setImmediate(resolve))
+        }
+        runs.push(...mine)
+        cells.push(cellOf(scale, mode, ttlMs, mine))
+      }
+  const knees: DriftKnee[] = []
+  for (const scale of scenario.driftScales)
+    for (const mode of scenario.modes) {
+      const curve = cells
+        .filter((c) => c.scale === scale && c.mode === mode)
+        .sort((a, b) => a.ttlMs - b.ttlMs)
+      const wire = kneedle(curve.map((c) => ({ x: c.wirePerNodePerSec.mean, y: c.rate })))
+      const payload = kneedle(curve.map((c) => ({ x: c.payloadPerNodePerSec.mean, y: c.rate })))
+      const perSeed = seeds.map((seed) => {
+        const own = runs
+          .filter((r) => r.scale === scale && r.mode === mode && r.seed === seed)
+          .sort((a, b) => a.ttlMs - b.ttlMs)
+        const knee = kneedle(
+          own.map((r) => ({ x: r.wirePerNodePerSec, y: r.stale / Math.max(1, r.selections) })),
+        )
+        return own[knee.index]?.ttlMs
+      })
+      knees.push({
+        scale,
         mode,
-        selections,
-        stale,
-        ...wilson(stale, selections),
-        seedMean: meanInterval(mine.map((r) => r.stale / Math.max(1, r.selections))),
-        bytesPerNodePerSec: mine.reduce((n, r) => n + r.bytesPerNodePerSec, 0) / mine.length,
-        misses: mine.reduce((n, r) => n + r.misses, 0),
+        ttlMs: curve[wire.index]?.ttlMs,
+        distance: wire.distance,
+        payloadTtlMs: curve[payload.index]?.ttlMs,
+        perSeed,
       })
     }
-  }
-  const knees: Partial<Record<Advertising, number>> = {}
-  for (const mode of s.modes) {
-    const curve = cells.filter((c) => c.mode === mode).sort((a, b) => a.ttlMs - b.ttlMs)
-    const i = kneeIndex(curve.map((c) => ({ x: c.bytesPerNodePerSec, y: c.rate })))
-    if (i >= 0) knees[mode] = curve[i]!.ttlMs
-  }
   return {
-    scenario: s.name,
-    kind: s.kind,
-    nodes: s.nodes,
+    scenario: scenario.name,
+    kind: scenario.kind,
+    nodes: scenario.nodes,
     seeds,
-    tables: [table(s, seeds, cells, knees)],
-    figures: figures(s, cells),
+    tables: driftTables(scenario, seeds, cells, knees),
+    figures: driftFigures(scenario, cells),
     data: { cells, knees, runs },
   }
 }
 
-function table(
-  s: DriftScenario,
-  seeds: number[],
-  cells: DriftCell[],
-  knees: Partial<Record<Advertising, number>>,
-): Table {
-  const kneeText = s.modes
-    .map((m) => `${m} ${knees[m] !== undefined ? `${knees[m]! / 1000} s` : '–'}`)
-    .join(', ')
+function cellOf(scale: number, mode: Advertising, ttlMs: number, runs: DriftRun[]): DriftCell {
+  const selections = sum(runs, (r) => r.selections)
+  const stale = sum(runs, (r) => r.stale)
+  const share = (n: number) => (selections === 0 ? 0 : n / selections)
+  const bytes = { min: 0, max: Number.POSITIVE_INFINITY }
+  const kinds = Object.keys(runs[0]?.traffic ?? {}) as MessageKind[]
   return {
-    title:
-      `Stale selections [95 % Wilson interval] and control bytes per node per second, ${s.name}: ${s.nodes} ` +
-      `providers, ${s.drift.perMinute} changes per provider per minute, seeds ${seeds.join(', ')}; knee (Kneedle): ${kneeText}`,
-    header: ['TTL', ...s.modes.flatMap((m) => [`${m} stale`, `${m} B/node/s`])],
-    rows: s.ttlsMs.map((ttl) => [
-      `${ttl / 1000} s`,
-      ...s.modes.flatMap((m) => {
-        const c = cells.find((x) => x.ttlMs === ttl && x.mode === m)
-        if (c === undefined) return ['', '']
-        return [
-          `${c.rate.toFixed(4)} [${c.low.toFixed(4)}, ${c.high.toFixed(4)}]`,
-          c.bytesPerNodePerSec.toFixed(0),
-        ]
-      }),
-    ]),
+    scale,
+    mode,
+    ttlMs,
+    selections,
+    stale,
+    ...wilson(stale, selections),
+    seedMean: meanInterval(runs.map((r) => (r.selections === 0 ? 0 : r.stale / r.selections))),
+    byCause: Object.fromEntries(
+      STALE_CAUSES.map((c) => [c, share(sum(runs, (r) => r.byCause[c]))]),
+    ) as Record<StaleCause, number>,
+    missRate: share(sum(runs, (r) => r.misses)),
+    wirePerNodePerSec: meanInterval(
+      runs.map((r) => r.wirePerNodePerSec),
+      bytes,
+    ),
+    payloadPerNodePerSec: meanInterval(
+      runs.map((r) => r.payloadPerNodePerSec),
+      bytes,
+    ),
+    wireByKind: Object.fromEntries(
+      kinds.map((k) => [
+        k,
+        sum(runs, (r) => r.wirePerNodePerSec * share0(r.traffic[k].wire, r)) / runs.length,
+      ]),
+    ) as Record<MessageKind, number>,
   }
 }
 
-function figures(s: DriftScenario, cells: DriftCell[]): Figure[] {
-  const of = (mode: Advertising) => cells.filter((c) => c.mode === mode).sort((a, b) => a.ttlMs - b.ttlMs)
-  return [
-    {
-      id: `${s.name}-stale`,
-      title: `Stale selections against the TTL, ${s.drift.perMinute} changes per provider per minute`,
-      x: { label: 'descriptor TTL (s)' },
-      y: { label: 'stale-selection rate' },
-      series: s.modes.map((mode) => ({
-        name: mode,
-        points: of(mode).map((c) => ({ x: c.ttlMs / 1000, y: c.rate, low: c.low, high: c.high })),
-      })),
-    },
-    {
-      id: `${s.name}-bytes`,
-      title: 'Control bytes per node per second against the TTL',
-      x: { label: 'descriptor TTL (s)' },
-      y: { label: 'bytes per node per second', log: true },
-      series: s.modes.map((mode) => ({
-        name: mode,
-        points: of(mode).map((c) => ({ x: c.ttlMs / 1000, y: Math.max(1, c.bytesPerNodePerSec) })),
-      })),
-    },
-    {
-      id: `${s.name}-tradeoff`,
-      title: 'Stale selections against control bytes (one point per TTL)',
-      x: { label: 'bytes per node per second', log: true },
-      y: { label: 'stale-selection rate' },
-      series: s.modes.map((mode) => ({
-        name: mode,
-        points: of(mode).map((c) => ({
-          x: Math.max(1, c.bytesPerNodePerSec),
-          y: c.rate,
-          low: c.low,
-          high: c.high,
-        })),
-      })),
-    },
-  ]
+/** The share of a run's wire bytes that `wire` is. */
+function share0(wire: number, run: DriftRun): number {
+  const total = Object.values(run.traffic).reduce((n, t) => n + t.wire, 0)
+  return total === 0 ? 0 : wire / total
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  let total = 0
+  for (const item of items) total += f(item)
+  return total
 }
