@@ -131,11 +131,18 @@ export interface DelegateComponents {
   newId?(): string
   /** the clock the request's deadline is kept by (ms); Date.now by default, virtual time in the simulator */
   now?(): number
+  /** uniform in [0, 1): the order unproven candidates are tried in once one lied; Math.random by default */
+  random?(): number
 }
 
 const TIER_1 = { tier: 1, challenge: false, evidence: false } as const
-/** matches asked of the index per unit of budget, so that suspects do not use the budget up */
+/** candidates asked per unit of budget, so that suspects and liars do not use the budget up */
 const SUSPECT_HEADROOM = 8
+/**
+ * matches taken from the index per candidate asked: once a candidate lies, the unproven ones are tried in a
+ * random order drawn from this wider pool, since their ranking rests on what they say of themselves
+ */
+const POOL_FACTOR = 4
 
 /** What a failed check says about the provider. */
 const FAILED_CHECK: Record<string, TaskOutcomeKind> = {
@@ -167,10 +174,11 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       ? c.providers.of(request.target.capability)
       : c.index
           // more than the budget: the suspects among the best matches make room for the next ones
-          .query(request.target.intent, { limit: budget * SUSPECT_HEADROOM })
+          .query(request.target.intent, { limit: budget * SUSPECT_HEADROOM * POOL_FACTOR })
           .map((m: Match) => ({ peer: m.peer, capability: m.capability, local: m.local }))
   const allowed = request.provider == null ? found : found.filter((c) => c.peer === request.provider)
-  const candidates = v?.suspect === undefined ? allowed : suspectsLast(allowed, v.suspect.bind(v))
+  const suspect = v?.suspect?.bind(v)
+  const candidates = suspect === undefined ? [...allowed] : suspectsLast(allowed, suspect)
   const attempts: Attempt[] = []
   const checks: Check[] = []
   const deadline = now() + request.timeoutMs
@@ -178,7 +186,9 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
   // a provider that answered its canary wrongly is skipped without using the budget up: a lie costs the
   // liar, not the requester; the candidates asked stay bounded by the headroom and the deadline
   let used = 0
-  for (const candidate of candidates.slice(0, budget * SUSPECT_HEADROOM)) {
+  let shuffled = false
+  for (let i = 0; i < candidates.length && i < budget * SUSPECT_HEADROOM; i++) {
+    const candidate = candidates[i]!
     if (used >= budget) break
     const remaining = deadline - now()
     if (remaining <= 0 || request.signal?.aborted === true) break
@@ -238,7 +248,22 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       }
       if (!passed) {
         reject({ name: 'canary', result: 'fail', peer: candidate.peer, reason: why })
-        if (why === 'wrong answer') used--
+        if (why === 'wrong answer') {
+          used--
+          // a liar ranked this high: the self-reported state that ranks the unproven is being gamed
+          if (!shuffled && v !== undefined) {
+            shuffled = true
+            const unproven = (c: Candidate) =>
+              !c.local &&
+              suspect?.(c.peer, c.capability) !== true &&
+              v.plan(c.capability, request.tier ?? 'auto', c.peer).challenge
+            candidates.splice(
+              i + 1,
+              Infinity,
+              ...unprovenShuffled(candidates.slice(i + 1), unproven, c.random),
+            )
+          }
+        }
         continue
       }
       checks.push({ name: 'canary', result: 'pass', peer: candidate.peer })
@@ -327,7 +352,27 @@ function suspectsLast(
   const trusted: Candidate[] = []
   const suspects: Candidate[] = []
   for (const c of candidates) (!c.local && suspect(c.peer, c.capability) ? suspects : trusted).push(c)
-  return suspects.length === 0 ? candidates : [...trusted, ...suspects]
+  return [...trusted, ...suspects]
+}
+
+/**
+ * The candidates in their order, except that the unproven ones (neither trusted past a challenge nor
+ * suspects) trade places among themselves at random (Fisher–Yates): the others keep their slots.
+ */
+function unprovenShuffled(
+  rest: Candidate[],
+  unproven: (c: Candidate) => boolean,
+  random: () => number = Math.random,
+): Candidate[] {
+  const slots = rest.flatMap((c, k) => (unproven(c) ? [k] : []))
+  const open = slots.map((k) => rest[k]!)
+  for (let k = open.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1))
+    ;[open[k], open[j]] = [open[j]!, open[k]!]
+  }
+  const out = [...rest]
+  slots.forEach((slot, k) => (out[slot] = open[k]!))
+  return out
 }
 
 function report(c: DelegateComponents, candidate: Candidate, status: Attempt['status']): void {

@@ -169,6 +169,7 @@ export async function runSybil(
   let active = requesters.length
   const feedbackRng = rng.fork('feedback')
   const runWorkflows = async (r: SimRequester, wrng: Random) => {
+    const order = rng.fork(`order:${r.index}`)
     const components = {
       providers: { of: () => [] },
       index: r.matcher,
@@ -179,6 +180,8 @@ export async function runSybil(
       newId: () => `t${++taskSeq}`,
       // the request's deadline in virtual time: the wall clock would make results depend on machine speed
       now,
+      // the order unproven candidates are tried in once one lied
+      random: () => order.next(),
     }
     for (let w = 0; w < s.workflow.perRequester; w++) {
       await new Promise<void>((resolve) =>

@@ -17,8 +17,11 @@ const double: Capability = {
   deterministic: true,
 }
 
+/** Fisher–Yates with this draw swaps nothing: the unproven keep their rank order after a lie. */
+const KEEP_ORDER = () => 0.999_999
+
 /** Providers in rank order; liars answer every task (canaries included) with a wrong value. */
-function setup(providers: string[], liars: string[], suspects: string[] = []) {
+function setup(providers: string[], liars: string[], suspects: string[] = [], random = KEEP_ORDER) {
   const called: string[] = []
   const verification: Verification = {
     plan: () => ({ tier: 2, challenge: true, evidence: false }),
@@ -40,6 +43,7 @@ function setup(providers: string[], liars: string[], suspects: string[] = []) {
     runLocal: async () => ({ status: 'error' }),
     verification,
     newId: () => 't',
+    random,
   }
   return { components, called }
 }
@@ -76,6 +80,35 @@ describe('delegation with the trust plane', () => {
     })
     expect(result.ok).toBe(false)
     expect(result.attempts).toHaveLength(16)
+  })
+
+  it('after a lie, tries the unproven in a random order drawn past the liars at the top', async () => {
+    const liars = Array.from({ length: 40 }, (_, i) => `liar-${i}`)
+    // the first draw of Fisher–Yates puts the last candidate first; the others keep their order
+    let draws = 0
+    const random = () => (draws++ === 0 ? 0 : KEEP_ORDER())
+    const { components, called } = setup([...liars, 'honest'], liars, [], random)
+    const result = await delegate(components, {
+      target: { capability: 'math.double' },
+      input: { x: 5 },
+      timeoutMs: 1_000,
+      budget: 2,
+    })
+    expect(result).toMatchObject({ ok: true, provider: 'honest' })
+    // the ranking holds until the first lie; then the 41st candidate, past every cap on tries, is reached
+    expect(called).toEqual(['liar-0', 'honest', 'honest'])
+  })
+
+  it('keeps the suspects last when it reorders the unproven', async () => {
+    // with draws of 0, Fisher–Yates swaps the two unproven; the suspect keeps its last slot
+    const { components, called } = setup(['liar', 'a', 'b', 'caught'], ['liar'], ['caught'], () => 0)
+    const result = await delegate(components, {
+      target: { capability: 'math.double' },
+      input: { x: 5 },
+      timeoutMs: 1_000,
+    })
+    expect(result).toMatchObject({ ok: true, provider: 'b' })
+    expect(called).toEqual(['liar', 'b', 'b'])
   })
 
   it('tries a provider this node caught failing after every other one', async () => {
