@@ -51,7 +51,13 @@ export function parseYamlSource(text: string, file: string): YamlSource | Config
       message: e.message.split('\n')[0] ?? e.code,
     }))
   }
-  const value = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  let value: unknown
+  try {
+    // the alias limit stops a "billion laughs" file, by throwing
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  } catch (err) {
+    return [{ source: file, line: 1, path: '(yaml)', message: (err as Error).message }]
+  }
   if (typeof value !== 'object' || Array.isArray(value)) {
     return [{ source: file, line: 1, path: '(file)', message: 'expected a map of keys at the top level' }]
   }

@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     expect(out[0]).toMatch(new RegExp(`^${file}:\\d+: \\(yaml\\): `))
   })
 
+  it('refuses a "billion laughs" file of nested aliases as a problem, not a crash', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]']
+    for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg'])
+      levels.push(`${name}: &${name} [${`*${prev}, `.repeat(9)}]`)
+    const file = await writeText(dir, 'kith.yaml', levels.join('\n'))
+    expect(await problems(file)).toEqual([
+      `${file}:1: (yaml): Excessive alias count indicates a resource exhaustion attack`,
+    ])
+  })
+
   it('reports an unknown key at the line of the key', async () => {
     const file = await writeText(dir, 'kith.yaml', 'name: hall\nnetwork:\n  maxConnection: 8\n')
     expect(await problems(file)).toEqual([`${file}:3: network.maxConnection: unknown key`])
