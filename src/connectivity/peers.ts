@@ -1,4 +1,6 @@
 /** A plain view of the host's open connections, one entry per peer, for the API and the CLI. */
+import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { KithLibp2p } from './host.ts'
 
 export interface PeerInfo {
@@ -39,4 +41,27 @@ export function listPeers(host: KithLibp2p): PeerInfo[] {
     }
   }
   return [...byPeer.values()].sort((a, b) => a.since - b.since)
+}
+
+/**
+ * Gives the peer store the addresses a peer's descriptor lists, when the host has no connection to it: a
+ * pull or a task may go to a peer that is not a neighbour. Unparsable addresses are skipped.
+ *
+ * @example
+ * await learnAddresses(host, provider, store.get(provider.toString())?.descriptor.addrs ?? [])
+ */
+export async function learnAddresses(
+  host: KithLibp2p,
+  peer: PeerId,
+  addrs: readonly string[],
+): Promise<void> {
+  if (host.getConnections(peer).length > 0) return
+  const parsed = addrs.flatMap((a) => {
+    try {
+      return [multiaddr(a)]
+    } catch {
+      return []
+    }
+  })
+  if (parsed.length > 0) await host.peerStore.merge(peer, { multiaddrs: parsed })
 }

@@ -15,8 +15,8 @@
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { KithLibp2p } from '../connectivity/host.ts'
+import { learnAddresses } from '../connectivity/peers.ts'
 import type { Logger } from '../util/logger.ts'
 import {
   canonicalEncode,
@@ -368,16 +368,7 @@ export class Announcer {
    * hold are the way to reach it.
    */
   async #learnAddrs(source: PeerId): Promise<void> {
-    if (this.#c.host.getConnections(source).length > 0) return
-    const held = this.#c.store.get(source.toString())?.descriptor.addrs ?? []
-    const addrs = held.flatMap((a) => {
-      try {
-        return [multiaddr(a)]
-      } catch {
-        return []
-      }
-    })
-    if (addrs.length > 0) await this.#c.host.peerStore.merge(source, { multiaddrs: addrs })
+    await learnAddresses(this.#c.host, source, this.#c.store.get(source.toString())?.descriptor.addrs ?? [])
   }
 
   #validateFlood(from: PeerId, msg: Message): TopicValidatorResult {

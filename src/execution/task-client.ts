@@ -9,6 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { KithLibp2p } from '../connectivity/host.ts'
+import { learnAddresses } from '../connectivity/peers.ts'
 import type { SignatureVerifier } from '../discovery/descriptor.ts'
 import type { Logger } from '../util/logger.ts'
 import { lazyWindowUpdates } from './stream-window.ts'
@@ -64,17 +65,24 @@ export class TaskClient {
   readonly #sign: (data: Uint8Array) => Uint8Array
   readonly #verify: SignatureVerifier
   readonly #log: Logger
+  readonly #addressesOf: (peer: string) => readonly string[]
   readonly #channels = new Map<string, Promise<Channel>>()
   /** random bytes drawn 4 KiB at a time: one draw per request cost more than the signature's encoding */
   readonly #entropy = new Uint8Array(4096)
   #entropyAt = this.#entropy.length
 
+  /**
+   * @param addressesOf the addresses a provider advertises (its descriptor's), dialled when it is not a
+   * neighbour
+   */
   constructor(
     host: KithLibp2p,
     sign: (data: Uint8Array) => Uint8Array,
     verify: SignatureVerifier,
     log: Logger,
+    addressesOf: (peer: string) => readonly string[] = () => [],
   ) {
+    this.#addressesOf = addressesOf
     this.#host = host
     this.#sign = sign
     this.#verify = verify
@@ -185,6 +193,7 @@ export class TaskClient {
   }
 
   async #open(peer: PeerId, signal: AbortSignal, forget: () => void): Promise<Channel> {
+    await learnAddresses(this.#host, peer, this.#addressesOf(peer.toString()))
     const stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
     // one frame per request and per reply, not two (see stream-window.ts)
     lazyWindowUpdates(stream)

@@ -327,6 +327,7 @@ export function buildExecution(parts: {
     parts.identity.sign,
     parts.verify,
     componentLogger(parts.logger, 'kith:execution:client'),
+    (peer) => parts.discovery.store.get(peer)?.descriptor.addrs ?? [],
   )
   const self = host.peerId.toString()
   const providers = new ProviderIndex(parts.discovery.store, self, parts.trustOf)

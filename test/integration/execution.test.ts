@@ -203,4 +203,20 @@ describe('delegation', () => {
     })
     expect(((await none.json()) as { status: string }).status).toBe('no_provider')
   })
+
+  // last: the success it adds to p3's reputation would change the ranking the tests above expect
+  it('reaches a provider that is not a neighbour through the addresses in its descriptor', async () => {
+    const [p2, p3] = [nodes.get('p2')!, nodes.get('p3')!]
+    await waitFor('p2 to hold the descriptor of p3', () => p2.discovery.store.get(peer('p3')) != null)
+    // no connection, and nothing of p3 in p2's peer store: only the descriptor says where p3 is
+    await p2.host.hangUp(p3.host.peerId)
+    await p2.host.peerStore.delete(p3.host.peerId)
+    const res = await fetch(`${p2.apiUrl}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capability: 'greet', input: { name: 'far' } }),
+    })
+    const result = (await res.json()) as { ok: boolean; output: unknown; provider: string }
+    expect(result).toMatchObject({ ok: true, output: 'hello far', provider: peer('p3') })
+  })
 })
