@@ -28,7 +28,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { parseDocument } from 'yaml'
+import { type Document, parseDocument } from 'yaml'
 import { loadConfig } from '../src/config/index.ts'
 import { Child, type Line, nodeEnv, runCli } from './bench/lib/process.ts'
 import { seededRandom } from './bench/lib/random.ts'
@@ -74,6 +74,8 @@ export interface TestbedInit {
   churnMs?: number
   /** progress messages */
   log?: (message: string) => void
+  /** last edits to each node's kith.yaml before it is validated (e.g. an MQTT broker on one node) */
+  edit?: (index: number, doc: Document) => void
 }
 
 /** What `kith start` printed on stdout when ready. */
@@ -211,6 +213,7 @@ async function configure(node: Prepared, bootstrap: string[], init: Required<Tes
   doc.setIn(['network', 'mdns'], false)
   doc.setIn(['network', 'bootstrap'], bootstrap)
   doc.set('capabilities', capabilityEntries(node.index, init.capabilities))
+  init.edit(node.index, doc)
   await writeFile(node.config, doc.toString())
   await loadConfig(node.config, { env: {} })
 }
@@ -247,6 +250,7 @@ export async function startTestbed(options: TestbedInit): Promise<Testbed> {
     seed: 1,
     churnMs: 0,
     log: () => {},
+    edit: () => {},
     ...options,
   }
   if (!Number.isInteger(init.n) || init.n < 1) throw new Error(`n must be a positive integer, not ${init.n}`)

@@ -133,3 +133,21 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/**
+ * A node's API answer as JSON: `GET base+path`, or `POST` with `body` as JSON. Throws on a non-2xx status,
+ * with the answer in the message.
+ *
+ * @example
+ * const { tasks } = await apiJson<{ tasks: unknown[] }>(node.ready.api, '/v1/tasks?limit=5')
+ */
+export async function apiJson<T = unknown>(base: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    ...(body !== undefined
+      ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
+      : {}),
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${res.status} from ${path}: ${text}`)
+  return JSON.parse(text) as T
+}
