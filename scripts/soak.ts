@@ -12,7 +12,7 @@
  *   npm run soak                                   # 5 nodes, 5 minutes (what CI runs)
  *   npm run soak -- --nodes 8 --duration 3600 --rate 6 --out bench/results/soak-1h.json
  *
- * Prints one summary line and writes the details as JSON (`--out`, default bench/results/soak.json).
+ * Prints one summary line and writes the details as JSON (`--out`, default bench/reliability/soak.json).
  */
 import { writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -68,7 +68,7 @@ function parseOptions(argv: string[]): Options {
       rate: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '0.34' },
       'max-growth': { type: 'string', default: '0.10' },
-      out: { type: 'string', default: join(ROOT, 'bench/results/soak.json') },
+      out: { type: 'string', default: join(ROOT, 'bench/reliability/soak.json') },
       seed: { type: 'string', default: '1' },
     },
   })
