@@ -10,7 +10,7 @@
  * - a node logs an error (pino level ≥ 50) or exits.
  *
  *   npm run soak                                   # 5 nodes, 5 minutes (what CI runs)
- *   npm run soak -- --nodes 8 --duration 3600 --rate 6 --out bench/results/soak-1h.json
+ *   npm run soak -- --nodes 8 --duration 3600 --rate 6 --out bench/reliability/soak-1h.json
  *
  * Prints one summary line and writes the details as JSON (`--out`, default bench/reliability/soak.json).
  */

@@ -27,11 +27,16 @@ export async function rawHost(identity: Identity): Promise<KithLibp2p> {
 }
 
 /**
- * Announces a new version of its own descriptor `count` times as fast as gossipsub takes them, serving
+ * Announces a new version of its own descriptor `count` times (seq `firstSeq` on) as fast as gossipsub takes them, serving
  * each body, validly signed, to whoever pulls it: the most expensive flood a peer can send, since every
  * notice is new and honest. Resolves with the notices published.
  */
-export async function floodAnnounces(host: KithLibp2p, identity: Identity, count: number): Promise<number> {
+export async function floodAnnounces(
+  host: KithLibp2p,
+  identity: Identity,
+  count: number,
+  firstSeq = 1,
+): Promise<number> {
   const peer = identity.peerId.toString()
   const bodies = new Map<string, Uint8Array>()
   await host.handle(
@@ -48,7 +53,7 @@ export async function floodAnnounces(host: KithLibp2p, identity: Identity, count
   const pubsub = host.services.pubsub as GossipSub
   pubsub.subscribe(ANNOUNCE_TOPIC)
   let published = 0
-  for (let seq = 1; seq <= count; seq++) {
+  for (let seq = firstSeq; seq < firstSeq + count; seq++) {
     const signed = signDescriptor(
       {
         v: 1,

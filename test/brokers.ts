@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from './helpers.ts'
@@ -47,6 +48,9 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
       'set_tcp_nodelay true',
       'persistence true',
       `persistence_location ${dir}/`,
+      // started as root, mosquitto drops to the `mosquitto` user, which cannot write its persistence file in
+      // our temp dir: it would come back from a restart without sessions or retained messages
+      `user ${userInfo().username}`,
       'max_queued_messages 10000',
       'log_type error',
       '',
