@@ -127,6 +127,12 @@ export async function createHost(network: NetworkConfig, identity: Identity): Pr
       maxParallelDials: network.maxParallelDials,
       maxDialQueueLength: 50,
       dialTimeout: 10_000,
+      // a household peer that drops is redialled for about two hours (1 s, then 1.5 × longer each time),
+      // not given up after libp2p's default five tries (half a minute): a router reboot must not leave a
+      // node alone until it restarts. PeerKeeper starts over after that.
+      reconnectRetries: 20,
+      reconnectRetryInterval: 1_000,
+      reconnectBackoffFactor: 1.5,
     },
     services,
   }) as Promise<KithLibp2p>

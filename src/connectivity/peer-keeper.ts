@@ -4,7 +4,7 @@
  * reconnect queue dials them after start and again, with back-off, whenever they drop.
  */
 
-import type { IdentifyResult } from '@libp2p/interface'
+import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerCache } from '../store/peer-cache.ts'
@@ -12,6 +12,8 @@ import type { Logger } from '../util/logger.ts'
 import type { KithLibp2p } from './host.ts'
 
 export const KEEP_ALIVE_TAG = 'keep-alive-kith'
+/** how long after libp2p gave up on a cached peer it is dialled again, and again after each failure */
+export const GIVE_UP_RETRY_MS = 5 * 60_000
 
 export interface PeerKeeperInit {
   /** how many cached peers to redial at start; the rest stay cached for later */
@@ -24,6 +26,9 @@ export class PeerKeeper {
   readonly #log: Logger
   readonly #init: PeerKeeperInit
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>) => this.#remember(evt.detail)
+  readonly #onGiveUp = (evt: CustomEvent<PeerId>) => this.#retryLater(evt.detail)
+  /** peers libp2p's reconnect queue gave up on, by id: the timer of the next try */
+  readonly #retries = new Map<string, NodeJS.Timeout>()
 
   constructor(host: KithLibp2p, cache: PeerCache, log: Logger, init: PeerKeeperInit) {
     this.#host = host
@@ -54,10 +59,38 @@ export class PeerKeeper {
 
   start(): void {
     this.#host.addEventListener('peer:identify', this.#onIdentify)
+    this.#host.addEventListener('peer:reconnect-failure', this.#onGiveUp)
   }
 
   stop(): void {
     this.#host.removeEventListener('peer:identify', this.#onIdentify)
+    this.#host.removeEventListener('peer:reconnect-failure', this.#onGiveUp)
+    for (const timer of this.#retries.values()) clearTimeout(timer)
+    this.#retries.clear()
+  }
+
+  /**
+   * libp2p's reconnect queue gave up on a cached peer (and dropped its keep-alive tag): try again every
+   * {@link GIVE_UP_RETRY_MS}, for as long as it stays in the cache, and tag it again once it answers.
+   */
+  #retryLater(peer: PeerId): void {
+    const key = peer.toString()
+    if (this.#retries.has(key) || !this.#cache.list().some((p) => p.peerId === key)) return
+    const timer = setTimeout(() => {
+      this.#retries.delete(key)
+      void (async () => {
+        if (this.#host.getConnections(peer).length > 0) return
+        try {
+          await this.#host.dial(peer)
+          await this.#host.peerStore.merge(peer, { tags: { [KEEP_ALIVE_TAG]: { value: 50 } } })
+          this.#log.info({ peer: key }, 'cached peer reachable again')
+        } catch {
+          this.#retryLater(peer)
+        }
+      })()
+    }, GIVE_UP_RETRY_MS)
+    timer.unref()
+    this.#retries.set(key, timer)
   }
 
   #remember(result: IdentifyResult): void {

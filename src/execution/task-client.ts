@@ -194,7 +194,18 @@ export class TaskClient {
 
   async #open(peer: PeerId, signal: AbortSignal, forget: () => void): Promise<Channel> {
     await learnAddresses(this.#host, peer, this.#addressesOf(peer.toString()))
-    const stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
+    let stream: Stream
+    try {
+      stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
+    } catch (err) {
+      // libp2p handed out a connection that is closing (its muxer went first): drop it and dial afresh,
+      // once, rather than fail every task to this peer until the close completes
+      const name = (err as Error).name
+      if (name !== 'ConnectionClosedError' && name !== 'ConnectionClosingError') throw err
+      this.#log.debug({ peer: peer.toString() }, 'task dial met a closing connection; dialling again')
+      for (const c of this.#host.getConnections(peer)) c.abort(err as Error)
+      stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })
+    }
     // one frame per request and per reply, not two (see stream-window.ts)
     lazyWindowUpdates(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
