@@ -1,8 +1,10 @@
 /**
  * Loads `kith.yaml`: the optional fleet file of shared defaults first, the node's own file over it, then
  * `KITH_*` environment overrides, then one validation that reports every problem with its file and line.
+ * A secret (the API token, the MQTT password) in a file that everyone on the machine can read is one of
+ * those problems, whether the file is the config itself or the token or password file it names.
  */
-import { access, constants, readFile } from 'node:fs/promises'
+import { access, constants, readFile, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import type { z } from 'zod'
 import { readEnvOverrides } from './env.ts'
@@ -32,11 +34,21 @@ export interface Config extends ConfigFile {
 export interface LoadConfigOptions {
   /** environment to take `KITH_*` overrides from; `process.env` when omitted */
   env?: NodeJS.ProcessEnv
-  /** also check that referenced files (token file, capability scripts) exist; default true */
+  /**
+   * also check that referenced files (token file, capability scripts) exist, and that no file holding a
+   * secret is readable by others; default true
+   */
   checkFiles?: boolean
 }
 
 const MAX_TOKEN_FILE_BYTES = 4096
+
+/**
+ * The mode bit that makes a file holding a secret a problem: read by others. Group-read is allowed on
+ * purpose: `kith install` writes the token file and kith.yaml 0640 for the service's group, and `kith init`
+ * writes kith.yaml 0644 because it holds no secret.
+ */
+const OTHERS_READ = 0o004
 
 /**
  * Reads, merges and validates a config; throws {@link ConfigError} listing every problem.
@@ -145,12 +157,38 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
         })
       }
     }
+    /** a problem at `p` when `target`, a secret's file or the config holding it, can be read by others */
+    const guarded = async (p: PropertyKey[], target: string, inline = false) => {
+      let mode: number
+      try {
+        mode = (await stat(target)).mode
+      } catch {
+        return // `need` reports a file that cannot be read
+      }
+      if ((mode & OTHERS_READ) === 0) return
+      fileProblems.push({
+        ...locate(p),
+        path: p.join('.'),
+        message:
+          `${target} ${inline ? 'holds this secret and is' : 'is'} readable by others ` +
+          `(mode ${(mode & 0o777).toString(8)}); run chmod o-r ${target}`,
+      })
+    }
+    const inline: [PropertyKey[], unknown][] = [
+      [['api', 'token'], values.api.token],
+      [['mqtt', 'password'], values.mqtt.password],
+    ]
+    for (const [p, secret] of inline) {
+      const { source } = locate(p)
+      if (secret != null && !source.startsWith('env:')) await guarded(p, source, true)
+    }
     await Promise.all(
       config.capabilities.map((c, i) => need(['capabilities', i, 'script'], c.script, 'script')),
     )
     if (values.api.tokenFile != null) {
       const tokenPath = at(['api', 'tokenFile'], values.api.tokenFile)
       await need(['api', 'tokenFile'], tokenPath, 'token file')
+      await guarded(['api', 'tokenFile'], tokenPath)
       if (fileProblems.length === 0) {
         const token = (await readFile(tokenPath, 'utf8')).slice(0, MAX_TOKEN_FILE_BYTES).trim()
         if (token.length < 16)
@@ -171,6 +209,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
     if (passwordFile != null) {
       const before = fileProblems.length
       await need(['mqtt', 'passwordFile'], passwordFile, 'password file')
+      await guarded(['mqtt', 'passwordFile'], passwordFile)
       if (fileProblems.length === before)
         config.mqttPassword = (await readFile(passwordFile, 'utf8')).slice(0, MAX_TOKEN_FILE_BYTES).trim()
     }

@@ -263,7 +263,10 @@ export const configSchema = z
          */
         sandbox: z
           .strictObject({
-            /** heap of one task (bytes); each worker's engine reserves this plus about 6 MiB */
+            /**
+             * heap of one task (bytes); each worker's engine reserves this plus about 6 MiB, and at least
+             * 16 MiB (the QuickJS build's minimum): below 10 MiB the hard cap stays that of a 10 MiB heap
+             */
             memoryBytes: z
               .number()
               .int()

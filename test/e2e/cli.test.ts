@@ -89,6 +89,24 @@ describe('kith CLI', () => {
     expect(res.code).toBe(78)
     expect(res.stderr).toMatch(/readable by others/)
   })
+
+  it('refuses to start with the API token in a config readable by others, as it does the key (exit 78)', async () => {
+    const { config } = await init('exposed-token')
+    // init wrote kith.yaml 0644, fine without a secret; a token added to it is readable by everyone
+    const text = await readFile(config, 'utf8')
+    await writeFile(
+      config,
+      text.replace(
+        'api: 127.0.0.1:0',
+        'api: { listen: 127.0.0.1:0, token: a-token-of-well-over-sixteen-chars }',
+      ),
+    )
+    const res = await runCli(['start', '--config', config])
+    expect(res.code).toBe(78)
+    expect(res.stderr).toContain(
+      `api.token: ${config} holds this secret and is readable by others (mode 644); run chmod o-r ${config}`,
+    )
+  })
 })
 
 describe('kith config check', () => {

@@ -2,7 +2,7 @@
  * The MCP server end to end: real nodes (`kith start`, one with the demo household), and MCP clients from
  * the SDK on both transports: `kith mcp` over stdio (a child process) and streamable HTTP at `/mcp`.
  */
-import { writeFile } from 'node:fs/promises'
+import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -47,6 +47,8 @@ async function nodeDir(
       '',
     ].join('\n'),
   )
+  // `kith init` wrote it 0644, for a config without secrets; one that gets a token must not stay so
+  await chmod(config, 0o600)
   return config
 }
 

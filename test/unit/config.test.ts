@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, formatProblem, loadConfig } from '../../src/config/index.ts'
@@ -94,13 +95,59 @@ describe('loadConfig', () => {
   })
 
   it('reads the token from a token file and rejects a short one', async () => {
-    await writeText(dir, 'api.token', 'a-very-long-shared-secret\n')
+    await chmod(await writeText(dir, 'api.token', 'a-very-long-shared-secret\n'), 0o600)
     const file = await writeText(dir, 'kith.yaml', 'api:\n  listen: 0.0.0.0:7700\n  tokenFile: api.token\n')
     expect((await loadConfig(file, { env: {} })).apiToken).toBe('a-very-long-shared-secret')
     await writeText(dir, 'api.token', 'short\n')
     expect(await problems(file)).toEqual([
       `${file}:3: api.tokenFile: the token in it is shorter than 16 characters`,
     ])
+  })
+
+  it('refuses a secret in a file readable by others, and takes one its group can read', async () => {
+    const token = await writeText(dir, 'api.token', 'a-very-long-shared-secret\n')
+    const password = await writeText(dir, 'mqtt.password', 'correct horse battery\n')
+    const file = await writeText(
+      dir,
+      'kith.yaml',
+      'api:\n  listen: 0.0.0.0:7700\n  tokenFile: api.token\nmqtt:\n  passwordFile: mqtt.password\n',
+    )
+    await chmod(token, 0o644)
+    await chmod(password, 0o604)
+    expect(await problems(file)).toEqual([
+      `${file}:3: api.tokenFile: ${token} is readable by others (mode 644); run chmod o-r ${token}`,
+      `${file}:5: mqtt.passwordFile: ${password} is readable by others (mode 604); run chmod o-r ${password}`,
+    ])
+    // kith install writes the token 0640 for the service's group
+    await chmod(token, 0o640)
+    await chmod(password, 0o600)
+    expect((await loadConfig(file, { env: {} })).mqttPassword).toBe('correct horse battery')
+
+    // kith init writes kith.yaml 0644, without a secret: a secret written into it later makes it a problem
+    const inline = await writeText(
+      dir,
+      'inline.yaml',
+      'api:\n  listen: 127.0.0.1:7700\n  token: a-very-long-shared-secret\nmqtt: { password: hunter2 }\n',
+    )
+    await chmod(inline, 0o644)
+    expect(await problems(inline)).toEqual([
+      `${inline}:3: api.token: ${inline} holds this secret and is readable by others (mode 644); run chmod o-r ${inline}`,
+      `${inline}:4: mqtt.password: ${inline} holds this secret and is readable by others (mode 644); run chmod o-r ${inline}`,
+    ])
+    await chmod(inline, 0o640)
+    expect((await loadConfig(inline, { env: {} })).apiToken).toBe('a-very-long-shared-secret')
+  })
+
+  it('checks the file a secret comes from: the fleet file, or none for an environment override', async () => {
+    const fleet = await writeText(dir, 'fleet.yaml', 'mqtt: { password: from-the-fleet }\n')
+    const file = await writeText(dir, 'kith.yaml', 'fleet: fleet.yaml\n')
+    await chmod(fleet, 0o644)
+    expect(await problems(file)).toEqual([
+      `${fleet}:1: mqtt.password: ${fleet} holds this secret and is readable by others (mode 644); run chmod o-r ${fleet}`,
+    ])
+    await chmod(fleet, 0o600)
+    const config = await loadConfig(file, { env: { KITH_API_TOKEN: 'a-very-long-shared-secret' } })
+    expect(config.apiToken).toBe('a-very-long-shared-secret')
   })
 
   it('reports a missing capability script', async () => {

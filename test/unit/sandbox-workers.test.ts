@@ -17,7 +17,9 @@ const SPIN = 'function run() { const end = Date.now() + 30000; while (Date.now()
 
 /**
  * The real worker file behind a listener that misbehaves first: it throws (an uncaught exception ends the
- * thread) or blocks the thread's own JavaScript forever, which no QuickJS interrupt can reach.
+ * thread), blocks the thread's own JavaScript forever, which no QuickJS interrupt can reach, or posts a
+ * message the main thread cannot decode (a structured clone 8,000 levels deep: V8 writes it, but its
+ * reader runs out of stack).
  */
 const MISBEHAVING = `
 import { parentPort } from 'node:worker_threads'
@@ -25,6 +27,11 @@ parentPort.on('message', (m) => {
   if (m.type !== 'job') return
   if (m.source.includes('KITH_TEST_CRASH')) throw new Error('crashed on purpose')
   if (m.source.includes('KITH_TEST_HANG')) for (;;) {}
+  if (m.source.includes('KITH_TEST_UNDECODABLE')) {
+    let deep = []
+    for (let i = 0; i < 8000; i++) deep = [deep]
+    parentPort.postMessage({ type: 'result', id: m.id, deep })
+  }
 })
 await import(${JSON.stringify(WORKER.href)})
 `
@@ -146,6 +153,49 @@ describe('WorkerSandbox', () => {
     expect(failure(result)).toBe('internal')
     expect(sandbox.counters.workerRestarts).toBe(restarts + 1)
     expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('fails the task at once with internal when its worker sends what cannot be decoded, and replaces the worker', async () => {
+    const restarts = sandbox.counters.workerRestarts
+    const started = performance.now()
+    const result = await sandbox.run({
+      source: `// KITH_TEST_UNDECODABLE\n${TINY.source}`,
+      limits: { timeoutMs: 5000 },
+    })
+    expect(result).toMatchObject({
+      ok: false,
+      error: {
+        code: 'internal',
+        message: 'a message from the sandbox worker could not be decoded: Maximum call stack size exceeded',
+      },
+    })
+    // well before the deadline the job would otherwise have waited for
+    expect(performance.now() - started).toBeLessThan(4000)
+    expect(sandbox.counters.workerRestarts).toBe(restarts + 1)
+    expect(output(await sandbox.run(TINY))).toBe(42)
+  })
+
+  it('carries outputs and host call arguments as JSON text, refusing more than 256 levels of nesting', async () => {
+    const restarts = sandbox.counters.workerRestarts
+    const nest = (depth: number) => `let o = []; for (let i = 1; i < ${depth}; i++) o = [o]`
+    const deep = await sandbox.run({ source: `function run() { ${nest(5000)}; return o }` })
+    expect(deep).toMatchObject({
+      ok: false,
+      error: { code: 'bad_output', message: 'the output is nested deeper than 256 levels' },
+    })
+    let depth = 0
+    const result = await sandbox.run({
+      source: `function run() { ${nest(255)}; return h.depth(o) }`,
+      grants: {
+        'h.depth': ([value]) => {
+          for (let o = value; Array.isArray(o); o = o[0]) depth++
+          return [value]
+        },
+      },
+    })
+    expect(depth).toBe(255)
+    expect(JSON.stringify(output(result))).toBe('['.repeat(256) + ']'.repeat(256))
+    expect(sandbox.counters.workerRestarts).toBe(restarts)
   })
 
   it('throws for the caller mistakes Sandbox throws for, from either thread', async () => {

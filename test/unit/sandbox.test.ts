@@ -155,6 +155,59 @@ describe('Sandbox', () => {
     expect(failure(await run({ source: 'function run(x) { return x }', input: 1n })).code).toBe('bad_input')
   })
 
+  it('refuses an input, an output or host call arguments nested deeper than 256 levels, and takes 256', async () => {
+    const nested = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth))
+    const echo = 'function run(x) { return x }'
+    expect(output(await run({ source: echo, input: nested(256) }))).toEqual(nested(256))
+    expect(failure(await run({ source: echo, input: nested(257) }))).toEqual({
+      code: 'bad_input',
+      message: 'the input is nested deeper than 256 levels',
+    })
+    // brackets inside strings are text, not nesting
+    expect(output(await run({ source: echo, input: ['['.repeat(1000), '\\"{'] }))).toHaveLength(2)
+    const build = (depth: number) =>
+      `function run() { let o = []; for (let i = 1; i < ${depth}; i++) o = [o]; return o }`
+    expect(failure(await run({ source: build(300) }))).toEqual({
+      code: 'bad_output',
+      message: 'the output is nested deeper than 256 levels',
+    })
+    const received: unknown[] = []
+    const grants: Record<string, HostFunction> = {
+      'h.echo': (args) => {
+        received.push(args[0])
+        return args[0]
+      },
+    }
+    // the argument list is one level itself
+    const call = (depth: number) =>
+      `function run() { let o = []; for (let i = 1; i < ${depth}; i++) o = [o]; ` +
+      'try { return h.echo(o) === undefined } catch (e) { return e.name + ": " + e.message } }'
+    expect(output(await run({ source: call(255), grants }))).toBe(false)
+    expect(received).toEqual([nested(255)])
+    expect(output(await run({ source: call(256), grants }))).toBe(
+      'HostError: the arguments of h.echo are nested deeper than 256 levels',
+    )
+    const deep: Record<string, HostFunction> = { 'h.deep': () => nested(257) }
+    expect(
+      output(
+        await run({
+          source: 'function run() { try { return h.deep() } catch (e) { return e.message } }',
+          grants: deep,
+        }),
+      ),
+    ).toBe("the host function's result is nested deeper than 256 levels")
+    expect(await healthy()).toBe(42)
+  })
+
+  it('drops the engine of a task that ran out of memory, even when the script caught it and ended well', async () => {
+    const before = sandbox.counters.engineDiscards
+    const source =
+      'function run() { try { const a = []; for (;;) a.push({ n: a.length }) } catch (e) { return "caught" } }'
+    expect(output(await run({ source, limits: { timeoutMs: 5000 } }))).toBe('caught')
+    expect(sandbox.counters.engineDiscards).toBe(before + 1)
+    expect(await healthy()).toBe(42)
+  })
+
   it('gives the same output twice in deterministic mode, whatever the host clock and time zone', async () => {
     const source =
       'function run() { return [Date.now(), new Date().toISOString(), Math.random(), Math.random(), ' +

@@ -94,10 +94,13 @@ export function interruption(reason: InterruptReason): SandboxFailure {
 /** QuickJS's messages for running out of memory, and for a string longer than it can hold (2^30 - 1). */
 const OUT_OF_MEMORY = new Set(['out of memory', 'string too long'])
 
+const ranOutOfMemory = (): SandboxFailure => ({ code: 'memory', message: 'the task ran out of memory' })
+
 /**
  * The failure a VM error stands for. The interrupt handler's own record beats the error's text (a script
  * can throw anything). When QuickJS runs out of memory while building its error, what arrives is `null`
- * or `''`: a non-error thrown after the engine's memory grew counts as running out of memory.
+ * or `''`: a non-error thrown while the engine was short of memory (its allocator was refused memory, or
+ * its memory grew) counts as running out of memory.
  *
  * @example
  * failureOf({ name: 'InternalError', message: 'stack overflow', isError: true }, 'run') // code 'stack'
@@ -106,12 +109,12 @@ export function failureOf(
   error: VmError,
   stage: Stage,
   interrupted?: InterruptReason,
-  memoryGrown = false,
+  shortOfMemory = false,
 ): SandboxFailure {
   if (interrupted !== undefined) return interruption(interrupted)
   const internal = error.isError && error.name === 'InternalError'
-  if ((internal && OUT_OF_MEMORY.has(error.message)) || (!error.isError && memoryGrown))
-    return { code: 'memory', message: 'the task ran out of memory' }
+  if ((internal && OUT_OF_MEMORY.has(error.message)) || (!error.isError && shortOfMemory))
+    return ranOutOfMemory()
   if (internal && error.message === 'stack overflow')
     return { code: 'stack', message: 'the task exceeded its stack limit' }
   const text = error.message === '' ? error.name : `${error.name}: ${error.message}`
@@ -132,13 +135,17 @@ export function failureOf(
 /**
  * The failure for an exception that escaped QuickJS into the host: Node's own stack overflowing inside the
  * interpreter, a WebAssembly trap, or an Emscripten abort. The engine is not to be trusted afterwards.
+ * A trap on an engine whose allocator was refused memory (`outOfMemory`) is the out-of-memory's doing:
+ * QuickJS's paths for a failed allocation are not all safe (a partly built object, an error freed while
+ * its backtrace is written), and the trap ("memory access out of bounds") comes from one of them.
  *
  * @example
  * hostFailure(new RangeError('Maximum call stack size exceeded')).code // 'stack'
  */
-export function hostFailure(err: unknown): SandboxFailure {
+export function hostFailure(err: unknown, outOfMemory = false): SandboxFailure {
   if (err instanceof RangeError && /call stack/i.test(err.message))
     return { code: 'stack', message: 'the task exceeded the host stack' }
+  if (outOfMemory && err instanceof Error && err.name === 'RuntimeError') return ranOutOfMemory()
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
   return { code: 'internal', message: clip(`the engine failed: ${message}`) }
 }

@@ -58,6 +58,16 @@ export const ENGINE_BASE_BYTES = 6 * MIB
 /** Pending jobs run per batch between deadline checks, so that a promise storm cannot hold the host. */
 export const JOB_BATCH = 256
 
+/**
+ * Deepest nesting of arrays and objects in a JSON value that crosses the sandbox: an input, an output, a
+ * host call's arguments or result. Deeper values are refused (`bad_input`, `bad_output`, a `HostError`):
+ * what the node does with them next is recursive and bounded by Node's native stack. Measured on Node 24's
+ * main thread with an empty stack: msgpackr (task frames) packs about 1,400 levels, structured clone (a
+ * worker's messages) about 3,300, `JSON.stringify` about 4,400 (`JSON.parse` is iterative, not bounded).
+ * 256 leaves room for the stack a caller is already on; no honest output nests this deep.
+ */
+export const MAX_JSON_DEPTH = 256
+
 /** Longest error message copied out of the VM. */
 export const MAX_ERROR_MESSAGE_CHARS = 1024
 

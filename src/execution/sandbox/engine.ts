@@ -25,6 +25,8 @@ import { SandboxLoadError } from './errors.ts'
 /** The part of a `WebAssembly.Memory` used here (the project's TypeScript libs do not declare WebAssembly). */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer
+  /** grows by `pages`, returning the old size in pages; throws a RangeError past the maximum */
+  grow(pages: number): number
 }
 
 type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number }) => WasmMemory
@@ -36,6 +38,14 @@ export interface Engine {
   readonly initialBytes: number
   /** the hard cap */
   readonly maxBytes: number
+  /**
+   * Times the module asked its memory to grow past the cap and was refused: QuickJS ran out of memory (or,
+   * if the memory grew after all, its first, larger request was cut down). An event, unlike the memory's
+   * size: QuickJS rolls back what it could not build, and the memory of an engine that cannot grow (a heap
+   * of 10 MiB or less fits in the 16 MiB minimum) says nothing. A script's own `throw null` looks exactly
+   * like QuickJS running out of memory while it builds its error; this tells them apart.
+   */
+  readonly memoryRefusals: number
   /** names of the globals of a fresh context: a grant may not replace one */
   readonly globals: ReadonlySet<string>
 }
@@ -116,6 +126,18 @@ export async function loadEngine(
   const maxPages = enginePages(memoryBytes)
   const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryConstructor } }).WebAssembly
   const memory = new Memory({ initial: ENGINE_MIN_PAGES, maximum: maxPages })
+  // the module's heap-resize import calls `grow` on this very object (the import is the memory), so the
+  // allocator's refusals can be counted without a custom build
+  let refusals = 0
+  const grow = memory.grow.bind(memory)
+  memory.grow = (pages) => {
+    try {
+      return grow(pages)
+    } catch (err) {
+      refusals++
+      throw err
+    }
+  }
   let module: QuickJSWASMModule
   try {
     // the glue writes `Aborted(…)` and the like to the console unless given these (not in its types)
@@ -133,6 +155,9 @@ export async function loadEngine(
     memory,
     initialBytes: memory.buffer.byteLength,
     maxBytes: maxPages * WASM_PAGE_BYTES,
+    get memoryRefusals() {
+      return refusals
+    },
     globals: globalNames(module),
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The host side of a task's crossings: calls of granted host functions and `console` lines (the prelude
- * makes the VM side of both). Only JSON text crosses, in both directions, and every string is
- * size-checked. A host function that returns a promise gets a VM promise, settled with the decoded value
+ * makes the VM side of both). Only JSON text crosses, in both directions, and every string is size- and
+ * depth-checked. A host function that returns a promise gets a VM promise, settled with the decoded value
  * when the host's settles; `progress()` lets the task's driver wait for that.
  */
 import type {
@@ -10,6 +10,8 @@ import type {
   QuickJSHandle,
   VmCallResult,
 } from 'quickjs-emscripten-core'
+import { MAX_JSON_DEPTH } from './constants.ts'
+import { jsonDepth } from './limits.ts'
 import type { HostFunction, JsonValue } from './types.ts'
 
 export interface HostBridgeInit {
@@ -51,7 +53,10 @@ export class HostBridge {
   calls = 0
   /** true once the script called a host function before its task's grants were bound */
   touchedUnbound = false
-  /** the first error met while handing a host result to the VM; the task fails with it */
+  /**
+   * the first engine failure met while handing a host result to the VM, or inside a host callback (see
+   * `fault`); the task fails with it and its engine is dropped
+   */
   failure: unknown = undefined
   readonly #init: HostBridgeInit
   #grants: ReadonlyMap<string, HostFunction> | undefined
@@ -70,6 +75,15 @@ export class HostBridge {
   /** Gives a context prepared ahead of its task the task's host functions. */
   bind(grants: ReadonlyMap<string, HostFunction>): void {
     this.#grants = grants
+  }
+
+  /**
+   * Records an exception thrown inside a host callback (a console line, a grant's call): not the host
+   * function's own error, which `call` turns into a HostError, but the engine's (a WebAssembly trap). The
+   * callback's caller hands it to the script as an error it could catch, so it is kept here too.
+   */
+  fault(err: unknown): void {
+    this.failure ??= err
   }
 
   /** host calls whose promise has not settled yet */
@@ -106,6 +120,8 @@ export class HostBridge {
     if (grant === undefined || this.#closed) return fail('no such host function')
     if (argsJson === undefined || Buffer.byteLength(argsJson) > maxCallBytes)
       return fail(`the arguments of ${name} are larger than ${maxCallBytes} bytes`)
+    if (jsonDepth(argsJson, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return fail(`the arguments of ${name} are nested deeper than ${MAX_JSON_DEPTH} levels`)
     this.calls++
     let result: unknown
     try {
@@ -173,6 +189,11 @@ export class HostBridge {
       return {
         ok: false,
         message: `the host function's result is larger than ${this.#init.maxCallBytes} bytes`,
+      }
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return {
+        ok: false,
+        message: `the host function's result is nested deeper than ${MAX_JSON_DEPTH} levels`,
       }
     return { ok: true, text }
   }

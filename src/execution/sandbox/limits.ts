@@ -1,8 +1,8 @@
 /**
  * Checks what a caller asks of the sandbox before any engine is touched: limits within their ceilings,
- * grant names that can be installed, and an input that is JSON of an accepted size.
+ * grant names that can be installed, and an input that is JSON of an accepted size and depth.
  */
-import { MAX_MEMORY_BYTES, MAX_STACK_BYTES, MAX_TIMEOUT_MS } from './constants.ts'
+import { MAX_JSON_DEPTH, MAX_MEMORY_BYTES, MAX_STACK_BYTES, MAX_TIMEOUT_MS } from './constants.ts'
 import { SandboxConfigError } from './errors.ts'
 import type { HostFunction, SandboxFailure, SandboxLimits } from './types.ts'
 
@@ -82,6 +82,36 @@ export function checkGrantRoots(names: Iterable<string>, globals: ReadonlySet<st
 }
 
 /**
+ * How deeply JSON text nests arrays and objects (0 for a scalar), counted without parsing it; the count
+ * stops once it passes `max`, so the answer is at most `max + 1`.
+ *
+ * @example
+ * jsonDepth('{"a":[1,"]"]}') // 2
+ * jsonDepth('[[[[]]]]', 2) // 3
+ */
+export function jsonDepth(text: string, max = Number.POSITIVE_INFINITY): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c)
+        i++ // a backslash: the next unit is escaped
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      depth++
+      if (depth > deepest) {
+        deepest = depth
+        if (deepest > max) return deepest
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return deepest
+}
+
+/**
  * The input as JSON text, or the failure that refuses it. `undefined` stands for `null`.
  *
  * @example
@@ -101,5 +131,9 @@ export function encodeInput(
   if (json === undefined) return { failure: { code: 'bad_input', message: `the input is a ${typeof input}` } }
   if (json.length > maxBytes || Buffer.byteLength(json) > maxBytes)
     return { failure: { code: 'input_too_large', message: `the input is larger than ${maxBytes} bytes` } }
+  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    return {
+      failure: { code: 'bad_input', message: `the input is nested deeper than ${MAX_JSON_DEPTH} levels` },
+    }
   return { json }
 }

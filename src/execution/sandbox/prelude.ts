@@ -30,6 +30,8 @@ export interface PreludeHost {
   /** a granted function called with the JSON text of its arguments (undefined: larger than allowed) */
   call(name: string, argsJson: string | undefined): QuickJSHandle | { error: QuickJSHandle }
   log(line: string): void
+  /** an exception thrown inside a callback: the engine's failure, not the script's */
+  fault(err: unknown): void
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const
@@ -213,7 +215,7 @@ export class Prelude {
 
   #installConsole(): void {
     const context = this.#context
-    const write = this.#keep(context.newFunction('log', (...args) => this.#write(args)))
+    const write = this.#keep(context.newFunction('log', (...args) => this.#guard(() => this.#write(args))))
     const console = this.#keep(context.newObject())
     for (const method of CONSOLE_METHODS) this.#define(console, method, write, true)
     this.#define(context.global, 'console', console, false)
@@ -282,8 +284,24 @@ export class Prelude {
       target = next
     }
     const leaf = path[path.length - 1]!
-    const fn = this.#keep(context.newFunction(leaf, (...args) => this.#grantCall(name, args)))
+    const fn = this.#keep(
+      context.newFunction(leaf, (...args) => this.#guard(() => this.#grantCall(name, args))),
+    )
     this.#define(target, leaf, fn, true)
+  }
+
+  /**
+   * Runs a callback of the VM's. quickjs-emscripten turns what a callback throws into an error inside the
+   * VM, which the script could catch and carry on past; nothing here throws but the engine (a WebAssembly
+   * trap), so the host is told first and the task ends with the engine's failure whatever the script does.
+   */
+  #guard<T>(callback: () => T): T {
+    try {
+      return callback()
+    } catch (err) {
+      this.#host.fault(err)
+      throw err
+    }
   }
 
   /** The objects made for the dotted prefixes of grant names (`device` of `device.read`). */

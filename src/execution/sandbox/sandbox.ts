@@ -16,8 +16,15 @@ import { SandboxClosedError, SandboxConfigError } from './errors.ts'
 import { checkGrantRoots, encodeInput, grantMap, resolveLimits } from './limits.ts'
 import { EnginePool } from './pool.ts'
 import { sameSetup, Task, type TaskOutcome, type TaskSetup } from './task.ts'
-import type { SandboxCounters, SandboxFailure, SandboxJob, SandboxLimits, SandboxResult } from './types.ts'
-import { abortedResult, countResult, newCounters } from './types.ts'
+import type {
+  EncodedResult,
+  SandboxCounters,
+  SandboxFailure,
+  SandboxJob,
+  SandboxLimits,
+  SandboxResult,
+} from './types.ts'
+import { abortedResult, countResult, decodeResult, newCounters } from './types.ts'
 
 /** Setups remembered as not worth preparing ahead. */
 const MAX_COLD_SETUPS = 32
@@ -91,10 +98,24 @@ export class Sandbox {
   /**
    * Runs one task. Throws only for the caller's mistakes (`SandboxConfigError`: limits, grant names), a
    * stopped sandbox (`SandboxClosedError`) or an engine that cannot load (`SandboxLoadError`).
-   * `inputJson` is for a WorkerSandbox's worker, whose input the main thread has already encoded and
-   * size-checked: it replaces `job.input`.
    */
-  async run(job: SandboxJob, inputJson?: string): Promise<SandboxResult> {
+  async run(job: SandboxJob): Promise<SandboxResult> {
+    return decodeResult(await this.#run(job))
+  }
+
+  /**
+   * `run()` for a WorkerSandbox's worker: the input comes already encoded and checked by the main thread
+   * (it replaces `job.input`), and the output stays JSON text, for the main thread to parse.
+   *
+   * @example
+   * const result = await sandbox.runEncoded({ source: 'function run(n) { return [n] }' }, '1')
+   * // result: { ok: true, outputJson: '[1]', cpuMs: 0.2 }
+   */
+  runEncoded(job: SandboxJob, inputJson: string): Promise<EncodedResult> {
+    return this.#run(job, inputJson)
+  }
+
+  async #run(job: SandboxJob, inputJson?: string): Promise<EncodedResult> {
     if (this.#stopped) throw new SandboxClosedError()
     const limits = resolveLimits(this.limits, job.limits, this.limits.memoryBytes)
     const grants = grantMap(job.grants)
@@ -206,13 +227,13 @@ export class Sandbox {
     })
   }
 
-  #discarded(result: SandboxResult): void {
+  #discarded(result: EncodedResult): void {
     this.counters.engineDiscards++
     const why: SandboxFailure | undefined = result.ok ? undefined : result.error
     this.#logger?.debug({ code: why?.code ?? 'memory_grown' }, 'sandbox engine dropped')
   }
 
-  #count(result: SandboxResult): SandboxResult {
+  #count(result: EncodedResult): EncodedResult {
     return countResult(this.counters, result)
   }
 }

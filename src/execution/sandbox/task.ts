@@ -1,6 +1,7 @@
 /**
  * One task on one engine: a fresh runtime and context, the prelude, the script, `run(input)`, its promise
- * driven to the end, the output serialised inside the VM and size-checked before the host parses it.
+ * driven to the end, the output serialised inside the VM and size- and depth-checked; the result carries it
+ * as that JSON text, which the sandbox parses (in a worker's case, the main thread does).
  *
  * The part before the input (runtime, context, prelude, the script's own evaluation) depends only on the
  * task's setup, so it can be done ahead (`prewarm`): a context is prepared off the critical path for the
@@ -15,8 +16,11 @@
  * interrupt handler, trips QuickJS's `list_empty(&rt->gc_obj_list)` assertion in `JS_FreeRuntime`
  * (quickjs-emscripten issue 257: an Emscripten abort thrown as a RuntimeError, plus an `Aborted(…)` line the
  * module's glue writes to stderr by itself); and after Node's own stack overflowed inside the interpreter
- * the module's shadow stack pointer is left where the overflow was (issue 60). A disposal that throws, or
- * an engine whose memory grew past its initial size, also drops the engine: loading one takes about 10 ms.
+ * the module's shadow stack pointer is left where the overflow was (issue 60). A disposal that throws, an
+ * engine whose memory grew past its initial size, or one whose allocator was refused memory at any point
+ * (even if the script caught the error and ended well), also drops the engine: QuickJS's paths for a failed
+ * allocation are not all safe (upstream use-after-free bugs in building an error's backtrace, as in
+ * quickjs-ng issue 1469), so a heap that went through one is not trusted again. Loading an engine takes about 10 ms.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, VmCallResult } from 'quickjs-emscripten-core'
 import {
@@ -29,19 +33,13 @@ import {
   type Stage,
   TaskFailed,
 } from './classify.ts'
-import { JOB_BATCH } from './constants.ts'
+import { JOB_BATCH, MAX_JSON_DEPTH } from './constants.ts'
 import { DETERMINISM_SOURCE } from './determinism.ts'
 import type { Engine } from './engine.ts'
 import { HostBridge } from './host-calls.ts'
+import { jsonDepth } from './limits.ts'
 import { Prelude, PreludeFailed } from './prelude.ts'
-import type {
-  HostFunction,
-  JsonValue,
-  SandboxErrorCode,
-  SandboxFailure,
-  SandboxLimits,
-  SandboxResult,
-} from './types.ts'
+import type { EncodedResult, HostFunction, SandboxErrorCode, SandboxFailure, SandboxLimits } from './types.ts'
 
 /** Failures that leave QuickJS in a normal state; after any other, the runtime is not disposed. */
 const CLEAN_FAILURES: ReadonlySet<SandboxErrorCode> = new Set([
@@ -71,7 +69,7 @@ export interface TaskStart {
 }
 
 export interface TaskOutcome {
-  result: SandboxResult
+  result: EncodedResult
   /** false: drop the engine */
   healthy: boolean
   hostCalls: number
@@ -149,12 +147,13 @@ export class Task {
     let clean = true
     try {
       task.#prepare()
-      if (!task.#bridge!.touchedUnbound) return { task }
+      if (!task.#bridge!.touchedUnbound && task.#bridge!.failure === undefined && !task.#starved())
+        return { task }
     } catch (err) {
       clean = err instanceof TaskFailed && CLEAN_FAILURES.has(err.failure.code)
     }
     task.#bridge?.close()
-    if (clean && task.#engine.memory.buffer.byteLength <= task.#engine.initialBytes && task.#free())
+    if (clean && task.#bridge?.failure === undefined && !task.#shortOfMemory() && task.#free())
       return { cold: true }
     return { cold: true, dropEngine: true }
   }
@@ -166,26 +165,33 @@ export class Task {
     this.#deadline = performance.now() + this.#setup.limits.timeoutMs
     this.#signal = start.signal
     let healthy = true
-    let outcome: { output: JsonValue } | { failure: SandboxFailure }
+    let outcome: { outputJson: string } | { failure: SandboxFailure }
     try {
       if (!this.#prepared) this.#prepare(start.grants)
       else this.#bridge!.bind(start.grants)
-      outcome = { output: await this.#execute(start.inputJson) }
+      outcome = { outputJson: await this.#execute(start.inputJson) }
     } catch (err) {
       if (err instanceof TaskFailed) outcome = { failure: err.failure }
       else {
         healthy = false
-        outcome = { failure: hostFailure(err) }
+        outcome = { failure: hostFailure(err, this.#starved()) }
       }
+    }
+    // an engine failure inside a host callback reached the script as an error it may have caught: the
+    // task's own ending does not count then
+    const fault = this.#bridge?.failure
+    if (healthy && fault !== undefined) {
+      healthy = false
+      outcome = { failure: hostFailure(fault, this.#starved()) }
     }
     this.#bridge?.close()
     if (!healthy || ('failure' in outcome && !CLEAN_FAILURES.has(outcome.failure.code))) healthy = false
-    if (this.#engine.memory.buffer.byteLength > this.#engine.initialBytes) healthy = false
+    if (this.#shortOfMemory()) healthy = false
     const logs = this.#bridge !== undefined && this.#bridge.logs.length > 0 ? { logs: this.#bridge.logs } : {}
     const cpuMs = this.#cpuMs
-    const result: SandboxResult =
-      'output' in outcome
-        ? { ok: true, output: outcome.output, cpuMs, ...logs }
+    const result: EncodedResult =
+      'outputJson' in outcome
+        ? { ok: true, outputJson: outcome.outputJson, cpuMs, ...logs }
         : { ok: false, error: outcome.failure, cpuMs, ...logs }
     const hostCalls = this.#bridge?.calls ?? 0
     // after anything unclean nothing is disposed: the whole engine is dropped (see the top of this file)
@@ -199,6 +205,19 @@ export class Task {
     this.#used = true
     this.#bridge?.close()
     return this.#free()
+  }
+
+  /**
+   * True once the engine's allocator has been refused memory. An engine is dropped after the task in which
+   * that first happens, so it happened in this task (or in preparing its context).
+   */
+  #starved(): boolean {
+    return this.#engine.memoryRefusals > 0
+  }
+
+  /** Refused memory, or grown past its initial size: either way the engine is not reused. */
+  #shortOfMemory(): boolean {
+    return this.#starved() || this.#engine.memory.buffer.byteLength > this.#engine.initialBytes
   }
 
   /** The interrupt handler, also asked by the host between steps. */
@@ -231,8 +250,7 @@ export class Task {
   #fail(stage: Stage, errorHandle: QuickJSHandle): never {
     const error = readVmError(this.#context!, errorHandle)
     errorHandle.dispose()
-    const grown = this.#engine.memory.buffer.byteLength > this.#engine.initialBytes
-    throw new TaskFailed(failureOf(error, stage, this.#stop(), grown))
+    throw new TaskFailed(failureOf(error, stage, this.#stop(), this.#shortOfMemory()))
   }
 
   /** Runtime, context, prelude and the script's evaluation: everything before the input. */
@@ -283,7 +301,8 @@ export class Task {
     this.#prepared = true
   }
 
-  async #execute(inputJson: string): Promise<JsonValue> {
+  /** `run(input)` to its end; the output's JSON text. */
+  async #execute(inputJson: string): Promise<string> {
     const { limits } = this.#setup
     const context = this.#context!
     const prelude = this.#prelude!
@@ -301,7 +320,12 @@ export class Task {
         code: 'output_too_large',
         message: `the output is larger than ${limits.maxOutputBytes} bytes`,
       })
-    return JSON.parse(text) as JsonValue
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      throw new TaskFailed({
+        code: 'bad_output',
+        message: `the output is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      })
+    return text
   }
 
   /** Runs pending jobs in batches, waiting for host calls when only they can move, until `promise` settles. */

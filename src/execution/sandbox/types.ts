@@ -88,6 +88,37 @@ export type SandboxResult =
   | { ok: true; output: JsonValue; cpuMs: number; logs?: string[] }
   | { ok: false; error: SandboxFailure; cpuMs: number; logs?: string[] }
 
+/**
+ * A result whose output is still the JSON text the VM made (size- and depth-checked): what a task produces,
+ * and what a sandbox worker posts to the main thread, which parses it there (see {@link decodeResult}).
+ */
+export type EncodedResult =
+  | { ok: true; outputJson: string; cpuMs: number; logs?: string[] }
+  | { ok: false; error: SandboxFailure; cpuMs: number; logs?: string[] }
+
+/**
+ * The result with its output parsed. `JSON.parse` in V8 is iterative, so no nesting makes it overflow.
+ *
+ * @example
+ * decodeResult({ ok: true, outputJson: '{"sum":5}', cpuMs: 0.3 }) // { ok: true, output: { sum: 5 }, cpuMs: 0.3 }
+ */
+export function decodeResult(encoded: EncodedResult): SandboxResult {
+  if (!encoded.ok) return encoded
+  const { outputJson, ...rest } = encoded
+  try {
+    return { ...rest, output: JSON.parse(outputJson) as JsonValue }
+  } catch (err) {
+    const { cpuMs, logs } = rest
+    const message = `the output is not JSON: ${(err as Error).message}`
+    return {
+      ok: false,
+      error: { code: 'bad_output', message },
+      cpuMs,
+      ...(logs !== undefined ? { logs } : {}),
+    }
+  }
+}
+
 export interface SandboxCounters {
   tasks: number
   ok: number
@@ -96,7 +127,10 @@ export interface SandboxCounters {
   hostCalls: number
   /** engines (WebAssembly module instances) loaded, the first one included */
   engineLoads: number
-  /** engines dropped after a memory, stack or internal failure, a failed disposal, or grown memory */
+  /**
+   * engines dropped after a memory, stack or internal failure, a failed disposal, grown memory, or an
+   * allocation refused at the memory's cap (even in a task that caught the error and ended well)
+   */
   engineDiscards: number
   /** tasks that ran on a context prepared ahead for them */
   prewarmed: number
@@ -129,13 +163,16 @@ export function newCounters(): SandboxCounters {
 }
 
 /** Adds `result` to `counters` and returns it, so a sandbox can `return count(counters, result)`. */
-export function countResult(counters: SandboxCounters, result: SandboxResult): SandboxResult {
+export function countResult<R extends SandboxResult | EncodedResult>(
+  counters: SandboxCounters,
+  result: R,
+): R {
   if (result.ok) counters.ok++
   else counters.failed[result.error.code]++
   return result
 }
 
 /** The result of a task ended by its caller's signal. */
-export function abortedResult(): SandboxResult {
+export function abortedResult(): SandboxResult & EncodedResult {
   return { ok: false, error: { code: 'aborted', message: 'the task was aborted' }, cpuMs: 0 }
 }

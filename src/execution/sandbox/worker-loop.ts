@@ -49,7 +49,8 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
       new Promise((resolve, reject) => {
         const call = nextCall++
         calls.set(call, { resolve, reject })
-        post({ type: 'hostcall', id, call, name, args })
+        // JSON text, not a structured clone: the bridge has checked its size and depth (worker-protocol.ts)
+        post({ type: 'hostcall', id, call, name, argsJson: JSON.stringify(args) })
       })
 
   const settle = (message: HostResultMessage) => {
@@ -62,7 +63,7 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
 
   const runJob = async (job: JobMessage) => {
     try {
-      const result = await sandbox.run(
+      const result = await sandbox.runEncoded(
         {
           source: job.source,
           grants: Object.fromEntries(job.grants.map((name) => [name, proxy(job.id, name)])),

@@ -1,9 +1,11 @@
 /**
  * The messages between a `WorkerSandbox` (main thread) and its sandbox workers. A worker runs one job at a
  * time; host functions stay in the main thread and cross by name, their arguments and results as JSON
- * capped at the job's `maxHostCallBytes` on both sides.
+ * capped at the job's `maxHostCallBytes` on both sides. Every value a script shaped (input, output, host
+ * call arguments and results) crosses as JSON text, never as a structured clone: V8's deserialiser
+ * recurses, and a value a few thousand levels deep cannot be read on the other side (a `messageerror`).
  */
-import type { JsonValue, SandboxLimits, SandboxResult } from './types.ts'
+import type { EncodedResult, SandboxLimits } from './types.ts'
 
 /** What a worker is started with; the marker also lets a bundled entry tell a sandbox worker apart. */
 export interface SandboxWorkerData {
@@ -39,23 +41,26 @@ export type ToWorker = JobMessage | HostResultMessage
 export type ReadyMessage =
   { type: 'ready'; engineLoads: number } | { type: 'fatal'; name: string; message: string }
 
-/** worker → main: a script called a granted host function */
+/** worker → main: a script called a granted host function; `argsJson` is the JSON of its argument list */
 export interface HostCallMessage {
   type: 'hostcall'
   id: number
   call: number
   name: string
-  args: JsonValue[]
+  argsJson: string
 }
 
-/** worker → main: the job ended; `thrown` carries an error the in-process sandbox would have thrown */
+/**
+ * worker → main: the job ended, its output still JSON text; `thrown` carries an error the in-process
+ * sandbox would have thrown
+ */
 export type ResultMessage = {
   type: 'result'
   id: number
   engineLoads: number
   engineDiscards: number
   prewarmed: number
-} & ({ result: SandboxResult } | { thrown: { name: string; message: string } })
+} & ({ result: EncodedResult } | { thrown: { name: string; message: string } })
 
 export type FromWorker = ReadyMessage | HostCallMessage | ResultMessage
 

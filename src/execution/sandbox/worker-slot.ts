@@ -1,11 +1,15 @@
 /**
  * One sandbox worker thread, seen from the main thread: starts it, runs one job on it at a time, answers its
- * host calls, and ends it hard (`worker.terminate()`) when the job's deadline passes, the job is aborted, or
- * the pool stops. A slot that was ended, or whose thread died, is dead: the pool replaces it.
+ * host calls, and ends it hard (`worker.terminate()`) when the job's deadline passes, the job is aborted, a
+ * message from it cannot be decoded, or the pool stops. A slot that was ended, or whose thread died, is
+ * dead: the pool replaces it. Outputs and host call arguments arrive as JSON text, parsed here.
  */
 import { Worker } from 'node:worker_threads'
+import { MAX_JSON_DEPTH } from './constants.ts'
 import { SandboxLoadError } from './errors.ts'
+import { jsonDepth } from './limits.ts'
 import type { HostFunction, JsonValue, SandboxFailure, SandboxResult } from './types.ts'
+import { decodeResult } from './types.ts'
 import type {
   FromWorker,
   HostCallMessage,
@@ -107,6 +111,14 @@ export class WorkerSlot {
       reject(new SandboxLoadError(`sandbox worker exited with code ${code} before it was ready`))
       this.#died(`the sandbox worker exited with code ${code}`)
     })
+    // unheard, a message that cannot be decoded is dropped: its job would wait for its whole deadline
+    this.#worker.on('messageerror', (err) => {
+      const why = `a message from the sandbox worker could not be decoded: ${messageOf(err)}`
+      reject(new SandboxLoadError(why, { cause: err }))
+      // with no job running, the pool learns of the death only from onDeath
+      if (this.#end === undefined) this.#died(why)
+      this.#kill({ code: 'internal', message: why })
+    })
   }
 
   /** false once the thread is ended or has died */
@@ -127,7 +139,7 @@ export class WorkerSlot {
         void this.#hostCall(message, job, (hostController ??= new AbortController()).signal)
       } else if (message.type === 'result' && message.id === id) {
         const { engineLoads, engineDiscards, prewarmed } = message
-        finish('result' in message ? { result: message.result } : { thrown: message.thrown }, {
+        finish('result' in message ? { result: decodeResult(message.result) } : { thrown: message.thrown }, {
           engineLoads,
           engineDiscards,
           prewarmed,
@@ -189,11 +201,24 @@ export class WorkerSlot {
     const grant = job.grants.get(name)
     if (grant === undefined) return reply({ ok: false, message: 'no such host function' })
     // the worker checked this already; a worker is not trusted to have done so
-    if (!Array.isArray(message.args) || Buffer.byteLength(JSON.stringify(message.args)) > max)
+    if (typeof message.argsJson !== 'string' || Buffer.byteLength(message.argsJson) > max)
       return reply({ ok: false, message: `the arguments of ${name} are larger than ${max} bytes` })
+    let args: unknown
+    try {
+      args = JSON.parse(message.argsJson)
+    } catch {
+      args = undefined
+    }
+    if (!Array.isArray(args))
+      return reply({ ok: false, message: `the arguments of ${name} are not a JSON list` })
+    if (jsonDepth(message.argsJson, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return reply({
+        ok: false,
+        message: `the arguments of ${name} are nested deeper than ${MAX_JSON_DEPTH} levels`,
+      })
     let value: unknown
     try {
-      value = await grant(message.args as JsonValue[], { signal })
+      value = await grant(args as JsonValue[], { signal })
     } catch (err) {
       return reply({ ok: false, message: messageOf(err) })
     }
@@ -205,6 +230,11 @@ export class WorkerSlot {
     }
     if (text !== undefined && Buffer.byteLength(text) > max)
       return reply({ ok: false, message: `the host function's result is larger than ${max} bytes` })
+    if (text !== undefined && jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return reply({
+        ok: false,
+        message: `the host function's result is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      })
     reply({ ok: true, text: text ?? '' })
   }
 }
