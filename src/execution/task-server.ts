@@ -35,7 +35,13 @@ export class IdleStreamError extends Error {
 
 export interface TaskServerInit {
   idleTimeoutMs?: number
+  /** task streams one connection may hold open (a requester multiplexes over one); default 8 */
   maxStreams?: number
+  /**
+   * task streams open at once over all connections; default 128. Each may buffer a partial frame of up to
+   * MAX_FRAME_BYTES until the idle timeout, so this bounds what slow senders can pin (about 128 MiB)
+   */
+  maxTotalStreams?: number
   /** requests in flight per stream; more are answered busy */
   maxInflightPerStream?: number
 }
@@ -68,6 +74,7 @@ export class TaskServer {
   readonly #nonces = new NonceCache(MAX_REQUEST_WINDOW_MS)
   readonly #idleTimeoutMs: number
   readonly #maxStreams: number
+  readonly #maxTotalStreams: number
   readonly #maxInflight: number
   readonly #open = new Set<Stream>()
 
@@ -83,7 +90,8 @@ export class TaskServer {
     this.#verify = verify
     this.#log = log
     this.#idleTimeoutMs = init.idleTimeoutMs ?? 60_000
-    this.#maxStreams = init.maxStreams ?? 64
+    this.#maxStreams = init.maxStreams ?? 8
+    this.#maxTotalStreams = init.maxTotalStreams ?? 128
     this.#maxInflight = init.maxInflightPerStream ?? 64
   }
 
@@ -105,6 +113,11 @@ export class TaskServer {
   }
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
+    if (this.#open.size >= this.#maxTotalStreams) {
+      this.#reject('too_many_streams')
+      stream.abort(new Error(`this node has ${this.#maxTotalStreams} task streams open`))
+      return
+    }
     this.counters.streams++
     this.#open.add(stream)
     const remote = connection.remotePeer.toString()

@@ -107,9 +107,9 @@ describe('resource attacks on a node', () => {
     const { host } = await attacker('hoarder')
     const { open, refused } = await abandonStreams(host, victim.host.peerId, 80)
     try {
-      // 64 per connection (TaskServer maxStreams); the attacker's dials past it are refused
-      expect(open.length).toBeLessThanOrEqual(64)
-      expect(refused).toBeGreaterThanOrEqual(16)
+      // 8 per connection (TaskServer maxStreams; a requester multiplexes over one); the rest are refused
+      expect(open.length).toBeLessThanOrEqual(8)
+      expect(refused).toBeGreaterThanOrEqual(72)
       expect(await honestTask()).toMatchObject({ ok: true })
     } finally {
       for (const s of open) s.abort(new Error('done'))
@@ -138,6 +138,32 @@ describe('resource attacks on a node', () => {
 })
 
 describe('slow-loris task streams', () => {
+  it('holds no more task streams over all connections than its total limit', async () => {
+    const provider = await attacker('capped')
+    const server = new TaskServer(
+      provider.host,
+      async (req) => ({ status: 'ok', output: req.input }),
+      createVerifier(),
+      silentLogger(),
+      { maxTotalStreams: 6 },
+    )
+    await server.start()
+    try {
+      const crowd = await Promise.all([attacker('holder-1'), attacker('holder-2')])
+      const held = await Promise.all(
+        crowd.map(({ host }) => abandonStreams(host, provider.host.getMultiaddrs()[0]!, 5)),
+      )
+      await waitFor(
+        'the server to refuse the streams past 6',
+        () => server.counters.rejected.too_many_streams === 4,
+      )
+      expect(server.counters.streams).toBe(6)
+      for (const { open } of held) for (const s of open) s.abort(new Error('done'))
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('cuts a stream that trickles a frame at the idle timeout, and serves a full request meanwhile', async () => {
     const provider = await attacker('provider')
     const server = new TaskServer(
