@@ -47,14 +47,18 @@ export type Announce = z.output<typeof announceSchema>
 export type PullRequest = z.output<typeof pullSchema>
 
 export class WireError extends Error {
-  constructor(message: string) {
+  /** `oversize` or `malformed`, what the refusal is counted under */
+  readonly reason: 'oversize' | 'malformed'
+  constructor(message: string, reason: 'oversize' | 'malformed' = 'malformed') {
     super(message)
     this.name = 'WireError'
+    this.reason = reason
   }
 }
 
 function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: string): T {
-  if (bytes.byteLength > max) throw new WireError(`${what} is ${bytes.byteLength} bytes; the limit is ${max}`)
+  if (bytes.byteLength > max)
+    throw new WireError(`${what} is ${bytes.byteLength} bytes; the limit is ${max}`, 'oversize')
   let raw: unknown
   try {
     raw = packr.unpack(bytes)
