@@ -3,27 +3,25 @@
  * joins the two namespaces and nothing else, so the multicast never reaches the host's real interfaces.
  * Needs root and iproute2 (`ip netns`); `.ci/run` installs iproute2.
  */
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLI, cleanEnv, ROOT, type RunningNode, runCli, startCli, tempDir } from '../helpers.ts'
+import {
+  CLI,
+  cleanEnv,
+  ROOT,
+  type RunningNode,
+  runCli,
+  startCli,
+  tempDir,
+  netnsUnavailable,
+} from '../helpers.ts'
 
 const execFileAsync = promisify(execFile)
 
-/** Why this machine cannot run the test, or null when it can. */
-function missingPrerequisite(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for `ip netns`'
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
-  } catch {
-    return '`ip netns` is unavailable (install iproute2)'
-  }
-  return null
-}
-
-const missing = missingPrerequisite()
+const missing = netnsUnavailable()
 // in CI a skipped test would hide that mDNS is not tested at all
 if (missing != null && process.env.CI) throw new Error(`mdns-netns test cannot run in CI: ${missing}`)
 if (missing != null) console.warn(`mdns-netns test skipped: ${missing}`)

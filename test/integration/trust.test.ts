@@ -52,7 +52,7 @@ name: double-then-inc
 steps:
   - id: twice
     capability: double
-    input: { x: 21 }
+    input: { x: 23 }
     tier: ${tier}
     budget: 5
   - id: plus
@@ -125,30 +125,39 @@ describe('tiered verification', () => {
 
     const off = await run('1')
     expect(off.ok).toBe(true)
-    expect(off.output).not.toEqual({ value: 43 })
+    expect(off.output).not.toEqual({ value: 47 })
     expect(off.steps[0]!.provider).toBe(peer('liar-1'))
 
     const on = await run('auto')
-    expect(on.output).toEqual({ value: 43 })
+    // 23 and 46 end in 3 and 6, which the partial liar answers right: once a canary caught a liar the
+    // unproven candidates are tried in a random order, so it may serve a step, and must not change the answer
+    expect(on.output).toEqual({ value: 47 })
     for (const step of on.steps) {
       expect(step.tier).toBe(2)
-      expect([peer('honest-1'), peer('honest-2')]).toContain(step.provider)
+      expect([peer('honest-1'), peer('honest-2'), peer('sometimes')]).toContain(step.provider)
       expect(step.checks).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ name: 'canary', result: 'pass', peer: step.provider }),
         ]),
       )
     }
-    // the first step catches both liars with canaries; the second tries them last, so never reaches them
+    // the first step catches the top-ranked liar with a canary; then the unproven are tried in a random
+    // order, so the other liar is caught in either step, always by a canary; a caught one is never asked again
     const [first, second] = on.steps
-    expect(first!.checks).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ name: 'canary', result: 'fail', peer: peer('liar-1') }),
-        expect.objectContaining({ name: 'canary', result: 'fail', peer: peer('liar-2') }),
-      ]),
-    )
+    const failed = (checks: unknown[] | undefined) =>
+      (checks as { name: string; result: string; peer: string }[])
+        .filter((c) => c.name === 'canary' && c.result === 'fail')
+        .map((c) => c.peer)
+    expect(failed(first!.checks)[0]).toBe(peer('liar-1'))
+    for (const liar of [peer('liar-1'), peer('liar-2')]) {
+      const asked = on.steps.flatMap((st) =>
+        (st.checks as { peer: string; result: string }[]).filter((c) => c.peer === liar),
+      )
+      expect(asked.every((c) => c.result === 'fail')).toBe(true)
+    }
     expect(JSON.stringify(second!.checks)).not.toContain(peer('liar-1'))
-    expect(JSON.stringify(second!.checks)).not.toContain(peer('liar-2'))
+    if (failed(first!.checks).includes(peer('liar-2')))
+      expect(JSON.stringify(second!.checks)).not.toContain(peer('liar-2'))
   })
 
   it('catches a provider that lies on 30 % of tasks, and its reputation falls', async () => {
