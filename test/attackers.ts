@@ -9,7 +9,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { configSchema } from '../src/config/index.ts'
 import { createHost, type KithLibp2p } from '../src/connectivity/host.ts'
 import type { Identity } from '../src/connectivity/identity.ts'
-import { signDescriptor } from '../src/discovery/descriptor.ts'
+import { type Capability, signDescriptor } from '../src/discovery/descriptor.ts'
 import {
   ANNOUNCE_TOPIC,
   decodePullRequest,
@@ -17,6 +17,18 @@ import {
   encodeAnnounce,
 } from '../src/discovery/wire.ts'
 import { TASK_PROTOCOL } from '../src/execution/task-wire.ts'
+
+/** The capability the victims of the attack tests and benchmark serve: its input back. */
+export const echo: Capability = {
+  id: 'echo',
+  title: 'echo',
+  description: 'echo',
+  tags: [],
+  kind: 'script',
+  risk: 'low',
+  input: {},
+  output: {},
+}
 
 /** A started libp2p host on 127.0.0.1 with kith's network defaults. */
 export async function rawHost(identity: Identity): Promise<KithLibp2p> {

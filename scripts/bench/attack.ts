@@ -8,9 +8,8 @@
  */
 import { join } from 'node:path'
 import { createIdentity } from '../../src/connectivity/identity.ts'
-import type { Capability } from '../../src/discovery/descriptor.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { abandonStreams, floodAnnounces, rawHost, slowLoris } from '../../test/attackers.ts'
+import { abandonStreams, echo, floodAnnounces, rawHost, slowLoris } from '../../test/attackers.ts'
 import { startTestNode } from '../../test/nodes.ts'
 import { Child } from './lib/process.ts'
 import { SampleSet } from './lib/samples.ts'
@@ -30,16 +29,6 @@ const BLOCK = 100
 /** which attacks run: KITH_BENCH_ATTACKS=flood,abandon,loris,crowd (the default: all at once) */
 const ATTACKS = (process.env.KITH_BENCH_ATTACKS ?? 'flood,abandon,loris,crowd').split(',')
 const BLOCKS = 4
-const echo: Capability = {
-  id: 'echo',
-  title: 'echo',
-  description: 'echo',
-  tags: [],
-  kind: 'script',
-  risk: 'low',
-  input: {},
-  output: {},
-}
 
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   const samples = new SampleSet()

@@ -10,25 +10,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { KithLibp2p } from '../../src/connectivity/host.ts'
 import { createIdentity } from '../../src/connectivity/identity.ts'
-import type { Capability } from '../../src/discovery/descriptor.ts'
 import { TaskServer } from '../../src/execution/task-server.ts'
 import { createVerifier } from '../../src/discovery/verify.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { silentLogger } from '../../src/util/logger.ts'
-import { abandonStreams, floodAnnounces, rawHost, slowLoris } from '../attackers.ts'
+import { abandonStreams, echo, floodAnnounces, rawHost, slowLoris } from '../attackers.ts'
 import { tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
-const echo: Capability = {
-  id: 'echo',
-  title: 'echo',
-  description: 'echo',
-  tags: [],
-  kind: 'script',
-  risk: 'low',
-  input: {},
-  output: {},
-}
 const MAX_CONNECTIONS = 12
 
 let root: string
