@@ -85,7 +85,11 @@ describe('resource attacks on a node', () => {
       'the flood to be taken in',
       () => intake().verified + intake().limited > before.verified + before.limited + 10,
     )
-    expect(during.every((r) => r.ok)).toBe(true)
+    // the honest connection is sometimes cut under attack on a loaded machine (docs/reliability.md, "Honest
+    // work during an attack"): a lost connection or a timeout is tolerated for one task in ten, a refusal never
+    const failed = during.filter((r) => !r.ok)
+    expect(failed.length).toBeLessThanOrEqual(2)
+    for (const r of failed) expect(['unreachable', 'timeout']).toContain(r.status)
     // 200 at once, then 50 a second (INTAKE_DEFAULTS): whatever the flood's size
     const verified = intake().verified - before.verified
     expect(verified).toBeLessThanOrEqual(200 + Math.ceil(50 * (seconds + 5)) + 20)
