@@ -128,6 +128,12 @@ const EXECUTION: MetricDef[] = [
     ['direction', 'status', 'tier'],
   ),
   counter(
+    'kith_task_requests_refused_total',
+    'Task requests and streams refused before any task ran (malformed, forged, expired, replayed, too many streams), by reason',
+    (s) => by('reason', { ...s.taskRefusals() }),
+    ['reason'],
+  ),
+  counter(
     'kith_sandbox_tasks_total',
     'Scripts run in the QuickJS sandbox, by result (ok or the failure code)',
     (s) => {

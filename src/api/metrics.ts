@@ -20,6 +20,8 @@ export interface MetricsSource {
   liveDescriptors(): number
   discovery(): { store: StoreCounters; gossip: AnnouncerCounters }
   tasks(): Iterable<Readonly<TaskCount>>
+  /** task-protocol requests and streams refused before any task ran, by reason */
+  taskRefusals(): Readonly<Record<string, number>>
   /** the sandbox's counters, and the CPU time its scripts took (ms, inside the VM) */
   sandbox(): { counters: WorkerSandboxCounters; cpuMs: number }
   /** undefined when the node has no MQTT */

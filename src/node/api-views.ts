@@ -98,6 +98,7 @@ export function metricsView(parts: {
     },
     discovery: () => ({ store: discovery.store.counters, gossip: discovery.announcer.counters }),
     tasks: () => parts.execution.tasks.rows(),
+    taskRefusals: () => parts.execution.refused(),
     sandbox: () => ({ counters: parts.sandbox.counters, cpuMs: parts.sandboxCpuMs() }),
     mqtt: () => {
       const link = devices.link

@@ -75,6 +75,11 @@ export interface ExecutionPlane {
   /** tasks ended, by direction, status and tier (the metrics) */
   tasks: TaskCounts
   /**
+   * task-protocol requests and streams refused before any task ran (malformed, forged, expired, replayed,
+   * too many streams…), by reason: they never reach the journal or {@link tasks}
+   */
+  refused(): Readonly<Record<string, number>>
+  /**
    * Makes the script capabilities `caps` (at start, and on a config reload): reads every script and
    * compiles every schema first, throwing before anything changes when one fails; then registers the new
    * and changed ones (a script whose source changed counts as changed) and drops those no longer listed.
@@ -365,6 +370,7 @@ export function buildExecution(parts: {
     scheduler,
     journal,
     tasks,
+    refused: () => server.counters.rejected,
     replaceCapabilities,
     updateAccess: (access) => policy.updateAccess(access),
     async delegate(request) {
