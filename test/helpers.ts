@@ -1,5 +1,5 @@
 /** Shared test helpers: temporary node directories, free ports, and the CLI as a child process. */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -150,15 +150,4 @@ export async function apiJson<T = unknown>(base: string, path: string, body?: un
   const text = await res.text()
   if (!res.ok) throw new Error(`${res.status} from ${path}: ${text}`)
   return JSON.parse(text) as T
-}
-
-/** Why this machine cannot run a test that makes network namespaces (`ip netns`), or null when it can. */
-export function netnsUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for `ip netns`'
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
-  } catch {
-    return '`ip netns` is unavailable (install iproute2)'
-  }
-  return null
 }

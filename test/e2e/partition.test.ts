@@ -11,18 +11,16 @@
  * The nodes' APIs listen on 127.0.0.1 of their namespace; a small fetch relay run inside each namespace
  * carries the test's requests there. Needs root and iproute2 (`ip netns`).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/connectivity/identity.ts'
-import { type RunningNode, startCli, tempDir, waitFor, writeText, netnsUnavailable } from '../helpers.ts'
+import { type RunningNode, startCli, tempDir, waitFor, writeText } from '../helpers.ts'
+import { deleteNamespaces, ip, joinNamespaces, netnsUnavailable } from '../netns.ts'
 import { writeNodeConfig } from '../nodes.ts'
-
-const execFileAsync = promisify(execFile)
 
 const missing = netnsUnavailable()
 // in CI a skipped test would hide that partitions are not tested at all
@@ -72,10 +70,6 @@ const halves: [Half, Half] = [
 const members: Member[] = []
 const createdNamespaces: string[] = []
 let cleanupDir: (() => Promise<void>) | undefined
-
-async function ip(...args: string[]): Promise<string> {
-  return (await execFileAsync('ip', args)).stdout
-}
 
 /**
  * Relays HTTP requests into a namespace: a Node process inside it reads `{id, url, body?}` lines and
@@ -190,23 +184,8 @@ async function everyNodeHolds(expected: (m: Member) => Member[]): Promise<boolea
 }
 
 async function setUpNetwork(): Promise<void> {
-  const [a, b] = halves
-  for (const half of halves) {
-    await ip('netns', 'add', half.ns)
-    createdNamespaces.push(half.ns)
-  }
-  // both ends are born inside their namespaces: the pair never exists on the host
-  await ip('link', 'add', a.veth, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.veth, 'netns', b.ns)
-  for (const half of halves) {
-    await ip('-n', half.ns, 'link', 'set', 'lo', 'up')
-    await ip('-n', half.ns, 'addr', 'add', `${half.ip}/24`, 'dev', half.veth)
-    await ip('-n', half.ns, 'link', 'set', half.veth, 'up')
-    const links = (await ip('-n', half.ns, '-o', 'link', 'show'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.split(':')[1]?.trim().split('@')[0])
-    expect(links.sort()).toEqual([half.veth, 'lo'].sort())
-  }
+  const links = await joinNamespaces(halves, createdNamespaces)
+  halves.forEach((half, i) => expect(links[i]).toEqual([half.veth, 'lo'].sort()))
 }
 
 async function tearDown(): Promise<void> {
@@ -217,11 +196,7 @@ async function tearDown(): Promise<void> {
       await m.node.stop('SIGKILL').catch((err: unknown) => errors.push(err))
   }
   for (const half of halves) half.relay?.stop()
-  while (createdNamespaces.length > 0) {
-    const ns = createdNamespaces.pop() as string
-    // deleting a namespace destroys its veth end, and with it the peer end in the other namespace
-    await ip('netns', 'del', ns).catch((err: unknown) => errors.push(err))
-  }
+  await deleteNamespaces(createdNamespaces, errors)
   await cleanupDir?.().catch((err: unknown) => errors.push(err))
   if (errors.length > 0) throw new AggregateError(errors, 'partition clean-up failed')
 }

@@ -8,16 +8,8 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  CLI,
-  cleanEnv,
-  ROOT,
-  type RunningNode,
-  runCli,
-  startCli,
-  tempDir,
-  netnsUnavailable,
-} from '../helpers.ts'
+import { CLI, cleanEnv, ROOT, type RunningNode, runCli, startCli, tempDir } from '../helpers.ts'
+import { deleteNamespaces, ip, joinNamespaces, netnsUnavailable } from '../netns.ts'
 
 const execFileAsync = promisify(execFile)
 
@@ -51,10 +43,6 @@ const sides: [Side, Side] = [
 ]
 const createdNamespaces: string[] = []
 
-async function ip(...args: string[]): Promise<string> {
-  return (await execFileAsync('ip', args)).stdout
-}
-
 /** Runs a client verb of the CLI inside `ns`, where the node's loopback API is. */
 async function cliInNamespace(ns: string, args: string[]): Promise<unknown> {
   const { stdout } = await execFileAsync('ip', ['netns', 'exec', ns, process.execPath, CLI, ...args], {
@@ -87,25 +75,12 @@ async function waitForPeerConnected(node: RunningNode, peer: string): Promise<vo
 }
 
 async function setUpNetwork(): Promise<void> {
-  const [a, b] = sides
+  const links = await joinNamespaces(sides, createdNamespaces)
   for (const side of sides) {
-    await ip('netns', 'add', side.ns)
-    createdNamespaces.push(side.ns)
-  }
-  // both ends are born inside their namespaces: the pair never exists on the host
-  await ip('link', 'add', a.veth, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.veth, 'netns', b.ns)
-  for (const side of sides) {
-    await ip('-n', side.ns, 'link', 'set', 'lo', 'up')
-    await ip('-n', side.ns, 'addr', 'add', `${side.ip}/24`, 'dev', side.veth)
-    await ip('-n', side.ns, 'link', 'set', side.veth, 'up')
     // a fresh namespace has no default route, so without this the mDNS query to 224.0.0.251 is unroutable
     await ip('-n', side.ns, 'route', 'add', '224.0.0.0/4', 'dev', side.veth)
-    const links = (await ip('-n', side.ns, '-o', 'link', 'show'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.split(':')[1]?.trim().split('@')[0])
-    expect(links.sort()).toEqual([side.veth, 'lo'].sort())
   }
+  sides.forEach((side, i) => expect(links[i]).toEqual([side.veth, 'lo'].sort()))
 }
 
 async function tearDown(): Promise<void> {
@@ -116,11 +91,7 @@ async function tearDown(): Promise<void> {
       await side.node.stop('SIGKILL').catch((err: unknown) => errors.push(err))
     }
   }
-  while (createdNamespaces.length > 0) {
-    const ns = createdNamespaces.pop() as string
-    // deleting a namespace destroys its veth end, and with it the peer end in the other namespace
-    await ip('netns', 'del', ns).catch((err: unknown) => errors.push(err))
-  }
+  await deleteNamespaces(createdNamespaces, errors)
   for (const side of sides) await side.cleanup?.().catch((err: unknown) => errors.push(err))
   if (errors.length > 0) throw new AggregateError(errors, 'mdns-netns clean-up failed')
 }
