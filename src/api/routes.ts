@@ -174,6 +174,8 @@ export function kithRoutes(node: ApiNode): Route[] {
       path: '/v1/descriptors',
       doc: { summary: 'Every live descriptor held: peer, seq, iat, ttl, state, caps' },
       handle: () => ({
+        // the server's clock: a client computes descriptor ages against it, not its own
+        now: Date.now(),
         descriptors: node
           .descriptors()
           .map((e) => descriptorJson(e, { receivedAt: e.receivedAt, expiresAt: e.expiresAt })),

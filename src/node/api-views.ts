@@ -4,6 +4,8 @@
  */
 import type { AgentCardInit } from '../api/agent-card.ts'
 import type { ApiNode, NodeStatus } from '../api/routes.ts'
+import type { EventSourceDef } from '../api/events.ts'
+import type { TrustView } from '../api/trust.ts'
 import type { MetricsSource } from '../api/metrics.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
@@ -111,4 +113,89 @@ export function metricsView(parts: {
     }),
     state: () => parts.local.state(),
   }
+}
+
+/** Peers listed by `GET /v1/trust` at most: the ones with records and live descriptors, newest kept. */
+const MAX_TRUST_PEERS = 256
+
+/** What `GET /v1/trust` reads: the reputation service's explanations, over the peers this node knows. */
+export function trustView(parts: {
+  self: string
+  reputation: Reputation
+  discovery: DiscoveryPlane
+}): TrustView {
+  const { reputation, discovery, self } = parts
+  return {
+    self,
+    peers: () => {
+      const known = new Set(reputation.records.peers())
+      for (const entry of discovery.store.live()) known.add(entry.descriptor.peer)
+      known.delete(self)
+      return [...known].slice(-MAX_TRUST_PEERS).map((peer) => {
+        const { topics } = reputation.explain(peer)
+        const caught = topics.some((t) => reputation.caught(peer, t.topic))
+        return { peer, caught, topics }
+      })
+    },
+    capabilities: () =>
+      [...discovery.store.live()].flatMap((entry) => {
+        const peer = entry.descriptor.peer
+        return entry.descriptor.caps.map((cap) => {
+          const topic = reputation.topicOf(cap)
+          const { trust, caught } = reputation.standing(peer, cap)
+          return { peer, capability: cap.id, topic, trust, caught }
+        })
+      }),
+  }
+}
+
+/**
+ * The resources `GET /v1/events` reports changes of. The store and the connections push; the rest is
+ * compared by counters that move whenever their resource does (a message from a device, a finished task, a
+ * recompute of trust).
+ */
+export function eventSources(parts: {
+  host: KithLibp2p
+  discovery: DiscoveryPlane
+  execution: ExecutionPlane
+  devices: DevicePlane
+  reputation: Reputation
+  status(): NodeStatus
+}): EventSourceDef[] {
+  const { host, discovery, execution, devices, reputation } = parts
+  const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0)
+  return [
+    { name: 'descriptors', subscribe: (changed) => discovery.store.onChange(changed) },
+    {
+      name: 'peers',
+      subscribe: (changed) => {
+        host.addEventListener('connection:open', changed)
+        host.addEventListener('connection:close', changed)
+        return () => {
+          host.removeEventListener('connection:open', changed)
+          host.removeEventListener('connection:close', changed)
+        }
+      },
+    },
+    {
+      name: 'devices',
+      fingerprint: () => {
+        const link = devices.link
+        const online = devices.bridge.devices().filter((d) => d.online).length
+        return `${link?.connected}:${link?.counters.received}:${sum(devices.bridge.commands)}:${online}`
+      },
+    },
+    { name: 'tasks', fingerprint: () => execution.journal.version },
+    {
+      name: 'trust',
+      fingerprint: () => `${reputation.counters.recomputes}:${sum(reputation.counters.recorded)}`,
+    },
+    {
+      name: 'status',
+      fingerprint: () => {
+        const s = parts.status() as NodeStatus & { reload?: { reloads?: number } }
+        return `${s.connections}:${s.name}:${s.reload?.reloads}`
+      },
+    },
+  ]
 }

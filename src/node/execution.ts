@@ -30,6 +30,7 @@ import {
 import type { WorkerSandboxInit } from '../execution/sandbox/index.ts'
 import { BusyError, SCHEDULER_DEFAULTS, Scheduler, TimeoutError } from '../execution/scheduler.ts'
 import { TaskClient } from '../execution/task-client.ts'
+import { RecentResults } from '../execution/recent-results.ts'
 import { TaskCounts } from '../execution/task-counts.ts'
 import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
@@ -74,6 +75,8 @@ export interface ExecutionPlane {
   journal: Journal
   /** tasks ended, by direction, status and tier (the metrics) */
   tasks: TaskCounts
+  /** what the recent delegations' results said: provider, tier, checks (the journal keeps only the status) */
+  results: RecentResults
   /**
    * task-protocol requests and streams refused before any task ran (malformed, forged, expired, replayed,
    * too many streams…), by reason: they never reach the journal or {@link tasks}
@@ -313,6 +316,7 @@ export function buildExecution(parts: {
   // a requester may have as many tasks in flight on its stream as the cooperation rules could let through;
   // the rules, not the stream, decide who gets `busy`
   const tasks = new TaskCounts()
+  const results = new RecentResults()
   const counted: typeof serve = async (req, signal, authenticate) => {
     const outcome = await serve(req, signal, authenticate)
     tasks.add('in', outcome.status, req.evidence === 'none' ? 'unknown' : 3)
@@ -370,6 +374,7 @@ export function buildExecution(parts: {
     scheduler,
     journal,
     tasks,
+    results,
     refused: () => server.counters.rejected,
     replaceCapabilities,
     updateAccess: (access) => policy.updateAccess(access),
@@ -413,6 +418,7 @@ export function buildExecution(parts: {
           ? result.status
           : 'error'
       tasks.add('out', result.status, result.tier)
+      results.add(id, result)
       journal.deferFinished(
         id,
         outcome,

@@ -7,12 +7,15 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
 import { agentCardRoute } from '../api/agent-card.ts'
+import { dashboardRoutes, loadDashboard } from '../api/dashboard.ts'
+import { createEvents, type EventsHub } from '../api/events.ts'
 import { createHttpServer } from '../api/http.ts'
 import { metricsRegistry, metricsRoute } from '../api/metrics.ts'
 import { withOpenApi } from '../api/openapi.ts'
 import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { taskRoutes } from '../api/tasks.ts'
+import { trustRoute } from '../api/trust.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
@@ -31,7 +34,7 @@ import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
-import { agentCardView, apiNodeView, metricsView } from './api-views.ts'
+import { agentCardView, apiNodeView, eventSources, metricsView, trustView } from './api-views.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
 import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
@@ -66,6 +69,7 @@ export class KithNode {
   readonly #keeper: PeerKeeper
   readonly #api: Server
   readonly #mcp: McpHttp
+  readonly #events: EventsHub
   readonly discovery: DiscoveryPlane
   /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
   readonly reputation: Reputation
@@ -215,11 +219,29 @@ export class KithNode {
       canaries: verification.book,
       local,
     })
+    const self = parts.identity.peerId.toString()
+    this.#events = createEvents({
+      peerId: self,
+      sources: eventSources({
+        host: this.host,
+        discovery: this.discovery,
+        execution: this.execution,
+        devices: this.devices,
+        reputation: this.reputation,
+        status: () => this.status(),
+      }),
+    })
+    const dashboard = loadDashboard()
+    if (dashboard.source === undefined)
+      apiLog.warn('the dashboard is not built (npm run build:dashboard): / explains how')
     this.#api = createHttpServer({
       routes: withOpenApi(
         [
           ...taskRoutes(tasks),
           ...kithRoutes(view),
+          trustRoute(trustView({ self, reputation: this.reputation, discovery: this.discovery })),
+          this.#events.route,
+          ...dashboardRoutes(dashboard),
           ...this.#mcp.routes,
           agentCardRoute(card),
           metricsRoute(metricsRegistry(metrics)),
@@ -327,6 +349,7 @@ export class KithNode {
     this.#stopping = true
     for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
     await this.#mcp.stop()
+    this.#events.close()
     this.#api.closeAllConnections()
     await new Promise<void>((resolve) => this.#api.close(() => resolve()))
     await this.#stopPlanes()

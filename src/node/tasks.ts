@@ -54,7 +54,14 @@ export function taskApi(execution: () => ExecutionPlane): TaskApi {
   return {
     runTask,
     runWorkflow: runWorkflowBody,
-    recentTasks: (limit) => execution().journal.recent(limit),
+    // a task this node delegated since it started also carries what its result said (provider, tier, checks)
+    recentTasks: (limit) =>
+      execution()
+        .journal.recent(limit)
+        .map((row) => {
+          const result = execution().results.get(row.id)
+          return result === undefined ? row : { ...row, result }
+        }),
     getTask: (id) => recent.get(id) ?? (execution().journal.get(id) as Record<string, unknown> | undefined),
   }
 }

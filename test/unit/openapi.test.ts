@@ -113,8 +113,13 @@ describe('GET /openapi.json of a running node', () => {
           method: method.toUpperCase(),
           ...(method === 'post' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
         })
-        const text = await res.text()
         expect(res.status, `${method} ${path}`).not.toBe(405)
+        // an event stream never ends: its headers are the answer
+        if (res.headers.get('content-type')?.startsWith('text/event-stream') === true) {
+          await res.body?.cancel()
+          continue
+        }
+        const text = await res.text()
         expect(text, `${method} ${path}`).not.toContain('no such endpoint')
       }
     }

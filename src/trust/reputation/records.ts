@@ -208,6 +208,11 @@ export class LocalRecords {
     return out
   }
 
+  /** The peers with records, most recently seen last. */
+  peers(): string[] {
+    return [...this.#peers.keys()]
+  }
+
   /** Topics `peer` has records on, `*` included. */
   topicsOf(peer: string): string[] {
     return [...(this.#peers.get(peer)?.topics.keys() ?? [])]
