@@ -120,6 +120,12 @@ export function createHttpServer(init: HttpServerInit): Server {
   server.keepAliveTimeout = 5_000
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    if (tokenDigest == null && !loopbackHost(req.headers.host))
+      throw new HttpError(
+        403,
+        'forbidden_host',
+        'without api.token this API answers only to a loopback host name',
+      )
     const candidates = routes.filter((r) => r.pattern.test(url.pathname))
     if (candidates.length === 0) throw new HttpError(404, 'not_found', `no such endpoint: ${url.pathname}`)
     const route = candidates.find((r) => r.method === method)
@@ -147,6 +153,24 @@ export function createHttpServer(init: HttpServerInit): Server {
   }
 
   return server
+}
+
+/**
+ * True for a Host header that names this machine's loopback (`localhost`, `127.x.x.x`, `[::1]`, any port) or
+ * is absent (HTTP/1.0). A tokenless API listens on loopback only, so any other name reached it through DNS
+ * rebinding: a web page the user visits, with the API's origin in disguise, must not read or run anything.
+ */
+export function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined || host === '') return true
+  const name = (
+    host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '')
+  ).toLowerCase()
+  return (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    name === '[::1]' ||
+    /^127(\.\d{1,3}){3}$/.test(name)
+  )
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {

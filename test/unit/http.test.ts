@@ -1,7 +1,8 @@
+import { request } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHttpServer, HttpError, type Route } from '../../src/api/http.ts'
+import { createHttpServer, HttpError, loopbackHost, type Route } from '../../src/api/http.ts'
 
 let server: Server | undefined
 afterEach(async () => {
@@ -90,5 +91,24 @@ describe('createHttpServer', () => {
     const crash = await fetch(`${base}/v1/crash`)
     expect(crash.status).toBe(500)
     expect(await crash.json()).toEqual({ error: { code: 'internal', message: 'internal error' } })
+  })
+
+  it('without a token answers only to loopback host names, against DNS rebinding', async () => {
+    const base = await serve(routes)
+    const port = Number(new URL(base).port)
+    const statusFor = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/healthz', headers: { host } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+          .on('error', reject)
+          .end()
+      })
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `[::1]:${port}`, '127.1.2.3'])
+      expect(await statusFor(host), host).toBe(200)
+    for (const host of [`evil.example:${port}`, 'kith.local', '10.0.0.2', '127.0.0.1.evil.example'])
+      expect(await statusFor(host), host).toBe(403)
+    expect(loopbackHost(undefined)).toBe(true)
   })
 })
