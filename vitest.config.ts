@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'dashboard/test/**/*.test.ts'],
     // real libp2p nodes, child processes and network namespaces: generous timeouts, no retries that hide flakes
     testTimeout: 60_000,
     hookTimeout: 60_000,

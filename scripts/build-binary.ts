@@ -2,7 +2,8 @@
  * `npm run build:binary`: builds kith as one executable per platform, offline, from what the npm registry ships.
  *
  *   1. esbuild bundles src/ (libp2p and every other dependency included) into dist/kith.cjs, and the sandbox
- *      worker into dist/sandbox-worker.cjs; the shipped device profiles go inside the bundle.
+ *      worker into dist/sandbox-worker.cjs; the shipped device profiles and the dashboard (built by Vite) go
+ *      inside the bundle.
  *   2. Node's single executable application (SEA) support turns the bundle into a blob, and postject injects it
  *      into the Node binary that the registry ships as `node-linux-<arch>`, the same version as the Node running
  *      this script (a blob only runs on the Node that made it).
@@ -21,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { build } from 'esbuild'
 import { SEA_WORKER_ASSET } from '../src/execution/sandbox/constants.ts'
+import { buildDashboard, DASHBOARD_OUT } from './build-dashboard.ts'
 import { fetchNodeBase, type Arch } from './lib/node-base.ts'
 
 const run = promisify(execFile)
@@ -51,6 +53,14 @@ export async function bundle(out: string): Promise<{ main: string; worker: strin
   const profiles: Record<string, string> = {}
   for (const name of (await readdir(devices)).filter((n) => /\.ya?ml$/.test(n)).sort())
     profiles[name] = await readFile(join(devices, name), 'utf8')
+  // the dashboard's files go inside the bundle, as base64 by relative path (src/api/dashboard.ts)
+  await buildDashboard({ ifStale: true })
+  const dashboard: Record<string, string> = {}
+  for (const path of (await readdir(DASHBOARD_OUT, { recursive: true })).sort()) {
+    const full = join(DASHBOARD_OUT, path)
+    if ((await stat(full)).isFile())
+      dashboard[path.split('\\').join('/')] = (await readFile(full)).toString('base64')
+  }
   const common = {
     bundle: true,
     platform: 'node',
@@ -63,7 +73,10 @@ export async function bundle(out: string): Promise<{ main: string; worker: strin
     logLevel: 'warning',
     // every `import.meta` use in src/ has a CommonJS fallback (sandbox worker, shipped profiles, `--demo`)
     logOverride: { 'empty-import-meta': 'silent' },
-    define: { __KITH_PROFILES__: JSON.stringify(JSON.stringify(profiles)) },
+    define: {
+      __KITH_PROFILES__: JSON.stringify(JSON.stringify(profiles)),
+      __KITH_DASHBOARD__: JSON.stringify(JSON.stringify(dashboard)),
+    },
   } as const
   const main = join(out, 'kith.cjs')
   const worker = join(out, SEA_WORKER_ASSET)

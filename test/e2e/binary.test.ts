@@ -59,7 +59,7 @@ describe('build:binary', () => {
 })
 
 describe('the x64 binary', () => {
-  it('initialises, starts, serves, runs a sandboxed task and a device from a shipped profile, and stops on SIGTERM', async () => {
+  it('initialises, starts, serves its API and the embedded dashboard, runs a sandboxed task and a device from a shipped profile, and stops on SIGTERM', async () => {
     const binary = [join(out, 'kith-linux-x64')]
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
     expect((await kith(binary, ['--version'])).trim()).toBe(version)
@@ -105,6 +105,16 @@ devices:
         type Devices = { devices: Array<{ id: string; capabilities: string[] }> }
         const devices = ((await (await fetch(`${api}/v1/devices`)).json()) as Devices).devices
         expect(devices.map((d) => d.id)).toContain('desk-plug')
+
+        // the dashboard is inside the binary: its page, and the script the page names
+        const page = await fetch(`${api}/`)
+        expect(page.status).toBe(200)
+        const html = await page.text()
+        const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+        expect(script, html).toBeDefined()
+        const js = await fetch(`${api}${script}`)
+        expect(js.status).toBe(200)
+        expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
       } finally {
         expect(await node.stop('SIGTERM')).toBe(0)
       }
