@@ -54,8 +54,8 @@ function View({ route, state, store }: { route: RouteId; state: KithState; store
   }
 }
 
-export function App() {
-  const { state, store } = useKith()
+export function App({ store }: { store: Store }) {
+  const state = useKith(store)
   const route = useRoute()
   const label = ROUTES.find((r) => r.id === route)?.label ?? 'Network'
   useEffect(() => {

@@ -21,7 +21,8 @@ import type {
 
 /** How long a peer whose descriptor vanished stays on screen, faded. */
 export const GONE_MS = 10 * 60_000
-const DEBOUNCE_MS = 150
+// the node coalesces its events already (100 ms); this only joins the ones of one burst
+const DEBOUNCE_MS = 50
 /** a refetch at a descriptor's expiry waits this much longer, so the node has dropped it by then */
 const EXPIRY_MARGIN_MS = 500
 
@@ -64,6 +65,8 @@ export interface Store {
   schedule(name: ResourceName): void
   /** stores the token and reloads; resolves to the node's message when the token is refused */
   signIn(token: string): Promise<string | undefined>
+  /** calls `listener` with every new state; returns the unsubscribe */
+  subscribe(listener: (state: KithState) => void): () => void
   /** runs a task (`POST /v1/tasks`); the task list and trust are refetched after it */
   run(body: { capability: string; provider: string; input: unknown }): Promise<RunResult>
 }
@@ -85,10 +88,12 @@ function trackGone(previous: Descriptor[], next: Descriptor[], gone: Map<string,
  * Creates the store; nothing is fetched before `start()`.
  *
  * @example
- * const store = createStore((state) => render(state))
+ * const store = createStore()
+ * store.subscribe((state) => render(state))
  * store.start()
  */
-export function createStore(onChange: (state: KithState) => void): Store {
+export function createStore(): Store {
+  const listeners = new Set<(state: KithState) => void>()
   let state: KithState = {
     status: {},
     peers: {},
@@ -110,7 +115,7 @@ export function createStore(onChange: (state: KithState) => void): Store {
 
   const update = (patch: Partial<KithState>) => {
     state = { ...state, ...patch }
-    onChange(state)
+    for (const listener of listeners) listener(state)
   }
 
   function unauthorized(): void {
@@ -204,6 +209,10 @@ export function createStore(onChange: (state: KithState) => void): Store {
       debounce = undefined
     },
     schedule,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     async run(body) {
       try {
         return await request<RunResult>('/v1/tasks', { method: 'POST', body })

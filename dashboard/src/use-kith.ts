@@ -1,14 +1,13 @@
-/** The store as a Preact hook: one store per mounted app, started on mount and stopped on unmount. */
-import { useEffect, useMemo, useState } from 'preact/hooks'
-import { createStore } from './store.ts'
+/** The store as a Preact hook: the component re-renders with every new state of the (started) store. */
+import { useEffect, useState } from 'preact/hooks'
 import type { KithState, Store } from './store.ts'
 
-export function useKith(): { state: KithState; store: Store } {
-  const [state, setState] = useState<KithState | undefined>(undefined)
-  const store = useMemo(() => createStore(setState), [])
+export function useKith(store: Store): KithState {
+  const [state, setState] = useState<KithState>(store.get())
   useEffect(() => {
-    store.start()
-    return () => store.stop()
+    // what changed between the first render and this effect (answers already in) is taken over here
+    setState(store.get())
+    return store.subscribe(setState)
   }, [store])
-  return { state: state ?? store.get(), store }
+  return state
 }

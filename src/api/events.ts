@@ -25,11 +25,11 @@ export interface EventsInit {
   peerId: string
   /** most clients at once; default 16 */
   maxClients?: number
-  /** how often fingerprints are compared while a client listens; default 500 ms */
+  /** how often fingerprints are compared while a client listens; default 250 ms */
   pollMs?: number
   /** a `: ping` comment keeps proxies and the client's watchdog content; default 15 s */
   heartbeatMs?: number
-  /** changes of one resource within this window go out as one event; default 200 ms */
+  /** changes of one resource within this window go out as one event; default 100 ms */
   coalesceMs?: number
   /** a client with more unsent bytes than this is dropped; default 64 KiB */
   maxBufferedBytes?: number
@@ -38,9 +38,9 @@ export interface EventsInit {
 
 export const EVENTS_DEFAULTS = Object.freeze({
   maxClients: 16,
-  pollMs: 500,
+  pollMs: 250,
   heartbeatMs: 15_000,
-  coalesceMs: 200,
+  coalesceMs: 100,
   maxBufferedBytes: 64 * 1024,
 })
 

@@ -97,6 +97,7 @@ export class Journal {
   readonly #sql: ReturnType<typeof statements>
   #count = 0
   #version = 0
+  readonly #listeners = new Set<() => void>()
 
   constructor(db: Database, init: JournalInit = {}) {
     this.#db = db
@@ -112,7 +113,7 @@ export class Journal {
    * offered again by its peer.
    */
   recordQueued(task: NewTask, now = Date.now()): boolean {
-    this.#version++
+    this.#changed()
     const { changes } = this.#insert(task, now, false)
     return this.#wrote(changes, now)
   }
@@ -122,7 +123,7 @@ export class Journal {
    * returns: `recordQueued` and `recordRunning` in one write. False for a replayed id, as `recordQueued`.
    */
   recordStarted(task: NewTask, now = Date.now()): boolean {
-    this.#version++
+    this.#changed()
     const { changes } = this.#insert(task, now, true)
     return this.#wrote(changes, now)
   }
@@ -143,7 +144,7 @@ export class Journal {
 
   /** Records a task refused before it ran; an id already journalled is left as it is. */
   recordRefused(task: NewTask, status: RefusedStatus, reason: string, now = Date.now()): boolean {
-    this.#version++
+    this.#changed()
     this.flush()
     const { changes } = this.#refuse(task, status, reason, now)
     return this.#wrote(changes, now)
@@ -151,7 +152,7 @@ export class Journal {
 
   /** Records that a queued task started (or that an outgoing one went to `peer`, its next provider). */
   recordRunning(id: string, now = Date.now(), peer?: string): boolean {
-    this.#version++
+    this.#changed()
     this.flush()
     const { changes } = this.#sql.running.run(now, peer ?? null, id)
     return changes > 0
@@ -164,7 +165,7 @@ export class Journal {
     detail: { outputHash?: string; error?: string } = {},
     now = Date.now(),
   ): boolean {
-    this.#version++
+    this.#changed()
     this.flush()
     const { changes } = this.#finish(id, status, detail, now)
     return changes > 0
@@ -172,13 +173,13 @@ export class Journal {
 
   /** `recordRefused`, committed with the next group commit. */
   deferRefused(task: NewTask, status: RefusedStatus, reason: string, now = Date.now()): void {
-    this.#version++
+    this.#changed()
     this.#writes.defer(() => this.#wrote(this.#refuse(task, status, reason, now).changes, now))
   }
 
   /** `recordRunning`, committed with the next group commit. */
   deferRunning(id: string, now = Date.now(), peer?: string): void {
-    this.#version++
+    this.#changed()
     this.#writes.defer(() => this.#sql.running.run(now, peer ?? null, id))
   }
 
@@ -189,13 +190,24 @@ export class Journal {
     detail: { outputHash?: string; error?: string } = {},
     now = Date.now(),
   ): void {
-    this.#version++
+    this.#changed()
     this.#writes.defer(() => this.#finish(id, status, detail, now))
   }
 
-  /** Changes whenever a row is written or a write is deferred: what `GET /v1/events` compares. */
+  /** Changes whenever a row is written or a write is deferred. */
   get version(): number {
     return this.#version
+  }
+
+  /** Calls `listener` whenever a row is written or a write is deferred (`GET /v1/events`); returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  #changed(): void {
+    this.#version++
+    for (const listener of this.#listeners) listener()
   }
 
   /** Commits every deferred write now. */

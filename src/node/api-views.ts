@@ -150,9 +150,9 @@ export function trustView(parts: {
 }
 
 /**
- * The resources `GET /v1/events` reports changes of. The store and the connections push; the rest is
- * compared by counters that move whenever their resource does (a message from a device, a finished task, a
- * recompute of trust).
+ * The resources `GET /v1/events` reports changes of. The store, the connections and the journal push; the
+ * rest is compared by counters that move whenever their resource does (a message from a device, a recompute
+ * of trust).
  */
 export function eventSources(parts: {
   host: KithLibp2p
@@ -185,7 +185,7 @@ export function eventSources(parts: {
         return `${link?.connected}:${link?.counters.received}:${sum(devices.bridge.commands)}:${online}`
       },
     },
-    { name: 'tasks', fingerprint: () => execution.journal.version },
+    { name: 'tasks', subscribe: (changed) => execution.journal.onChange(changed) },
     {
       name: 'trust',
       fingerprint: () => `${reputation.counters.recomputes}:${sum(reputation.counters.recorded)}`,

@@ -27,6 +27,20 @@ afterEach(() => {
 })
 
 describe('Journal', () => {
+  it('tells its listeners of every write, deferred ones when they are deferred, until unsubscribed', () => {
+    const journal = new Journal(db)
+    let calls = 0
+    const off = journal.onChange(() => calls++)
+    journal.recordQueued(task('t1'), T0)
+    journal.deferRunning('t1', T0 + 1)
+    journal.deferFinished('t1', 'ok', {}, T0 + 2)
+    expect(calls).toBe(3)
+    expect(journal.version).toBe(3)
+    off()
+    journal.recordStarted(task('t2'), T0)
+    expect(calls).toBe(3)
+  })
+
   it('records a task through queued, running and ok with its times and hashes', () => {
     const journal = new Journal(db)
     expect(journal.recordQueued(task('t1'), T0)).toBe(true)
