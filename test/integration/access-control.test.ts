@@ -9,7 +9,7 @@
  * - The API beyond loopback: a config without a token is refused for every non-loopback address form
  *   (test/unit/config.test.ts covers `0.0.0.0`); a node listening on the machine's own address, and on every
  *   interface, answers 401 to every route of its OpenAPI document without a valid token, except the open
- *   ones (`/healthz`, the agent card).
+ *   ones (`/healthz`, the agent card, the dashboard's static files).
  * - Files with loose permissions: the identity key, group- or world-readable in any way, is refused
  *   (test/e2e/cli.test.ts covers 0644 at `kith start` and 0640 at `kith config check`); a world-readable
  *   config file holding the API token, or a world-readable token file, is refused too.
@@ -287,9 +287,14 @@ describe('the HTTP API beyond loopback', () => {
 
   function expectOnlyOpenRoutes(found: Record<string, [number, number, number]>) {
     const open = Object.entries(found).filter(([, [none]]) => none !== 401)
+    // the dashboard's files hold no data (the page asks for the token): `/` is 503 where it is not built,
+    // and `/assets/x` names no file
+    const page = found['GET /']?.[0] === 503 ? 503 : 200
     expect(Object.fromEntries(open)).toEqual({
       'GET /healthz': [200, 200, 200],
       'GET /.well-known/agent-card.json': [200, 200, 200],
+      'GET /': [page, page, page],
+      'GET /assets/{file}': [404, 404, 404],
     })
     // the token opens every other route: the 401s were the token check's, not broken routes
     for (const [route, [none, wrong, right]] of Object.entries(found)) {
