@@ -10,13 +10,19 @@
  * - `update`: a task run through `POST /v1/tasks` until its row is on the open tasks view: the path of a live
  *   update (journal → `GET /v1/events` → the page fetches `/v1/tasks` → render).
  * - `transfer-gzip` / `transfer-raw`: the bytes of every file of the page, as served gzip'd and unpacked.
+ * - `load-arm64-qemu`: `load` with the hub being the arm64 binary under qemu-aarch64-static (where qemu and
+ *   the sysroot of scripts/arm64-sysroot.sh exist): emulation runs many times slower than a Pi 4, so this is a
+ *   pessimistic stand-in for a Pi-class hub.
  *
  * KITH_BENCH_DASHBOARD_N sets the loads (and updates) per metric per run (default 10).
  */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { loadDashboard } from '../../src/api/dashboard.ts'
 import { launchChromium } from '../../test/browser.ts'
+import { bundle, buildBinary } from '../build-binary.ts'
 import { buildDashboard, DASHBOARD_OUT } from '../build-dashboard.ts'
 import { Child, nodeEnv } from './lib/process.ts'
 import { SampleSet } from './lib/samples.ts'
@@ -29,7 +35,8 @@ export const description =
   'in a fresh context (empty cache); the same with the browser slowed to a phone on Wi-Fi (CPU 4× slower, ' +
   '40 ms RTT, 10/5 Mbit/s); first contentful paint; a task posted to the API until its row shows on the ' +
   'open tasks view (live update over GET /v1/events); and the bytes of the page, gzip’d and raw. 10 loads ' +
-  'and 10 updates per metric per run.'
+  'and 10 updates per metric per run; and the plain load with the hub being the arm64 binary under ' +
+  'qemu-aarch64-static (one household, 30 loads).'
 export const defaultRuns = 3
 // the issue's goal is a load under 1 s from a Pi-class node; the slowed browser is informative
 export const targets: Record<string, Target> = {
@@ -38,6 +45,7 @@ export const targets: Record<string, Target> = {
 }
 
 const READY_TIMEOUT_MS = 60_000
+const QEMU = '/usr/bin/qemu-aarch64-static'
 
 /** Loads the page and resolves with `performance.now()` in the page when both nodes are listed. */
 async function timedLoad(page: Page, url: string): Promise<{ shown: number; paint: number }> {
@@ -102,6 +110,63 @@ async function updates(browser: Browser, api: string, n: number, samples: Sample
   await context.close()
 }
 
+/** A demo household started by `command`, up once the hub holds the demo peer and the plug. */
+async function household(
+  ctx: BenchContext,
+  command: readonly string[],
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<{ api: string; stop(): Promise<void> }> {
+  const [program, ...args] = command as [string, ...string[]]
+  const node = new Child(
+    program,
+    [...args, 'start', '--config', join(dir, 'kith.yaml'), '--init', '--demo'],
+    {
+      cwd: ctx.root,
+      env: nodeEnv({ KITH_API: '127.0.0.1:0', KITH_NETWORK_LISTEN: '[/ip4/127.0.0.1/tcp/0]', ...env }),
+    },
+  )
+  const stop = async () => {
+    node.process.kill('SIGTERM')
+    await node.waitForExit(30_000).catch(() => node.kill())
+  }
+  try {
+    await node.waitForStdout((l) => l.includes('"event":"ready"'), timeoutMs)
+    const { api } = JSON.parse(node.stdout.find((l) => l.text.includes('"ready"'))!.text) as { api: string }
+    // the demo peer and the virtual devices come up after the ready line
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const { descriptors } = (await (await fetch(`${api}/v1/descriptors`)).json()) as {
+        descriptors: Array<{ caps: Array<{ id: string }> }>
+      }
+      const caps = descriptors.flatMap((d) => d.caps.map((c) => c.id))
+      if (descriptors.length >= 2 && caps.includes('kith_desk_plug.power')) return { api, stop }
+      if (Date.now() > deadline) throw new Error('the demo household did not come up')
+      await new Promise((res) => setTimeout(res, 200))
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/**
+ * The arm64 binary (built here) under qemu-user with Debian's arm64 libc, or undefined without them: an
+ * emulated hub many times slower than a Pi, so a pessimistic stand-in for one.
+ */
+async function arm64Command(
+  ctx: BenchContext,
+): Promise<{ command: string[]; env: NodeJS.ProcessEnv } | undefined> {
+  const sysroot = join(ctx.root, '.cache', 'arm64-sysroot')
+  if (!existsSync(QEMU) || !existsSync(join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) return undefined
+  const out = join(ctx.tmpDir, 'dist')
+  await mkdir(out, { recursive: true })
+  ctx.log('building the arm64 binary')
+  const built = await buildBinary(out, 'arm64', await bundle(out), { xz: false })
+  return { command: [QEMU, built.file], env: { QEMU_LD_PREFIX: sysroot } }
+}
+
 export async function run(ctx: BenchContext): Promise<RunOutput> {
   await buildDashboard({ ifStale: true })
   const assets = loadDashboard(DASHBOARD_OUT)
@@ -109,48 +174,48 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
   for (const f of assets.files.values()) raw += f.body.byteLength
   const n = ctx.envInt('KITH_BENCH_DASHBOARD_N', 10)
   const samples = new SampleSet()
+  const checkout = [process.execPath, join(ctx.root, 'src/cli/main.ts')]
   for (let r = 0; r < ctx.runs; r++) {
-    const dir = join(ctx.tmpDir, `run-${r}`)
-    const node = new Child(
-      process.execPath,
-      [join(ctx.root, 'src/cli/main.ts'), 'start', '--config', join(dir, 'kith.yaml'), '--init', '--demo'],
-      {
-        cwd: ctx.root,
-        env: nodeEnv({ KITH_API: '127.0.0.1:0', KITH_NETWORK_LISTEN: '[/ip4/127.0.0.1/tcp/0]' }),
-      },
-    )
+    const hub = await household(ctx, checkout, join(ctx.tmpDir, `run-${r}`))
     let browser: Browser | undefined
     try {
-      await node.waitForStdout((l) => l.includes('"event":"ready"'), READY_TIMEOUT_MS)
-      const ready = JSON.parse(node.stdout.find((l) => l.text.includes('"ready"'))!.text) as { api: string }
-      // the demo peer and the virtual devices come up after the ready line
-      const deadline = Date.now() + READY_TIMEOUT_MS
-      for (;;) {
-        const { descriptors } = (await (await fetch(`${ready.api}/v1/descriptors`)).json()) as {
-          descriptors: Array<{ caps: Array<{ id: string }> }>
-        }
-        const caps = descriptors.flatMap((d) => d.caps.map((c) => c.id))
-        if (descriptors.length >= 2 && caps.includes('kith_desk_plug.power')) break
-        if (Date.now() > deadline) throw new Error('the demo household did not come up')
-        await new Promise((res) => setTimeout(res, 200))
-      }
       browser = await launchChromium()
       ctx.log(`run ${r + 1}/${ctx.runs}: ${n} loads plain, ${n} slowed, ${n} updates`)
       // one load first, uncounted: chromium's own start-up (first context, first process) is not the page's
-      await loads(browser, `${ready.api}/`, 1, false, new SampleSet())
-      await loads(browser, `${ready.api}/`, n, false, samples)
-      await loads(browser, `${ready.api}/`, n, true, samples)
-      await updates(browser, ready.api, n, samples)
+      await loads(browser, `${hub.api}/`, 1, false, new SampleSet())
+      await loads(browser, `${hub.api}/`, n, false, samples)
+      await loads(browser, `${hub.api}/`, n, true, samples)
+      await updates(browser, hub.api, n, samples)
     } finally {
       await browser?.close()
-      node.process.kill('SIGTERM')
-      await node.waitForExit(20_000).catch(() => node.kill())
+      await hub.stop()
     }
     samples.add('transfer-gzip', 'KiB', assets.gzipBytes / 1024)
     samples.add('transfer-raw', 'KiB', raw / 1024)
   }
+  const arm = await arm64Command(ctx)
+  if (arm === undefined) ctx.log('qemu-aarch64-static or the arm64 sysroot missing: the arm64 hub is skipped')
+  else {
+    const hub = await household(ctx, arm.command, join(ctx.tmpDir, 'arm64'), arm.env, 240_000)
+    const browser = await launchChromium()
+    try {
+      ctx.log(`arm64 under qemu: ${n * ctx.runs} loads`)
+      await loads(browser, `${hub.api}/`, 1, false, new SampleSet())
+      const emulated = new SampleSet()
+      await loads(browser, `${hub.api}/`, n * ctx.runs, false, emulated)
+      samples.add('load-arm64-qemu', 'ms', emulated.get('load')?.samples ?? [])
+    } finally {
+      await browser.close()
+      await hub.stop()
+    }
+  }
   return {
     results: [...samples.values()],
-    comparisons: [{ name: 'slow client ÷ plain load', numerator: 'load-slow-client', denominator: 'load' }],
+    comparisons: [
+      { name: 'slow client ÷ plain load', numerator: 'load-slow-client', denominator: 'load' },
+      ...(arm !== undefined
+        ? [{ name: 'arm64 hub under qemu ÷ x64 hub', numerator: 'load-arm64-qemu', denominator: 'load' }]
+        : []),
+    ],
   }
 }
