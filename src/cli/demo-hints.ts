@@ -131,6 +131,8 @@ export function tryThis(f: TryThisFacts, style: Style): string {
     style.bold('Try this, in another terminal:'),
     ...commands.map((c) => style.cyan(c)),
     '',
+    `${style.bold('Dashboard, in a browser:')} ${style.cyan(`${f.api}/`)}`,
+    '',
     style.bold('Claude Desktop (claude_desktop_config.json):'),
     ...mcpConfigs(f.how, f.client, f.api).flatMap((c) => [`  ${style.dim(c.label)}`, `  ${c.json}`]),
     '',

@@ -68,6 +68,9 @@ describe('kith start --init --demo', () => {
     expect(block).toContain('run examples/evening.yaml')
     // the config is not ./.kith/kith.yaml and the port was the OS's choice, so every command names the API
     expect(block).toContain(`--api ${api}`)
+    // and the dashboard, at the API's address
+    expect(block).toContain(`Dashboard, in a browser: ${api}/`)
+    expect((await fetch(`${api}/`)).headers.get('content-type')).toMatch(/^text\/html/)
     const mcp = block
       .split('\n')
       .filter((l) => l.trim().startsWith('{"mcpServers"'))

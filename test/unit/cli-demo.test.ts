@@ -82,6 +82,7 @@ describe('the try-this block', () => {
       '{"mcpServers":{"kith":{"command":"/usr/local/bin/kith","args":["mcp","--api","http://127.0.0.1:7700"]}}}',
     )
     expect(text).toContain('…yLLYr6rb  math.stats, text.summarize')
+    expect(text).toContain('Dashboard, in a browser: http://127.0.0.1:7700/')
     expect(text).not.toContain('\x1b[')
   })
 
