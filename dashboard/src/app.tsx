@@ -1,5 +1,6 @@
 /** The dashboard's frame: header with the node and the live state, the view tabs, and the current view. */
 import { useEffect } from 'preact/hooks'
+import { ClockBanner } from './clock-banner.tsx'
 import { shortPeer } from './format.ts'
 import { Login } from './login.tsx'
 import { ROUTES, useRoute } from './route.ts'
@@ -81,6 +82,7 @@ export function App({ store }: { store: Store }) {
         </ul>
       </nav>
       <main id="main">
+        <ClockBanner clock={state.status.data?.clock} />
         {state.needsToken ? (
           <Login signIn={store.signIn} />
         ) : (

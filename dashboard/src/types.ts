@@ -20,6 +20,15 @@ export interface Status {
   connections: number
   mdns: boolean
   dht: string
+  /** this node's clock against its peers' (positive offset: this node is behind) */
+  clock?: ClockEstimate
+}
+
+export interface ClockEstimate {
+  offsetMs: number
+  peers: number
+  suspect: boolean
+  outliers: Array<{ peer: string; offsetMs: number }>
 }
 
 export interface Connection {

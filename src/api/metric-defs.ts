@@ -230,6 +230,17 @@ const STATE: MetricDef[] = [
     one(s.state().thermal),
   ),
   gauge('kith_task_queue', 'Tasks waiting or running here', (s) => one(s.state().queue)),
+  gauge(
+    'kith_clock_offset_seconds',
+    "Median over peers of their clock minus this node's, from their notices (absent without peers)",
+    (s) => {
+      const c = s.clock()
+      return one(c.peers > 0 ? c.offsetMs / 1000 : undefined)
+    },
+  ),
+  gauge('kith_clock_suspect', "1 when peers agree that this node's clock is off", (s) =>
+    one(s.clock().suspect ? 1 : 0),
+  ),
 ]
 
 export const METRIC_DEFS: readonly MetricDef[] = [...DISCOVERY, ...EXECUTION, ...DEVICES, ...TRUST, ...STATE]

@@ -42,6 +42,8 @@ export interface MetricsSource {
   /** outcomes the reputation service recorded, by kind, and the canary book's answers */
   trust(): { recorded: Readonly<Record<string, number>>; canaries: { passed: number; failed: number } }
   state(): NodeState
+  /** this node's clock against its peers' */
+  clock(): { offsetMs: number; peers: number; suspect: boolean }
 }
 
 /**

@@ -3,6 +3,7 @@
  * given; nothing here reaches into a plane directly.
  */
 import type { PeerInfo } from '../connectivity/peers.ts'
+import type { ClockEstimate } from '../discovery/clock-offset.ts'
 import type { SignedDescriptor } from '../discovery/descriptor.ts'
 import type { Intent, IntentConstraints, Match } from '../discovery/matcher/index.ts'
 import type { StoreEntry } from '../discovery/store.ts'
@@ -18,6 +19,8 @@ export interface NodeStatus {
   connections: number
   mdns: boolean
   dht: string
+  /** this node's clock against its peers' (discovery/clock-offset.ts) */
+  clock?: ClockEstimate
 }
 
 /** What the API needs from the running node. */

@@ -12,6 +12,7 @@
  * a state only from a notice newer than the last it applied.
  */
 
+import type { ClockOffset } from './clock-offset.ts'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -70,6 +71,8 @@ export interface AnnouncerComponents {
   /** the last seq used, persisted so a restart never reuses one */
   seq: { load(): number; save(seq: number): void }
   log: Logger
+  /** told the sender's clock of every notice that comes straight from its sender */
+  clock?: ClockOffset
 }
 
 /**
@@ -311,6 +314,8 @@ export class Announcer {
     if (announce.peer !== msg.from.toString())
       return this.#rejectNotice(from, 'foreign', 'announce for another peer')
     if (announce.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
+    // a forwarded notice has waited in other peers' queues: only the sender's own copy dates its clock
+    if (from.equals(msg.from)) this.#c.clock?.observe(announce.peer, announce.at)
     // a notice far from our clock is stale or replayed (gossipsub's signature covers `at`)
     if (Math.abs(Date.now() - announce.at) > this.#maxSkewMs) {
       this.counters.noticesRejected.clock_skew++

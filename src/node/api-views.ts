@@ -112,6 +112,7 @@ export function metricsView(parts: {
       canaries: { passed: parts.canaries.counters.passed, failed: parts.canaries.counters.failed },
     }),
     state: () => parts.local.state(),
+    clock: () => discovery.clock.estimate(),
   }
 }
 
@@ -194,7 +195,7 @@ export function eventSources(parts: {
       name: 'status',
       fingerprint: () => {
         const s = parts.status() as NodeStatus & { reload?: { reloads?: number } }
-        return `${s.connections}:${s.name}:${s.reload?.reloads}`
+        return `${s.connections}:${s.name}:${s.reload?.reloads}:${s.clock?.suspect}:${s.clock?.outliers.length}`
       },
     },
   ]

@@ -7,6 +7,7 @@ import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import { Announcer } from '../discovery/announcer.ts'
 import { availableCapabilities, type CapabilityGate } from '../discovery/bands.ts'
+import { ClockOffset, watchClock } from '../discovery/clock-offset.ts'
 import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
 import type { StateSampler } from '../discovery/sampler.ts'
 import { DescriptorStore } from '../discovery/store.ts'
@@ -85,6 +86,8 @@ export interface DiscoveryPlane {
   announcer: Announcer
   /** every live capability, indexed for intent queries; follows the store */
   index: CapabilityIndex
+  /** how far this node's clock is from its peers', from their notices (`GET /v1/status`, `/metrics`) */
+  clock: ClockOffset
   /** changes the ttl of this node's descriptors (a config reload); re-announces at once */
   setTtl(ttlMs: number): void
   start(): Promise<void>
@@ -125,10 +128,12 @@ export function buildDiscovery(parts: {
     maxEntries: config.discovery.maxDescriptors,
     maxSkewMs: config.discovery.maxClockSkew,
   })
+  const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2 })
   const announcer = new Announcer(
     {
       host,
       store,
+      clock,
       sign: parts.identity.sign,
       verify: parts.verify,
       describe: () => ({
@@ -153,10 +158,12 @@ export function buildDiscovery(parts: {
     else index.remove(event.entry.descriptor.peer)
   })
   let unwatch: (() => void) | undefined
+  let unwatchClock: (() => void) | undefined
   return {
     store,
     announcer,
     index,
+    clock,
     setTtl: (ttlMs) => announcer.setTtl(ttlMs),
     async start() {
       await local.start?.()
@@ -165,9 +172,11 @@ export function buildDiscovery(parts: {
       // a band crossing goes out at once as a heartbeat with the new state; a capability withdrawn or
       // restored differs from the signed body, so the announcer signs a new one
       unwatch = local.watch?.(() => void announcer.announce())
+      unwatchClock = watchClock(clock, componentLogger(parts.logger, 'kith:discovery:clock'))
     },
     async stop() {
       unwatch?.()
+      unwatchClock?.()
       await announcer.stop()
       store.stop()
       local.stop?.()

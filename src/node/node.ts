@@ -308,6 +308,7 @@ export class KithNode {
       connections: this.host.getConnections().length,
       mdns: mdnsEnabled(this.config.network),
       dht: this.config.network.dht,
+      clock: this.discovery.clock.estimate(),
       reload: this.#reloader.status,
     }
   }

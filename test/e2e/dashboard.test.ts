@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import { buildDashboard } from '../../scripts/build-dashboard.ts'
 import { launchChromium } from '../browser.ts'
-import { freePort, runCli, type RunningNode, startCli, tempDir, waitFor } from '../helpers.ts'
+import { CLI, freePort, ROOT, runCli, type RunningNode, startCli, tempDir, waitFor } from '../helpers.ts'
 
 const TOKEN = 'dashboard-test-token-0123456789'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -348,5 +348,23 @@ describe('the dashboard', () => {
     // the change came over the open event stream: the page was not reloaded
     expect(requests.some((u) => u.endsWith('/'))).toBe(false)
     expect(requests.some((u) => u.includes('/v1/descriptors'))).toBe(true)
+  })
+
+  it('names a peer whose clock is off, whose notices the hub ignores', async () => {
+    // a node 5 minutes fast (a real `kith start`, its clock shifted by a preload)
+    const config = await nodeConfig(
+      'attic',
+      ["api: { listen: '127.0.0.1:0' }"],
+      [hub.ready.listen[0] as string],
+    )
+    const attic = await startCli(config, {
+      command: [process.execPath, '--import', join(ROOT, 'test/fixtures/skewed-clock.ts'), CLI],
+      env: { SKEWED_CLOCK_MS: String(5 * 60_000) },
+    })
+    nodes.push(attic)
+    const banner = page.locator('[data-clock="outliers"]')
+    await banner.waitFor({ timeout: 30_000 })
+    expect(await banner.innerText()).toContain(attic.ready.peerId.slice(-8))
+    expect(await banner.innerText()).toMatch(/5 min ahead/)
   })
 })

@@ -266,6 +266,11 @@ describe('a whole node 5 min off: its body and its heartbeats dated by its clock
       await new Promise((r) => setTimeout(r, TTL))
       expect(store().get(p.peer)).toBeUndefined()
       expect(gossip().noticesRejected.clock_skew - skewedBefore).toBeGreaterThanOrEqual(3)
+      // not silently: the node's status names the peer and how far off its clock is
+      expect(honest.status().clock?.outliers).toContainEqual({
+        peer: p.peer,
+        offsetMs: expect.closeTo(-300_000, -4),
+      })
     } finally {
       stop()
     }
@@ -287,6 +292,10 @@ describe('a whole node 5 min off: its body and its heartbeats dated by its clock
         () => gossip().noticesRejected.clock_skew >= skewedBefore + 2,
       )
       expect(store().get(p.peer)).toBeUndefined()
+      expect(honest.status().clock?.outliers).toContainEqual({
+        peer: p.peer,
+        offsetMs: expect.closeTo(300_000, -4),
+      })
     } finally {
       stop()
     }

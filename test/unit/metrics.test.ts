@@ -141,6 +141,7 @@ function fakeSource(state: NodeState, tasks = new TaskCounts()): MetricsSource {
       canaries: { passed: 4, failed: 2 },
     }),
     state: () => state,
+    clock: () => ({ offsetMs: -300_000, peers: 3, suspect: true }),
   }
 }
 
@@ -176,6 +177,8 @@ describe('metricsRegistry', () => {
     expect(value(families, 'kith_canary_challenges_total', { result: 'passed' })).toBe(4)
     expect(value(families, 'kith_load_ratio')).toBe(0.5)
     expect(value(families, 'kith_task_queue')).toBe(2)
+    expect(value(families, 'kith_clock_offset_seconds')).toBe(-300)
+    expect(value(families, 'kith_clock_suspect')).toBe(1)
     expect(value(families, 'kith_process_resident_memory_bytes')).toBeGreaterThan(0)
   })
 

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import { ClockOffset, watchClock } from '../../src/discovery/clock-offset.ts'
+
+describe('ClockOffset', () => {
+  it('takes the median over peers, so one peer off does not make this node suspect', () => {
+    const now = 1_000_000
+    const clock = new ClockOffset({ now: () => now })
+    expect(clock.estimate()).toEqual({ offsetMs: 0, peers: 0, suspect: false, outliers: [] })
+    clock.observe('a', now + 40)
+    clock.observe('b', now - 20)
+    clock.observe('c', now + 300_000)
+    const e = clock.estimate()
+    expect(e).toMatchObject({ offsetMs: 40, peers: 3, suspect: false })
+    expect(e.outliers).toEqual([{ peer: 'c', offsetMs: 300_000 }])
+  })
+
+  it('is suspect of this node when enough peers agree its clock is off, never on one peer alone', () => {
+    const now = 5_000_000
+    const clock = new ClockOffset({ now: () => now })
+    clock.observe('a', now - 300_000)
+    expect(clock.estimate()).toMatchObject({ offsetMs: -300_000, peers: 1, suspect: false })
+    clock.observe('b', now - 299_000)
+    expect(clock.estimate()).toMatchObject({ offsetMs: -299_500, peers: 2, suspect: true })
+  })
+
+  it('keeps the latest sample per peer, forgets old ones and bounds the peers it remembers', () => {
+    let now = 0
+    const clock = new ClockOffset({ now: () => now, maxPeers: 2, maxAgeMs: 1_000 })
+    clock.observe('a', 100_000)
+    clock.observe('a', 5)
+    clock.observe('b', 7)
+    clock.observe('c', 9)
+    expect(clock.estimate()).toMatchObject({ peers: 2, offsetMs: 8 })
+    now = 2_000
+    expect(clock.estimate().peers).toBe(0)
+    clock.observe('x', Number.NaN)
+    expect(clock.estimate().peers).toBe(0)
+  })
+
+  it('warns once when this node becomes suspect and notes when it agrees again', async () => {
+    const now = 10_000_000
+    const clock = new ClockOffset({ now: () => now })
+    const logged: string[] = []
+    const log = {
+      warn: (_: object, msg: string) => logged.push(`warn ${msg}`),
+      info: (_: object, msg: string) => logged.push(`info ${msg}`),
+    }
+    const stop = watchClock(clock, log, { everyMs: 5, now: () => now })
+    clock.observe('a', now + 120_000)
+    clock.observe('b', now + 120_000)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(logged.filter((l) => l.includes("this node's clock"))).toHaveLength(1)
+    clock.observe('a', now)
+    clock.observe('b', now)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(logged.at(-1)).toBe('info clock agrees with peers again')
+    // one peer off: a warning about that peer, once within the hour
+    clock.observe('c', now + 120_000)
+    clock.observe('d', now)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(logged.filter((l) => l.includes("a peer's clock"))).toHaveLength(1)
+    stop()
+  })
+})
