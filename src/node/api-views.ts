@@ -151,9 +151,9 @@ export function trustView(parts: {
 }
 
 /**
- * The resources `GET /v1/events` reports changes of. The store, the connections and the journal push; the
- * rest is compared by counters that move whenever their resource does (a message from a device, a recompute
- * of trust).
+ * The resources `GET /v1/events` reports changes of. The store, the connections, the journal and the device
+ * bridge push; the rest is compared by counters that move whenever their resource does (a message from a
+ * device, a recompute of trust).
  */
 export function eventSources(parts: {
   host: KithLibp2p
@@ -180,10 +180,11 @@ export function eventSources(parts: {
     },
     {
       name: 'devices',
+      // a device added or removed (a reload) pushes; readings and availability arrive as MQTT messages
+      subscribe: (changed) => devices.bridge.onChange(changed),
       fingerprint: () => {
         const link = devices.link
-        const online = devices.bridge.devices().filter((d) => d.online).length
-        return `${link?.connected}:${link?.counters.received}:${sum(devices.bridge.commands)}:${online}`
+        return `${link?.connected}:${link?.counters.received}:${sum(devices.bridge.commands)}`
       },
     },
     { name: 'tasks', subscribe: (changed) => execution.journal.onChange(changed) },

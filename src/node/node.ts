@@ -3,19 +3,9 @@
  * lifecycle. Nothing else constructs planes; nothing here holds module-level state.
  */
 import { once } from 'node:events'
-import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
-import { agentCardRoute } from '../api/agent-card.ts'
-import { dashboardRoutes, loadDashboard } from '../api/dashboard.ts'
-import { createEvents, type EventsHub } from '../api/events.ts'
-import { createHttpServer } from '../api/http.ts'
-import { metricsRegistry, metricsRoute } from '../api/metrics.ts'
-import { withOpenApi } from '../api/openapi.ts'
-import { createMcpHttp, type McpHttp } from '../api/mcp/index.ts'
-import { kithRoutes, type NodeStatus } from '../api/routes.ts'
-import { taskRoutes } from '../api/tasks.ts'
-import { trustRoute } from '../api/trust.ts'
+import type { NodeStatus } from '../api/routes.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
@@ -34,7 +24,7 @@ import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
-import { agentCardView, apiNodeView, eventSources, metricsView, trustView } from './api-views.ts'
+import { buildNodeApi, type NodeApi } from './api.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
 import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
@@ -45,7 +35,6 @@ import {
   type ReloadResult,
   type ReloadStatus,
 } from './reload.ts'
-import { taskApi } from './tasks.ts'
 import { evidenceProducer, localReplay } from './trust.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
@@ -67,9 +56,7 @@ export class KithNode {
   readonly #reloader: ConfigReloader
   #stopping = false
   readonly #keeper: PeerKeeper
-  readonly #api: Server
-  readonly #mcp: McpHttp
-  readonly #events: EventsHub
+  readonly #api: NodeApi
   readonly discovery: DiscoveryPlane
   /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
   readonly reputation: Reputation
@@ -185,73 +172,19 @@ export class KithNode {
         maxRedial: Math.max(1, Math.floor(parts.config.network.maxConnections / 2)),
       },
     )
-    const apiLog = componentLogger(parts.logger, 'kith:api')
-    const tasks = taskApi(() => this.execution)
-    const view = apiNodeView({
-      status: () => this.status(),
-      host: this.host,
-      discovery: this.discovery,
-      devices: this.devices,
-    })
-    this.#mcp = createMcpHttp({
-      node: view,
-      tasks,
-      tokenRequired: parts.config.apiToken != null,
-      log: componentLogger(parts.logger, 'kith:api:mcp'),
-    })
-    const tokenRequired = parts.config.apiToken != null
-    const card = agentCardView({
-      identity: parts.identity,
-      version: VERSION,
-      discovery: this.discovery,
-      name: () => this.config.name,
-      apiUrl: () => this.apiUrl || `http://${this.config.api.listen}`,
-      tokenRequired,
-    })
-    const metrics = metricsView({
-      host: this.host,
+    this.#api = buildNodeApi({
+      ...parts,
       discovery: this.discovery,
       execution: this.execution,
       devices: this.devices,
       reputation: this.reputation,
       sandbox: this.#sandbox,
-      sandboxCpuMs: () => this.#sandboxCpuMs,
       canaries: verification.book,
       local,
-    })
-    const self = parts.identity.peerId.toString()
-    this.#events = createEvents({
-      peerId: self,
-      sources: eventSources({
-        host: this.host,
-        discovery: this.discovery,
-        execution: this.execution,
-        devices: this.devices,
-        reputation: this.reputation,
-        status: () => this.status(),
-      }),
-    })
-    const dashboard = loadDashboard()
-    if (dashboard.source === undefined)
-      apiLog.warn('the dashboard is not built (npm run build:dashboard): / explains how')
-    this.#api = createHttpServer({
-      routes: withOpenApi(
-        [
-          ...taskRoutes(tasks),
-          ...kithRoutes(view),
-          trustRoute(trustView({ self, reputation: this.reputation, discovery: this.discovery })),
-          this.#events.route,
-          ...dashboardRoutes(dashboard),
-          ...this.#mcp.routes,
-          agentCardRoute(card),
-          metricsRoute(metricsRegistry(metrics)),
-        ],
-        { version: VERSION, tokenRequired, serverUrl: () => this.apiUrl },
-      ),
-      token: parts.config.apiToken,
-      maxBodyBytes: parts.config.api.maxBodyBytes,
-      maxConnections: parts.config.api.maxConnections,
-      onError: (err, req) => apiLog.error({ err, ...req }, 'request failed'),
+      status: () => this.status(),
+      sandboxCpuMs: () => this.#sandboxCpuMs,
+      current: () => this.config,
+      apiUrl: () => this.apiUrl,
     })
   }
 
@@ -349,10 +282,7 @@ export class KithNode {
   async stop(): Promise<void> {
     this.#stopping = true
     for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
-    await this.#mcp.stop()
-    this.#events.close()
-    this.#api.closeAllConnections()
-    await new Promise<void>((resolve) => this.#api.close(() => resolve()))
+    await this.#api.close()
     await this.#stopPlanes()
     this.#log.info('node stopped')
   }
@@ -375,16 +305,16 @@ export class KithNode {
   async #listenApi(): Promise<string> {
     const bind = parseHostPort(this.config.api.listen)
     if (bind == null) throw new Error(`api.listen: ${this.config.api.listen} is not HOST:PORT`)
-    this.#api.listen(bind.port, bind.host)
+    this.#api.server.listen(bind.port, bind.host)
     try {
-      await once(this.#api, 'listening')
+      await once(this.#api.server, 'listening')
     } catch (err) {
       throw new Error(
         `api.listen: cannot listen on ${this.config.api.listen}: ${(err as NodeJS.ErrnoException).code ?? err}`,
         { cause: err },
       )
     }
-    const { address, port } = this.#api.address() as AddressInfo
+    const { address, port } = this.#api.server.address() as AddressInfo
     return `http://${address.includes(':') ? `[${address}]` : address}:${port}`
   }
 }
