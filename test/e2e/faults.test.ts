@@ -77,17 +77,29 @@ const journal = async (node: RunningNode, limit = 10) =>
 const runningIn = async (node: RunningNode, cap: string) =>
   (await journal(node, 5)).some((t) => t.direction === 'in' && t.cap === cap && t.status === 'running')
 
-/** true once `node` is connected to `peer` and holds its descriptor offering `cap` */
-async function knows(node: RunningNode, peer: string, cap: string): Promise<boolean> {
+/**
+ * true once `node` is connected to `peer` and holds its descriptor offering `cap`, signed at `seq` or later
+ * (a restarted provider's own new body, not the one from before its kill that only lives out its ttl)
+ */
+async function knows(node: RunningNode, peer: string, cap: string, seq = 0): Promise<boolean> {
   const { peers } = await apiJson<{ peers: Array<{ peerId: string }> }>(node.ready.api, '/v1/peers')
-  const { descriptors } = await apiJson<{
-    descriptors: Array<{ peer: string; caps: Array<{ id: string }> }>
-  }>(node.ready.api, '/v1/descriptors')
   return (
     peers.some((p) => p.peerId === peer) &&
-    descriptors.some((d) => d.peer === peer && d.caps.some((c) => c.id === cap))
+    (await descriptors(node)).some((d) => d.peer === peer && d.seq >= seq && d.caps.some((c) => c.id === cap))
   )
 }
+
+const descriptors = async (node: RunningNode) =>
+  (
+    await apiJson<{ descriptors: Array<{ peer: string; seq: number; caps: Array<{ id: string }> }> }>(
+      node.ready.api,
+      '/v1/descriptors',
+    )
+  ).descriptors
+
+/** the seq of the descriptor `node` signed for itself */
+const ownSeq = async (node: RunningNode) =>
+  (await apiJson<{ seq: number }>(node.ready.api, '/v1/descriptor')).seq
 
 /** a Tier 3 check that passed on a receipt signed by `peer` */
 const receiptFrom = (peer: string) => expect.objectContaining({ name: 'evidence', result: 'pass', peer })
@@ -114,11 +126,11 @@ describe('provider SIGKILLed mid-task', () => {
             yaml: ['mqtt: { broker: off }', 'capabilities:', script('slow')],
           })
           const node = await start(config)
-          return { name, config, node, peerId: node.ready.peerId }
+          return { name, config, node, peerId: node.ready.peerId, seq: 0 }
         }),
       )
       const bothLive = async () => {
-        for (const p of providers) if (!(await knows(requester, p.peerId, 'slow'))) return false
+        for (const p of providers) if (!(await knows(requester, p.peerId, 'slow', p.seq))) return false
         return true
       }
 
@@ -148,6 +160,7 @@ describe('provider SIGKILLed mid-task', () => {
         if (taker !== undefined && restarted !== undefined) {
           taker.node = await restarted
           expect(taker.node.ready.peerId).toBe(taker.peerId)
+          taker.seq = await ownSeq(taker.node)
         }
         const first = result.attempts[0]
         if (taker === undefined || (first?.peer === taker.peerId && first.status === 'ok')) {
@@ -162,7 +175,13 @@ describe('provider SIGKILLed mid-task', () => {
           first?.peer === taker.peerId &&
           result.fallbacks >= 1
         if (fellBack) ok++
-        else failures.push(`trial ${trials} (killed ${taker.name}): ${JSON.stringify(result)}`)
+        else {
+          // what the requester held when the fallback did not happen
+          const held = (await descriptors(requester)).map((d) => ({ peer: d.peer, seq: d.seq }))
+          failures.push(
+            `trial ${trials} (killed ${taker.name}): ${JSON.stringify(result)}; held ${JSON.stringify(held)}`,
+          )
+        }
       }
       console.log(`faults: provider-sigkill trials=${trials} ok=${ok}`)
       expect(ok, failures.join('\n')).toBeGreaterThanOrEqual(Math.ceil(trials * 0.99))

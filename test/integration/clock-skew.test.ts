@@ -260,8 +260,10 @@ describe('a whole node 5 min off: its body and its heartbeats dated by its clock
       await waitFor('the slow node to expire', () => store().get(p.peer) == null, TTL * 3)
       const visible = Date.now() - heldAt
       console.log(`clock-skew: a node 5 min slow was held ${visible} ms (ttl ${TTL}), then expired`)
-      expect(visible).toBeLessThanOrEqual(TTL + 1_000)
-      expect(store().counters.expired).toBeGreaterThan(expiredBefore)
+      // no heartbeat extended it: one would have kept it another ttl
+      expect(visible).toBeLessThan(2 * TTL)
+      // the store hides an entry once its time is up; its sweep counts it a moment later
+      await waitFor('the expiry to be counted', () => store().counters.expired > expiredBefore)
       // and it stays gone, heartbeating all along
       await new Promise((r) => setTimeout(r, TTL))
       expect(store().get(p.peer)).toBeUndefined()
