@@ -28,6 +28,9 @@ export interface Check {
   result: 'pass' | 'fail' | 'skipped'
   peer: string
   reason?: string
+  /** how a failed check is recorded against the provider when not as its name says (a receipt dated ahead of
+   * our clock: an `error`, since a clock that jumped is no lie) */
+  outcome?: TaskOutcomeKind
 }
 
 /** A verification tier (DESIGN.md, "Tiers"), or `auto` to follow the risk policy. */
@@ -205,7 +208,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         error: { code: `${check.name}_failed`, message: check.reason ?? `the ${check.name} check failed` },
         ms,
       })
-      const kind = FAILED_CHECK[check.name]
+      const kind = check.outcome ?? FAILED_CHECK[check.name]
       if (kind !== undefined)
         c.recordOutcome?.({ peer: candidate.peer, capability: candidate.capability, kind })
     }

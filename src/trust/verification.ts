@@ -74,7 +74,14 @@ export function createVerification(init: VerificationInit): Verification & { boo
       ...(init.verify !== undefined ? { verify: init.verify } : {}),
     })
     if (!verdict.ok)
-      return { name: 'evidence', result: 'fail', peer, reason: `${verdict.reason}: ${verdict.message}` }
+      return {
+        name: 'evidence',
+        result: 'fail',
+        peer,
+        reason: `${verdict.reason}: ${verdict.message}`,
+        // dated ahead of our clock: the provider's clock is off (or ours), which is not a lie about the work
+        ...(verdict.reason === 'clock-skew' ? { outcome: 'error' as const } : {}),
+      }
     if (verdict.kind === 'tpm' && capability.deterministic === true)
       book.learn(capability.id, args.input, reply.output)
     return {

@@ -496,8 +496,8 @@ describe('receipt start and end', () => {
     })
   }
 
-  it('refuses a receipt dated 5 min ahead (clock-skew), counted against the provider as invalid evidence', async () => {
-    const before = honest.reputation.counters.recorded.invalid_evidence
+  it('refuses a receipt dated 5 min ahead (clock-skew), counted against the provider as an error, not a lie', async () => {
+    const before = { ...honest.reputation.counters.recorded }
     const result = await delegate(SKEWS['+5 min'])
     expect(result.ok).toBe(false)
     expect(result.checks).toContainEqual(
@@ -509,6 +509,7 @@ describe('receipt start and end', () => {
       }),
     )
     expect(result.attempts[0]).toMatchObject({ status: 'rejected', error: { code: 'evidence_failed' } })
-    expect(honest.reputation.counters.recorded.invalid_evidence).toBe(before + 1)
+    expect(honest.reputation.counters.recorded.error).toBe(before.error + 1)
+    expect(honest.reputation.counters.recorded.invalid_evidence).toBe(before.invalid_evidence)
   })
 })
