@@ -67,6 +67,19 @@ export class ClockOffset {
       this.#samples.delete(this.#samples.keys().next().value as string)
   }
 
+  /**
+   * `peer`'s clock minus ours (ms) from its latest direct notice, while that is recent; undefined before
+   * one came or once it is older than `maxAgeMs`.
+   *
+   * @example
+   * clock.of(peer) // -10_042: that peer's clock is 10 s behind ours
+   */
+  of(peer: string): number | undefined {
+    const sample = this.#samples.get(peer)
+    if (sample === undefined || this.#now() - sample[1] > this.#o.maxAgeMs) return undefined
+    return sample[0]
+  }
+
   estimate(): ClockEstimate {
     const now = this.#now()
     const recent: Array<[string, number]> = []

@@ -44,7 +44,19 @@ export interface TaskServerInit {
   maxTotalStreams?: number
   /** requests in flight per stream; more are answered busy */
   maxInflightPerStream?: number
+  /**
+   * a peer's clock minus ours (ms), as its announce notices show it (discovery/clock-offset.ts), or
+   * undefined when unknown. A request's `deadline` and `exp` are times on its sender's clock: beyond
+   * CLOCK_TOLERANCE_MS they are read back onto ours, so a requester whose clock is off is still served
+   */
+  clockOf?: (peer: string) => number | undefined
 }
+
+/**
+ * A known clock offset smaller than this is left alone: a notice's offset also holds its transit time
+ * (milliseconds at home, more on a loaded node), and deadlines carry that much slack anyway.
+ */
+export const CLOCK_TOLERANCE_MS = 2_000
 
 /**
  * Runs one request and returns the reply's status and payload (never throws for task failures). The
@@ -76,6 +88,7 @@ export class TaskServer {
   readonly #maxStreams: number
   readonly #maxTotalStreams: number
   readonly #maxInflight: number
+  readonly #clockOf: ((peer: string) => number | undefined) | undefined
   readonly #open = new Set<Stream>()
 
   constructor(
@@ -93,6 +106,7 @@ export class TaskServer {
     this.#maxStreams = init.maxStreams ?? 8
     this.#maxTotalStreams = init.maxTotalStreams ?? 128
     this.#maxInflight = init.maxInflightPerStream ?? 64
+    this.#clockOf = init.clockOf
   }
 
   async start(): Promise<void> {
@@ -139,17 +153,19 @@ export class TaskServer {
       for (;;) {
         const data = (await lp.read({ signal: idle.signal })).subarray()
         idleTimer.refresh()
-        let request: TaskRequest
+        let signed: TaskRequest
         try {
           const frame = decodeFrame(data)
           if (frame.t !== 'req') throw new FrameError('malformed', 'expected a request')
-          request = frame
+          signed = frame
         } catch (err) {
           this.#reject((err as FrameError).code ?? 'malformed')
           throw err
         }
         this.counters.requests++
-        const authenticate = this.#authenticator(request)
+        // the signature covers the sender's times; everything after it reads them on this node's clock
+        const authenticate = this.#authenticator(signed)
+        const request = this.#onOurClock(signed, remote)
         const refusal = this.#check(request, remote, inflight.size)
         if (refusal != null) {
           if (!authenticate()) throw this.#forged()
@@ -198,6 +214,14 @@ export class TaskServer {
       clearTimeout(idleTimer)
       this.#open.delete(stream)
     }
+  }
+
+  /** `request` with its deadline and expiry moved from its sender's clock onto ours, where that is known to differ. */
+  #onOurClock(request: TaskRequest, remote: string): TaskRequest {
+    const offset = this.#clockOf?.(remote)
+    if (offset === undefined || !Number.isFinite(offset) || Math.abs(offset) < CLOCK_TOLERANCE_MS)
+      return request
+    return { ...request, deadline: request.deadline - offset, exp: request.exp - offset }
   }
 
   /** The request's signature check, done once, when first asked for. */

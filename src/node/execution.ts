@@ -329,6 +329,7 @@ export function buildExecution(parts: {
     componentLogger(parts.logger, 'kith:execution:server'),
     {
       maxInflightPerStream: Math.max(64, config.execution.perPeer.maxConcurrent + config.execution.maxQueue),
+      clockOf: (peer) => parts.discovery.clock.of(peer),
     },
   )
   const client = new TaskClient(

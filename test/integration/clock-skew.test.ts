@@ -28,9 +28,11 @@
  * ³ Counted in the reputation's `opinions.rejected.stale`, charged to nobody.
  * ⁴ Counted in the task server's `rejected` (the node's own server keeps its counters to itself, so a bare
  *   `TaskServer` shows them). After it the node's contract denies `deadline-too-long` when deadline − now >
- *   `execution.maxTaskTimeout` (60 s). With a timeout T, a requester Δ off is served only when
- *   10 ms ≤ Δ + T ≤ 60 s: there is no skew allowance, and 10 s slow expires every default (10 s) task.
- * ⁵ A failed evidence check: recorded against the provider as `invalid_evidence`, the weight of a lie.
+ *   `execution.maxTaskTimeout` (60 s). With a timeout T, a requester Δ off whose clock the node does not
+ *   know is served only when 10 ms ≤ Δ + T ≤ 60 s: 10 s slow expires every default (10 s) task. Once a
+ *   notice from the requester itself has shown its offset (discovery/clock-offset.ts), the server reads
+ *   deadline and exp on the node's clock, and all of these are served.
+ * ⁵ A failed evidence check, recorded against the provider as an `error`, not as `invalid_evidence`.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -349,6 +351,27 @@ describe('opinion at', () => {
   })
 })
 
+/** Sends one request from `from` whose deadline it set by its clock, `skew` off, `timeoutMs` ahead. */
+async function sendTask(from: Peer, to: KithLibp2p, skew: number, timeoutMs: number): Promise<TaskReply> {
+  const stream = await from.host.dialProtocol(to.peerId, TASK_PROTOCOL)
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  const req = signRequest(
+    {
+      id: randomUUID(),
+      from: from.peer,
+      cap: 'echo',
+      input: { x: 1 },
+      deadline: Date.now() + skew + timeoutMs,
+      evidence: 'none',
+    },
+    from.id.sign,
+  )
+  await lp.write(encodeFrame(req))
+  const reply = decodeFrame((await lp.read()).subarray()) as TaskReply
+  await stream.close()
+  return reply
+}
+
 describe('task request deadline and exp', () => {
   let requester: Peer
   let provider: Peer
@@ -371,26 +394,7 @@ describe('task request deadline and exp', () => {
   })
   afterAll(() => server.stop())
 
-  /** Sends one request whose deadline the requester set by its clock, `skew` off, `timeoutMs` ahead. */
-  const send = async (to: KithLibp2p, skew: number, timeoutMs: number): Promise<TaskReply> => {
-    const stream = await requester.host.dialProtocol(to.peerId, TASK_PROTOCOL)
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-    const req = signRequest(
-      {
-        id: randomUUID(),
-        from: requester.peer,
-        cap: 'echo',
-        input: { x: 1 },
-        deadline: Date.now() + skew + timeoutMs,
-        evidence: 'none',
-      },
-      requester.id.sign,
-    )
-    await lp.write(encodeFrame(req))
-    const reply = decodeFrame((await lp.read()).subarray()) as TaskReply
-    await stream.close()
-    return reply
-  }
+  const send = (to: KithLibp2p, skew: number, timeoutMs: number) => sendTask(requester, to, skew, timeoutMs)
 
   const cases: Array<{ skew: Skew; timeoutMs: number; status: string; code?: string }> = [
     { skew: '+5 min', timeoutMs: 30_000, status: 'denied', code: 'expiry_too_far' },
@@ -424,6 +428,59 @@ describe('task request deadline and exp', () => {
       error: { code: 'deadline-too-long' },
     })
     expect(denied()).toBe(before + 1)
+  })
+})
+
+describe('task request deadline and exp, from a requester whose clock the node knows', () => {
+  let requester: Peer
+
+  beforeAll(async () => {
+    requester = await peer('known-clock')
+    await connect(requester, ANNOUNCE_TOPIC)
+  })
+
+  /** Publishes a notice dated by a clock `skew` off and waits until the node has read its offset from it. */
+  const tell = async (skew: number) => {
+    const at = Date.now() + skew
+    await publish(
+      requester,
+      ANNOUNCE_TOPIC,
+      encodeAnnounce({
+        peer: requester.peer,
+        seq: 1,
+        digest: new Uint8Array(32).fill(7),
+        at,
+        state: { load: 0, memFree: 1e9, queue: 0 },
+      }),
+    )
+    await waitFor('the node to read the offset', () => {
+      const offset = honest.discovery.clock.of(requester.peer)
+      return offset !== undefined && Math.abs(offset - skew) < 1_000
+    })
+  }
+
+  // the cases denied above: each time on the requester's clock, read back onto the node's
+  const cases: Array<{ skew: Skew; timeoutMs: number }> = [
+    { skew: '+5 min', timeoutMs: 30_000 },
+    { skew: '−5 min', timeoutMs: 30_000 },
+    { skew: '−10 s', timeoutMs: 10_000 },
+  ]
+  for (const { skew, timeoutMs } of cases) {
+    it(`serves a requester ${skew} off with a ${timeoutMs / 1000} s timeout`, async () => {
+      await tell(SKEWS[skew])
+      expect(await sendTask(requester, honest.host, SKEWS[skew], timeoutMs)).toMatchObject({
+        status: 'ok',
+        output: { echo: { x: 1 } },
+      })
+    })
+  }
+
+  it('still denies a request past its deadline on the requester’s own clock', async () => {
+    await tell(SKEWS['−10 s'])
+    expect(await sendTask(requester, honest.host, SKEWS['−10 s'], -1_000)).toMatchObject({
+      status: 'denied',
+      error: { code: 'expired' },
+    })
   })
 })
 

@@ -37,6 +37,16 @@ describe('ClockOffset', () => {
     expect(clock.estimate().peers).toBe(0)
   })
 
+  it('gives one peer’s offset while its sample is recent', () => {
+    let now = 10_000
+    const clock = new ClockOffset({ now: () => now, maxAgeMs: 1_000 })
+    expect(clock.of('a')).toBeUndefined()
+    clock.observe('a', now - 10_000)
+    expect(clock.of('a')).toBe(-10_000)
+    now += 1_001
+    expect(clock.of('a')).toBeUndefined()
+  })
+
   it('warns once when this node becomes suspect and notes when it agrees again', async () => {
     const now = 10_000_000
     const clock = new ClockOffset({ now: () => now })
