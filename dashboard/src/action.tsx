@@ -10,6 +10,7 @@ import { SchemaForm } from './schema-form.tsx'
 import { fieldsOf, initialValues, toInput } from './schema.ts'
 import type { FormValues } from './schema.ts'
 import type { Capability, RunResult } from './types.ts'
+import { useNames } from './names.ts'
 
 /** A sensor's output (`{value, unit, …}`) as "21.5 °C"; anything else as JSON. */
 function outputText(output: unknown): string {
@@ -38,6 +39,7 @@ interface Props {
 type Outcome = { busy: true } | { result: RunResult } | { error: string } | undefined
 
 function Result({ outcome, self, inline }: { outcome: Outcome; self: string | undefined; inline: boolean }) {
+  const names = useNames()
   if (outcome == null) return null
   if ('busy' in outcome) return <p class="muted">Running…</p>
   if ('error' in outcome) return <p class="problem">Not run: {outcome.error}</p>
@@ -48,7 +50,7 @@ function Result({ outcome, self, inline }: { outcome: Outcome; self: string | un
         {r.ok ? <strong class="good">ok</strong> : <strong class="bad">failed</strong>}
         {` · status ${r.status}`}
         {r.tier != null && ` · tier ${r.tier}`}
-        {r.provider != null && ` · by ${peerName(r.provider, self)}`}
+        {r.provider != null && ` · by ${peerName(r.provider, self, names)}`}
         {r.error != null && ` · ${r.error.message}`}
         {inline && r.output !== undefined && (
           <>
@@ -73,6 +75,7 @@ function Result({ outcome, self, inline }: { outcome: Outcome; self: string | un
 }
 
 export function Action({ cap, provider, self, run, unavailable, label, reading }: Props) {
+  const names = useNames()
   const fields = useMemo(() => (cap.kind === 'sensor' ? [] : fieldsOf(cap.input)), [cap])
   const [values, setValues] = useState<FormValues>(() => initialValues(fields))
   const [outcome, setOutcome] = useState<Outcome>(undefined)
@@ -154,8 +157,8 @@ export function Action({ cap, provider, self, run, unavailable, label, reading }
           }}
         >
           <p>
-            <code>{cap.id}</code> is a high-risk action on {peerName(provider, self)}. It acts on the physical
-            world; run it only if you mean to.
+            <code>{cap.id}</code> is a high-risk action on {peerName(provider, self, names)}. It acts on the
+            physical world; run it only if you mean to.
           </p>
         </ConfirmDialog>
       )}

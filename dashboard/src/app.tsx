@@ -12,6 +12,7 @@ import { DevicesView } from './views/devices.tsx'
 import { NetworkView } from './views/network.tsx'
 import { TasksView } from './views/tasks.tsx'
 import { TrustView } from './views/trust.tsx'
+import { NamesContext } from './names.ts'
 
 function NodeInfo({ state }: { state: KithState }) {
   const peerId = state.health?.peerId ?? state.status.data?.peerId
@@ -64,7 +65,7 @@ export function App({ store }: { store: Store }) {
   }, [label])
 
   return (
-    <>
+    <NamesContext.Provider value={state.names}>
       <header class="top">
         <h1>kith</h1>
         <NodeInfo state={state} />
@@ -89,6 +90,6 @@ export function App({ store }: { store: Store }) {
           <View route={route} state={state} store={store} />
         )}
       </main>
-    </>
+    </NamesContext.Provider>
   )
 }

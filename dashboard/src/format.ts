@@ -10,10 +10,22 @@ export function shortPeer(peerId: string): string {
   return peerId.length <= 12 ? peerId : `…${peerId.slice(-8)}`
 }
 
-/** "this node" for self, else the short id. */
-export function peerName(peerId: string | undefined, self: string | undefined): string {
+/**
+ * "this node" for self, else the short id, after the name the peer gave itself when `names` has one (a
+ * peer chooses its own name, so the id stays in sight).
+ *
+ * @example
+ * peerName(id, self, new Map([[id, 'kitchen']])) // 'kitchen (…4gCnbsdn)'
+ */
+export function peerName(
+  peerId: string | undefined,
+  self: string | undefined,
+  names?: ReadonlyMap<string, string>,
+): string {
   if (peerId == null || peerId === '') return '—'
-  return peerId === self ? 'this node' : shortPeer(peerId)
+  if (peerId === self) return 'this node'
+  const name = names?.get(peerId)
+  return name != null ? `${name} (${shortPeer(peerId)})` : shortPeer(peerId)
 }
 
 /**

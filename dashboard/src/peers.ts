@@ -20,6 +20,8 @@ export interface PeerView {
   link: Link
   /** ms since the descriptor's lifetime began: now − (expiresAt − ttl) */
   age?: number
+  /** the name the peer gave itself */
+  name?: string
 }
 
 /** A descriptor older than this share of its TTL is about to expire unless its owner speaks again. */
@@ -50,6 +52,7 @@ export function peerViews(init: {
   now: number
   /** performance.now(), the clock of {@link Gone.at} */
   localNow: number
+  names?: ReadonlyMap<string, string>
 }): PeerView[] {
   const byId = new Map<string, PeerView>()
   const entry = (id: string): PeerView => {
@@ -85,6 +88,10 @@ export function peerViews(init: {
     if (view.self) continue
     view.connection = c
     view.link = c.relayed ? 'relayed' : 'direct'
+  }
+  for (const view of byId.values()) {
+    const name = init.names?.get(view.id)
+    if (name != null) view.name = name
   }
   // a stable order keeps every peer in its place in the graph as others come and go
   return [...byId.values()].sort((a, b) => Number(b.self) - Number(a.self) || a.id.localeCompare(b.id))

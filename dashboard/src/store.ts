@@ -55,6 +55,8 @@ export interface KithState {
   needsToken: boolean
   gone: Map<string, Gone>
   clock: Clock
+  /** the names peers gave themselves, as the node last reported them (descriptors and connections) */
+  names: Map<string, string>
 }
 
 export interface Store {
@@ -73,6 +75,25 @@ export interface Store {
 
 export function serverNow(clock: Clock): number {
   return clock.server + (performance.now() - clock.local)
+}
+
+/** peers whose names are kept, the least recently reported leaving first */
+const MAX_NAMES = 256
+
+/** `names` with those of `rows` added; the same map when nothing changed, so nothing re-renders for it. */
+export function learnNames(
+  names: Map<string, string>,
+  rows: ReadonlyArray<{ id: string; name?: string | undefined }>,
+): Map<string, string> {
+  if (rows.every((r) => r.name == null || names.get(r.id) === r.name)) return names
+  const next = new Map(names)
+  for (const { id, name } of rows) {
+    if (name == null) continue
+    next.delete(id)
+    next.set(id, name)
+  }
+  while (next.size > MAX_NAMES) next.delete(next.keys().next().value as string)
+  return next
 }
 
 function trackGone(previous: Descriptor[], next: Descriptor[], gone: Map<string, Gone>): Map<string, Gone> {
@@ -105,6 +126,7 @@ export function createStore(): Store {
     needsToken: false,
     gone: new Map(),
     clock: { server: Date.now(), local: performance.now() },
+    names: new Map(),
   }
   const generation = Object.fromEntries(RESOURCE_NAMES.map((n) => [n, 0])) as Record<ResourceName, number>
   const pending = new Set<ResourceName>()
@@ -128,7 +150,15 @@ export function createStore(): Store {
     const local = performance.now()
     const clock = { server: data.now ?? Date.now(), local }
     const previous = state.descriptors.data?.descriptors ?? []
-    update({ descriptors: { data }, clock, gone: trackGone(previous, data.descriptors, state.gone) })
+    update({
+      descriptors: { data },
+      clock,
+      gone: trackGone(previous, data.descriptors, state.gone),
+      names: learnNames(
+        state.names,
+        data.descriptors.map((d) => ({ id: d.peer, name: d.name })),
+      ),
+    })
     clearTimeout(expiry)
     // the node need not announce an expiry, so the dashboard asks again when the soonest one is due
     const soonest = Math.min(...data.descriptors.map((d) => d.expiresAt))
@@ -146,7 +176,16 @@ export function createStore(): Store {
       const data = await request<never>(RESOURCES[name])
       if (mine !== generation[name]) return
       if (name === 'descriptors') applyDescriptors(data)
-      else update({ [name]: { data } })
+      else if (name === 'peers') {
+        const { peers } = data as { peers: Connection[] }
+        update({
+          peers: { data },
+          names: learnNames(
+            state.names,
+            peers.map((c) => ({ id: c.peerId, name: c.name })),
+          ),
+        })
+      } else update({ [name]: { data } })
     } catch (err) {
       if (mine !== generation[name]) return
       const error = err instanceof ApiError ? err : new ApiError(0, 'client', String(err))

@@ -38,6 +38,8 @@ export interface Connection {
   relayed: boolean
   since: number
   streams: number
+  /** the name the peer gave itself over identify: display only, not signed */
+  name?: string
 }
 
 export type CapKind = 'script' | 'device' | 'sensor'
@@ -79,6 +81,8 @@ export interface Descriptor {
   attest: { tpm: boolean; akPub?: string }
   receivedAt: number
   expiresAt: number
+  /** the name the peer gave itself over identify: not part of the signed descriptor */
+  name?: string
 }
 
 export interface Descriptors {

@@ -29,6 +29,8 @@ export interface ApiNode {
   peers(): PeerInfo[]
   descriptor(): SignedDescriptor | undefined
   descriptors(): StoreEntry[]
+  /** the name a peer gave itself over identify (connectivity/peer-names.ts); not part of its descriptor */
+  peerName?(peer: string): string | undefined
   /** counters of the discovery plane: store outcomes, gossip and pull bytes */
   discoveryStats(): Record<string, unknown>
   findCapabilities(intent: Intent, limit: number): Match[]
@@ -175,13 +177,21 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/descriptors',
-      doc: { summary: 'Every live descriptor held: peer, seq, iat, ttl, state, caps' },
+      doc: {
+        summary:
+          'Every live descriptor held: peer, seq, iat, ttl, state, caps; and the name the peer gave itself, unsigned',
+      },
       handle: () => ({
         // the server's clock: a client computes descriptor ages against it, not its own
         now: Date.now(),
-        descriptors: node
-          .descriptors()
-          .map((e) => descriptorJson(e, { receivedAt: e.receivedAt, expiresAt: e.expiresAt })),
+        descriptors: node.descriptors().map((e) => {
+          const name = node.peerName?.(e.descriptor.peer)
+          return descriptorJson(e, {
+            receivedAt: e.receivedAt,
+            expiresAt: e.expiresAt,
+            ...(name !== undefined ? { name } : {}),
+          })
+        }),
       }),
     },
   ]

@@ -65,16 +65,17 @@ export function formatPeers(peers: PeerInfo[], style: Style = plain, now = Date.
   if (peers.length === 0) return 'no peers connected'
   return table(
     [
-      ['PEER', 'DIRECTION', 'SINCE', 'STREAMS', 'ADDRESS'],
+      ['PEER', 'NAME', 'DIRECTION', 'SINCE', 'STREAMS', 'ADDRESS'],
       ...peers.map((p) => [
         shortPeer(p.peerId),
+        p.name ?? '-',
         p.direction + (p.relayed ? ' (relayed)' : ''),
         ago(now - p.since),
         String(p.streams),
         style.dim(p.addrs[0] ?? ''),
       ]),
     ],
-    { header: true, style, right: [2, 3] },
+    { header: true, style, right: [3, 4] },
   )
 }
 

@@ -19,6 +19,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import type { ConfigFile } from '../config/index.ts'
 import type { Identity } from './identity.ts'
+import { agentVersion } from './peer-names.ts'
+import { VERSION } from '../version.ts'
 
 export type NetworkConfig = ConfigFile['network']
 
@@ -78,7 +80,11 @@ function dialDiscovered(factory: PeerDiscoveryFactory): PeerDiscoveryFactory {
  * const host = await createHost(config.network, identity)
  * await host.start()
  */
-export async function createHost(network: NetworkConfig, identity: Identity): Promise<KithLibp2p> {
+export async function createHost(
+  network: NetworkConfig,
+  identity: Identity,
+  options: { name?: string | undefined } = {},
+): Promise<KithLibp2p> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (network.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: network.bootstrap, timeout: 100 }))
   if (mdnsEnabled(network))
@@ -116,6 +122,8 @@ export async function createHost(network: NetworkConfig, identity: Identity): Pr
   return createLibp2p({
     start: false,
     privateKey: identity.privateKey,
+    // identify sends it to every peer: the node's version and the name it was given (peer-names.ts)
+    nodeInfo: { userAgent: agentVersion(VERSION, options.name) },
     addresses: { listen: network.listen, announce: network.announce },
     transports: network.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],

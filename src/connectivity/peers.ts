@@ -13,10 +13,12 @@ export interface PeerInfo {
   /** when the oldest open connection was opened (ms since the epoch) */
   since: number
   streams: number
+  /** the name the peer gave itself (peer-names.ts), when it did */
+  name?: string
 }
 
 /** The peers the host has open connections to, oldest connection first. */
-export function listPeers(host: KithLibp2p): PeerInfo[] {
+export function listPeers(host: KithLibp2p, nameOf?: (peer: string) => string | undefined): PeerInfo[] {
   const byPeer = new Map<string, PeerInfo>()
   for (const conn of host.getConnections()) {
     if (conn.status !== 'open') continue
@@ -25,6 +27,7 @@ export function listPeers(host: KithLibp2p): PeerInfo[] {
     const relayed = addr.includes('/p2p-circuit')
     const prev = byPeer.get(id)
     if (prev == null) {
+      const name = nameOf?.(id)
       byPeer.set(id, {
         peerId: id,
         addrs: [addr],
@@ -32,6 +35,7 @@ export function listPeers(host: KithLibp2p): PeerInfo[] {
         relayed,
         since: conn.timeline.open,
         streams: conn.streams.length,
+        ...(name !== undefined ? { name } : {}),
       })
     } else {
       prev.addrs.push(addr)

@@ -9,6 +9,7 @@ import type { TrustView } from '../api/trust.ts'
 import type { MetricsSource } from '../api/metrics.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
+import type { PeerNames } from '../connectivity/peer-names.ts'
 import { listPeers } from '../connectivity/peers.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
@@ -23,11 +24,14 @@ export function apiNodeView(parts: {
   host: KithLibp2p
   discovery: DiscoveryPlane
   devices: DevicePlane
+  names?: PeerNames
 }): ApiNode {
-  const { host, discovery, devices } = parts
+  const { host, discovery, devices, names } = parts
+  const peerName = (peer: string) => names?.get(peer)
   return {
     status: () => parts.status(),
-    peers: () => listPeers(host),
+    peers: () => listPeers(host, peerName),
+    peerName,
     descriptor: () => discovery.announcer.current(),
     descriptors: () => [...discovery.store.live()],
     findCapabilities: (intent, limit) => discovery.index.query(intent, { limit }),

@@ -15,6 +15,7 @@ import { kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { taskRoutes } from '../api/tasks.ts'
 import { trustRoute } from '../api/trust.ts'
 import type { Config } from '../config/index.ts'
+import type { PeerNames } from '../connectivity/peer-names.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
@@ -40,6 +41,8 @@ export interface NodeApiParts {
   sandbox: WorkerSandbox
   canaries: CanaryBook
   local: LocalState
+  /** the names peers gave themselves */
+  names: PeerNames
   status(): NodeStatus
   /** CPU time of the scripts the sandbox ran, ms */
   sandboxCpuMs(): number
@@ -67,7 +70,7 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
   const tokenRequired = config.apiToken != null
   const self = parts.identity.peerId.toString()
   const tasks = taskApi(() => execution)
-  const view = apiNodeView({ status: parts.status, host, discovery, devices })
+  const view = apiNodeView({ status: parts.status, host, discovery, devices, names: parts.names })
   const mcp = createMcpHttp({
     node: view,
     tasks,

@@ -10,6 +10,7 @@ import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
 import { PeerKeeper } from '../connectivity/peer-keeper.ts'
+import { PeerNames } from '../connectivity/peer-names.ts'
 import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
 import { createVerifier } from '../discovery/verify.ts'
@@ -56,6 +57,7 @@ export class KithNode {
   readonly #reloader: ConfigReloader
   #stopping = false
   readonly #keeper: PeerKeeper
+  readonly #names: PeerNames
   readonly #api: NodeApi
   readonly discovery: DiscoveryPlane
   /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
@@ -172,8 +174,10 @@ export class KithNode {
         maxRedial: Math.max(1, Math.floor(parts.config.network.maxConnections / 2)),
       },
     )
+    this.#names = new PeerNames(parts.host)
     this.#api = buildNodeApi({
       ...parts,
+      names: this.#names,
       discovery: this.discovery,
       execution: this.execution,
       devices: this.devices,
@@ -249,6 +253,7 @@ export class KithNode {
   async start(): Promise<ReadyInfo> {
     const seeded = await this.#keeper.seed()
     this.#keeper.start()
+    this.#names.start()
     this.host.addEventListener('peer:connect', this.#onConnect)
     this.host.addEventListener('peer:disconnect', this.#onDisconnect)
     let api: string
@@ -296,6 +301,7 @@ export class KithNode {
     await this.discovery.stop()
     await this.evidence.stop()
     this.#keeper.stop()
+    this.#names.stop()
     this.host.removeEventListener('peer:connect', this.#onConnect)
     this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
     await this.host.stop()
@@ -334,7 +340,7 @@ export async function createNode(
   const identity = await loadIdentity(config.paths.identity)
   const db = openDatabase(config.paths.database)
   try {
-    const host = await createHost(config.network, identity)
+    const host = await createHost(config.network, identity, { name: config.name })
     const samplerLog = componentLogger(logger, 'kith:discovery:sampler')
     // the scheduler is built with the node, after the sampler that reports its queue length
     const queue = { size: () => 0 }

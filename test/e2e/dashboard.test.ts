@@ -191,6 +191,17 @@ describe('the dashboard', () => {
       0,
     )
     await expect.poll(() => page.locator('svg [data-peer]').count()).toBeGreaterThanOrEqual(3)
+    // each peer under the name its config gave it (sent over identify), its id still in sight
+    for (const [node, name] of [
+      [kitchen, 'kitchen'],
+      [shed, 'shed'],
+    ] as const) {
+      const title = page.locator(`li[data-peer="${node.ready.peerId}"] .peer-title`)
+      await expect.poll(() => title.textContent()).toContain(`${name} (…${node.ready.peerId.slice(-8)})`)
+      await expect
+        .poll(() => page.locator(`svg [data-peer="${node.ready.peerId}"] .glabel`).textContent())
+        .toBe(name)
+    }
     await screenshot('network')
   })
 

@@ -34,8 +34,9 @@ async function nodeDir(name: string): Promise<NodeDir> {
   return { dir, port }
 }
 
-async function start(node: NodeDir, bootstrap: string[] = []): Promise<KithNode> {
+async function start(node: NodeDir, bootstrap: string[] = [], name?: string): Promise<KithNode> {
   const yaml = [
+    ...(name != null ? [`name: ${name}`] : []),
     'api: 127.0.0.1:0',
     'log: { level: silent }',
     'network:',
@@ -57,7 +58,7 @@ const peersOf = (n: KithNode) => n.host.getPeers().map(String)
 describe('connectivity', () => {
   it('connects three nodes through bootstrap and pings over TCP', async () => {
     const a = await start(await nodeDir('a'))
-    const b = await start(await nodeDir('b'), [addrOf(a)])
+    const b = await start(await nodeDir('b'), [addrOf(a)], 'kitchen')
     const c = await start(await nodeDir('c'), [addrOf(a)])
     const id = (n: KithNode) => n.host.peerId.toString()
     await waitFor('a to see b and c', () => peersOf(a).includes(id(b)) && peersOf(a).includes(id(c)))
@@ -66,9 +67,19 @@ describe('connectivity', () => {
     expect(await c.host.services.ping.ping(a.host.peerId)).toBeGreaterThanOrEqual(0)
 
     const res = await fetch(`${apis.get(a)}/v1/peers`)
-    const listed = ((await res.json()) as { peers: Array<{ peerId: string; direction: string }> }).peers
+    const listed = (
+      (await res.json()) as { peers: Array<{ peerId: string; direction: string; name?: string }> }
+    ).peers
     expect(listed.map((p) => p.peerId).sort()).toEqual([id(b), id(c)].sort())
     expect(listed.every((p) => p.direction === 'inbound')).toBe(true)
+    // b's config names it; identify carried the name; c has none
+    expect(listed.find((p) => p.peerId === id(b))?.name).toBe('kitchen')
+    expect(listed.find((p) => p.peerId === id(c))).not.toHaveProperty('name')
+    await waitFor('a to hold b’s descriptor', () => a.discovery.store.get(id(b)) != null)
+    const { descriptors } = (await (await fetch(`${apis.get(a)}/v1/descriptors`)).json()) as {
+      descriptors: Array<{ peer: string; name?: string }>
+    }
+    expect(descriptors.find((d) => d.peer === id(b))?.name).toBe('kitchen')
   })
 
   it('reconnects after a restart from its persisted peer list, without bootstrap', async () => {

@@ -195,12 +195,23 @@ describe('verb output', () => {
           relayed: false,
           since: 0,
           streams: 3,
+          name: 'kitchen',
+        },
+        {
+          peerId: `${PEER.slice(0, -1)}x`,
+          addrs: [],
+          direction: 'outbound',
+          relayed: false,
+          since: 0,
+          streams: 0,
         },
       ],
       off,
       19_000,
     )
-    expect(text.split('\n')[1]).toMatch(/^…4gCnbsdn\s+inbound\s+19s\s+3\s+\/ip4\/127\.0\.0\.1\/tcp\/7701$/)
+    const [, named, unnamed] = text.split('\n')
+    expect(named).toMatch(/^…4gCnbsdn\s+kitchen\s+inbound\s+19s\s+3\s+\/ip4\/127\.0\.0\.1\/tcp\/7701$/)
+    expect(unnamed).toMatch(/^…4gCnbsdx\s+-\s+outbound/)
   })
 
   it('puts an error on one line with its code', () => {

@@ -4,6 +4,7 @@ import { peerName, score } from '../format.ts'
 import type { KithState } from '../store.ts'
 import type { CapKind, Capability, CapabilityTrust, Risk } from '../types.ts'
 import { Problem } from './problem.tsx'
+import { useNames } from '../names.ts'
 
 export interface CapRow {
   cap: Capability
@@ -43,6 +44,7 @@ const KINDS: CapKind[] = ['script', 'device', 'sensor']
 const RISKS: Risk[] = ['low', 'medium', 'high']
 
 export function CapabilitiesView({ state }: { state: KithState }) {
+  const names = useNames()
   const [text, setText] = useState('')
   const [kind, setKind] = useState('')
   const [risk, setRisk] = useState('')
@@ -117,7 +119,7 @@ export function CapabilitiesView({ state }: { state: KithState }) {
                   <span class={`badge badge-risk-${cap.risk}`}>{cap.risk}</span>
                 </td>
                 <td title={provider} data-label="Provider">
-                  {peerName(provider, self)}
+                  {peerName(provider, self, names)}
                 </td>
                 <td data-label="Trust">
                   <TrustCell entry={trust.get(`${provider} ${cap.id}`)} />

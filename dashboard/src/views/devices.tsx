@@ -13,6 +13,7 @@ import type { KithState } from '../store.ts'
 import type { Capability, Device, Devices } from '../types.ts'
 import { useTick } from '../use-tick.ts'
 import { Problem } from './problem.tsx'
+import { useNames } from '../names.ts'
 
 const physical = (c: Capability) => c.kind === 'device' || c.kind === 'sensor'
 
@@ -133,6 +134,7 @@ function OwnDevices({
 }
 
 function ProviderCard({ peer, self, run }: { peer: PeerView; self: string | undefined; run: RunTask }) {
+  const names = useNames()
   const caps = (peer.descriptor?.caps ?? []).filter(physical)
   const live = peer.state !== 'expired'
   return (
@@ -150,7 +152,7 @@ function ProviderCard({ peer, self, run }: { peer: PeerView; self: string | unde
           provider={peer.id}
           self={self}
           run={run}
-          {...(live ? {} : { unavailable: `${peerName(peer.id, self)} is gone` })}
+          {...(live ? {} : { unavailable: `${peerName(peer.id, self, names)} is gone` })}
         />
       ))}
     </li>
@@ -168,6 +170,7 @@ export function DevicesView({ state, run }: { state: KithState; run: RunTask }) 
     gone: state.gone,
     now,
     localNow: performance.now(),
+    names: state.names,
   })
   const own = peers.find((p) => p.self)
   const providers = peers.filter((p) => !p.self && (p.descriptor?.caps ?? []).some(physical))

@@ -49,7 +49,7 @@ function Node({ peer, x, y }: { peer: PeerView; x: number; y: number }) {
       <title>{tooltip(peer)}</title>
       <circle r={r} class={peer.self ? 'gself' : 'gpeer'} />
       <text class={peer.self ? 'glabel ginside' : 'glabel'} y={labelY}>
-        {peer.self ? 'this node' : shortPeer(peer.id)}
+        {peer.self ? 'this node' : (peer.name ?? shortPeer(peer.id))}
       </text>
       <text class={peer.self ? 'gsub ginside' : 'gsub'} y={subY}>
         {subtitle(peer)}

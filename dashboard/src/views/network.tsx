@@ -35,6 +35,7 @@ export function NetworkView({ state }: { state: KithState }) {
     gone: state.gone,
     now: serverNow(state.clock),
     localNow: performance.now(),
+    names: state.names,
   })
   const status = state.status.data
   return (

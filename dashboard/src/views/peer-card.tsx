@@ -43,7 +43,11 @@ export function PeerCard({ peer, name }: { peer: PeerView; name?: string }) {
       {...(peer.self ? { 'data-self': 'true' } : {})}
     >
       <h4 class="peer-title">
-        {peer.self ? `This node${name != null ? ` (${name})` : ''}` : shortPeer(peer.id)}
+        {peer.self
+          ? `This node${name != null ? ` (${name})` : ''}`
+          : peer.name != null
+            ? `${peer.name} (${shortPeer(peer.id)})`
+            : shortPeer(peer.id)}
         <span class={`badge badge-${peer.state}`}>{stateLabel(peer)}</span>
       </h4>
       <p class="peer-id">

@@ -3,6 +3,7 @@ import { clockTime, duration, peerName } from '../format.ts'
 import type { KithState } from '../store.ts'
 import type { Check, Task } from '../types.ts'
 import { Problem } from './problem.tsx'
+import { useNames } from '../names.ts'
 
 /** The time a task took: its own start and end, else the sum of its attempts. */
 export function latency(task: Task): number | undefined {
@@ -43,6 +44,7 @@ function Checks({ checks }: { checks: Check[] | undefined }) {
 }
 
 function Row({ task, self }: { task: Task; self: string | undefined }) {
+  const names = useNames()
   const r = task.result
   const peer = task.direction === 'out' ? (r?.provider ?? task.peer) : task.peer
   const ev = r != null ? evidence(r.checks) : undefined
@@ -62,7 +64,7 @@ function Row({ task, self }: { task: Task; self: string | undefined }) {
         {task.direction === 'out' ? 'out (asked)' : 'in (served)'}
       </td>
       <td title={peer} data-label="Peer">
-        {r?.local === true ? 'this node' : peerName(peer, self)}
+        {r?.local === true ? 'this node' : peerName(peer, self, names)}
       </td>
       <td data-label="Status">
         <span class={`badge badge-${tone}`}>{status}</span>

@@ -6,6 +6,7 @@ import { peerName, score } from '../format.ts'
 import type { KithState } from '../store.ts'
 import type { CapabilityTrust, TrustPeer, TrustTopic } from '../types.ts'
 import { Problem } from './problem.tsx'
+import { useNames } from '../names.ts'
 
 // the outcomes a peer earns, good first; others the node reports are listed after them
 const OUTCOMES = ['success', 'error', 'timeout', 'wrong_answer', 'canary_failure', 'invalid_evidence']
@@ -46,10 +47,11 @@ function PeerTrust({
   caps: CapabilityTrust[]
   self: string | undefined
 }) {
+  const names = useNames()
   return (
     <li class="card" data-trust-peer={peer.peer}>
       <h3 title={peer.peer}>
-        {peerName(peer.peer, self)}
+        {peerName(peer.peer, self, names)}
         {peer.caught ? (
           <span class="badge badge-bad">caught</span>
         ) : (
@@ -66,7 +68,7 @@ function PeerTrust({
           class="scroll"
           tabIndex={0}
           role="region"
-          aria-label={`Trust topics of ${peerName(peer.peer, self)}`}
+          aria-label={`Trust topics of ${peerName(peer.peer, self, names)}`}
         >
           <table class="compact">
             <thead>
