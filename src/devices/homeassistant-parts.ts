@@ -1,0 +1,338 @@
+/**
+ * The parts (sensors and actions) of Home Assistant's simple components: sensor, binary sensor, switch,
+ * light and lock, and the shared builders the other components use (homeassistant-controls.ts,
+ * homeassistant-climate.ts).
+ */
+import { substituteVariables } from './template.ts'
+import type { ActionSpec, JsonSchema, Risk, SensorSpec } from './types.ts'
+import { refuse } from './refusal.ts'
+import {
+  NUMERIC_SENSOR_CLASSES,
+  text,
+  numberOf,
+  payloadOf,
+  topicOf,
+  templateOf,
+  checked,
+  optional,
+  stateExpression,
+  lit,
+  equals,
+  compact,
+  type Config,
+} from './homeassistant-config.ts'
+
+/** A part before the device assigns ids: the suffix goes after the entity's base name. */
+export type Draft =
+  { suffix: string; sensor: Omit<SensorSpec, 'id'> } | { suffix: string; action: Omit<ActionSpec, 'id'> }
+
+export interface Ctx {
+  c: Config
+  title: string
+  risk: Risk
+  timeout: number
+}
+
+export function object(properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema {
+  return { type: 'object', properties, required, additionalProperties: false }
+}
+
+export function action(ctx: Ctx, suffix: string, spec: Omit<ActionSpec, 'id' | 'risk'>): Draft {
+  const retain = ctx.c.retain === true ? true : undefined
+  return { suffix, action: compact({ ...spec, risk: ctx.risk, retain }) }
+}
+
+export function sensor(suffix: string, spec: Omit<SensorSpec, 'id'>): Draft {
+  return { suffix, sensor: compact(spec) }
+}
+
+export function confirm(
+  topic: string | undefined,
+  when: string | undefined,
+  ctx: Ctx,
+): ActionSpec['confirm'] {
+  if (topic == null || when == null) return undefined
+  const source = optional(when)
+  return source == null ? undefined : { topic, when: source, timeout: ctx.timeout }
+}
+
+/** The command payload: the config's command template with `value` (and friends) bound to input expressions. */
+export function commandPayload(
+  template: string | undefined,
+  variables: Record<string, string>,
+  what: string,
+): string {
+  const source = template == null ? `{{ ${variables.value} }}` : substituteVariables(template, variables)
+  return checked(source, what)
+}
+
+/** A sensor reading a state as true/false by two words, or the raw state when its template is not one expression. */
+function booleanState(
+  title: string,
+  kind: string,
+  topic: string,
+  template: string | undefined,
+  on: string,
+  off: string,
+): Omit<SensorSpec, 'id'> {
+  const e = stateExpression(template)
+  const value =
+    e == null
+      ? undefined
+      : optional(`{% if ${equals(e, lit(on))} %}true{% elif ${equals(e, lit(off))} %}false{% endif %}`)
+  return value != null
+    ? { title, kind, topic, value, schema: { type: 'boolean' } }
+    : { title, kind, topic, value: template }
+}
+
+interface OnOff {
+  suffix: string
+  title: string
+  description: string
+  command: string
+  on: string
+  off: string
+  template?: string
+  state?: string
+  stateTemplate?: string
+  stateOn: string
+  stateOff: string
+}
+
+export function onOff(ctx: Ctx, o: OnOff): Draft[] {
+  const choice = `${lit(o.on)} if input.on else ${lit(o.off)}`
+  const drafts: Draft[] = []
+  const e = stateExpression(o.stateTemplate)
+  drafts.push(
+    action(ctx, o.suffix, {
+      title: o.title,
+      description: o.description,
+      input: object({ on: { type: 'boolean', description: 'true to turn on, false to turn off' } }, ['on']),
+      commandTopic: o.command,
+      payload: commandPayload(o.template, { value: `(${choice})` }, 'command_template'),
+      confirm: confirm(
+        o.state,
+        e && `{{ ${equals(e, `(${lit(o.stateOn)} if input.on else ${lit(o.stateOff)})`)} }}`,
+        ctx,
+      ),
+    }),
+  )
+  if (o.state != null) {
+    drafts.push(
+      sensor(
+        `${o.suffix}_state`,
+        booleanState(`${o.title} state`, 'state', o.state, o.stateTemplate, o.stateOn, o.stateOff),
+      ),
+    )
+  }
+  return drafts
+}
+
+export function sensorParts(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const deviceClass = text(c, 'device_class')
+  const unit = text(c, 'unit_of_measurement')
+  const numeric =
+    unit != null || text(c, 'state_class') != null || NUMERIC_SENSOR_CLASSES.has(deviceClass ?? '')
+  return [
+    sensor('', {
+      title: ctx.title,
+      kind: deviceClass ?? 'value',
+      topic: topicOf(c, 'state_topic', true),
+      value: templateOf(c, 'value_template'),
+      unit,
+      schema: numeric ? { type: 'number' } : undefined,
+    }),
+  ]
+}
+
+function binaryKind(deviceClass: string | undefined): string {
+  if (deviceClass == null) return 'state'
+  if (['door', 'window', 'opening', 'garage_door'].includes(deviceClass)) return 'contact'
+  if (['motion', 'occupancy', 'presence', 'moving'].includes(deviceClass)) return 'motion'
+  return deviceClass
+}
+
+export function binarySensorParts(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const topic = topicOf(c, 'state_topic', true)
+  const template = templateOf(c, 'value_template')
+  const on = payloadOf(c, 'payload_on', 'ON')
+  const off = payloadOf(c, 'payload_off', 'OFF')
+  return [sensor('', booleanState(ctx.title, binaryKind(text(c, 'device_class')), topic, template, on, off))]
+}
+
+export function switchParts(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const on = payloadOf(c, 'payload_on', 'ON')
+  const off = payloadOf(c, 'payload_off', 'OFF')
+  return onOff(ctx, {
+    suffix: '',
+    title: ctx.title,
+    description: `Turns ${ctx.title} on or off.`,
+    command: topicOf(c, 'command_topic', true),
+    on,
+    off,
+    state: topicOf(c, 'state_topic'),
+    stateTemplate: templateOf(c, 'value_template'),
+    stateOn: payloadOf(c, 'state_on', on),
+    stateOff: payloadOf(c, 'state_off', off),
+  })
+}
+
+/** Brightness 1..255 (Home Assistant's scale) as the device's, never rounded down to 0. */
+function scaledBrightness(scale: number): string {
+  if (scale === 255) return 'input.brightness'
+  return `(((input.brightness * ${scale} / 255) | round(0)) if input.brightness * ${scale * 2} > 255 else 1)`
+}
+
+const BRIGHTNESS: JsonSchema = {
+  type: 'integer',
+  minimum: 1,
+  maximum: 255,
+  description: 'brightness from 1 to 255',
+}
+
+export function lightParts(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const schema = text(c, 'schema') ?? 'default'
+  const command = topicOf(c, 'command_topic', true)
+  const state = topicOf(c, 'state_topic')
+  const scale = numberOf(c, 'brightness_scale', 255)
+  if (schema === 'json') {
+    const modes = Array.isArray(c.supported_color_modes) ? c.supported_color_modes : []
+    const dimmable = c.brightness === true || modes.some((m) => typeof m === 'string' && m !== 'onoff')
+    const bri = scaledBrightness(scale)
+    const payload = dimmable
+      ? `{% if input.on %}{"state":"ON"{% if input.brightness is defined %},"brightness":{{ ${bri} }}{% endif %}}{% else %}{"state":"OFF"}{% endif %}`
+      : `{% if input.on %}{"state":"ON"}{% else %}{"state":"OFF"}{% endif %}`
+    const when = dimmable
+      ? `{{ value_json.state == ('ON' if input.on else 'OFF') and (not input.on or input.brightness is undefined or value_json.brightness == ${bri}) }}`
+      : `{{ value_json.state == ('ON' if input.on else 'OFF') }}`
+    const drafts: Draft[] = [
+      action(ctx, '', {
+        title: ctx.title,
+        description: `Turns ${ctx.title} on or off${dimmable ? ', optionally at a brightness' : ''}.`,
+        input: object({ on: { type: 'boolean' }, ...(dimmable ? { brightness: BRIGHTNESS } : {}) }, ['on']),
+        commandTopic: command,
+        payload: checked(payload, 'light payload'),
+        confirm: confirm(state, when, ctx),
+      }),
+    ]
+    if (state != null)
+      drafts.push(
+        sensor(
+          '_state',
+          booleanState(`${ctx.title} state`, 'state', state, '{{ value_json.state }}', 'ON', 'OFF'),
+        ),
+      )
+    return drafts
+  }
+  if (schema === 'template') {
+    const onTemplate =
+      templateOf(c, 'command_on_template') ?? refuse('missing_field', '"command_on_template" is required')
+    const offTemplate =
+      templateOf(c, 'command_off_template') ?? refuse('missing_field', '"command_off_template" is required')
+    const on = substituteVariables(onTemplate, { state: "'on'", brightness: 'input.brightness' })
+    const off = substituteVariables(offTemplate, { state: "'off'" })
+    const e = stateExpression(templateOf(c, 'state_template'))
+    return [
+      action(ctx, '', {
+        title: ctx.title,
+        description: `Turns ${ctx.title} on or off.`,
+        input: object({ on: { type: 'boolean' }, brightness: BRIGHTNESS }, ['on']),
+        commandTopic: command,
+        payload: checked(`{% if input.on %}${on}{% else %}${off}{% endif %}`, 'command templates'),
+        confirm: confirm(state, e && `{{ ${equals(e, "('on' if input.on else 'off')")} }}`, ctx),
+      }),
+    ]
+  }
+  const on = payloadOf(c, 'payload_on', 'ON')
+  const off = payloadOf(c, 'payload_off', 'OFF')
+  const drafts = onOff(ctx, {
+    suffix: '',
+    title: ctx.title,
+    description: `Turns ${ctx.title} on or off.`,
+    command,
+    on,
+    off,
+    state,
+    stateTemplate: templateOf(c, 'state_value_template'),
+    stateOn: on,
+    stateOff: off,
+  })
+  const brightnessCommand = topicOf(c, 'brightness_command_topic')
+  if (brightnessCommand != null) {
+    const bri = scaledBrightness(scale)
+    const e = stateExpression(templateOf(c, 'brightness_value_template'))
+    drafts.push(
+      action(ctx, '_brightness', {
+        title: `${ctx.title} brightness`,
+        description: `Sets the brightness of ${ctx.title}.`,
+        input: object({ brightness: BRIGHTNESS }, ['brightness']),
+        commandTopic: brightnessCommand,
+        payload: commandPayload(
+          templateOf(c, 'brightness_command_template'),
+          { value: bri },
+          'brightness_command_template',
+        ),
+        confirm: confirm(
+          topicOf(c, 'brightness_state_topic'),
+          e && `{{ ((${e}) | int(-1)) == ${bri} }}`,
+          ctx,
+        ),
+      }),
+    )
+  }
+  return drafts
+}
+
+export function lockParts(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const command = topicOf(c, 'command_topic', true)
+  const state = topicOf(c, 'state_topic')
+  const template = templateOf(c, 'command_template')
+  const stateTemplate = templateOf(c, 'value_template')
+  const lock = payloadOf(c, 'payload_lock', 'LOCK')
+  const unlock = payloadOf(c, 'payload_unlock', 'UNLOCK')
+  const locked = payloadOf(c, 'state_locked', 'LOCKED')
+  const unlocked = payloadOf(c, 'state_unlocked', 'UNLOCKED')
+  const e = stateExpression(stateTemplate)
+  const drafts: Draft[] = [
+    action(ctx, '', {
+      title: ctx.title,
+      description: `Locks or unlocks ${ctx.title}.`,
+      input: object({ locked: { type: 'boolean', description: 'true to lock, false to unlock' } }, [
+        'locked',
+      ]),
+      commandTopic: command,
+      payload: commandPayload(
+        template,
+        { value: `(${lit(lock)} if input.locked else ${lit(unlock)})` },
+        'command_template',
+      ),
+      confirm: confirm(
+        state,
+        e && `{{ ${equals(e, `(${lit(locked)} if input.locked else ${lit(unlocked)})`)} }}`,
+        ctx,
+      ),
+    }),
+  ]
+  const open = payloadOf(c, 'payload_open', null)
+  if ('payload_open' in c && open != null) {
+    drafts.push(
+      action(ctx, '_open', {
+        title: `Open ${ctx.title}`,
+        description: `Unlatches ${ctx.title} (opens the door).`,
+        input: object({}),
+        commandTopic: command,
+        payload: commandPayload(template, { value: lit(open) }, 'command_template'),
+      }),
+    )
+  }
+  if (state != null)
+    drafts.push(
+      sensor('_state', { title: `${ctx.title} state`, kind: 'lock', topic: state, value: stateTemplate }),
+    )
+  return drafts
+}
