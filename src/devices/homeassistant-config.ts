@@ -4,7 +4,8 @@
  * read an expanded config (topics, payloads, templates, availability).
  */
 import { slugify, topicProblem } from './slug.ts'
-import { compileTemplate, jinjaLiteral, TemplateError, templateExpression } from './template.ts'
+import { compileTemplate, TemplateError } from './template.ts'
+import { jinjaLiteral, templateExpression } from './template-builders.ts'
 import type { AvailabilitySpec, Risk } from './types.ts'
 import { refuse } from './refusal.ts'
 

@@ -3,7 +3,7 @@
  * light and lock, and the shared builders the other components use (homeassistant-controls.ts,
  * homeassistant-climate.ts).
  */
-import { substituteVariables } from './template.ts'
+import { substituteVariables } from './template-builders.ts'
 import type { ActionSpec, JsonSchema, Risk, SensorSpec } from './types.ts'
 import { refuse } from './refusal.ts'
 import {

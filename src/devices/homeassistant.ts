@@ -9,6 +9,9 @@
  * Every message is checked and refused with a counted reason rather than thrown: `oversize`,
  * `malformed_json`, `not_an_object`, `unknown_component`, `unsupported_component`, `bad_topic`,
  * `bad_template`, `missing_field`, `too_many_devices`, `too_many_entities`.
+ *
+ * Its parts: what configs mean and how they are read (homeassistant-config.ts), and the sensors and actions
+ * each component becomes (homeassistant-parts.ts, homeassistant-controls.ts, homeassistant-climate.ts).
  */
 import { fitId, IdAllocator, MAX_PART_ID, shortHash, slugify } from './slug.ts'
 import type {

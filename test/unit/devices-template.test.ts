@@ -3,13 +3,11 @@ import { describe, expect, it } from 'vitest'
 import {
   compileTemplate,
   isTruthy,
-  jinjaLiteral,
   MAX_TEMPLATE_LENGTH,
   pyFloatRepr,
-  substituteVariables,
   TemplateError,
-  templateExpression,
 } from '../../src/devices/template.ts'
+import { jinjaLiteral, substituteVariables, templateExpression } from '../../src/devices/template-builders.ts'
 
 function render(source: string, context: Record<string, unknown> = {}): string {
   return compileTemplate(source).render(context)
