@@ -15,6 +15,7 @@ import {
   sensor,
   confirm,
   commandPayload,
+  entityOnOff,
   onOff,
   type Draft,
   type Ctx,
@@ -143,20 +144,11 @@ export function strings(value: unknown): string[] | undefined {
 
 export function fanParts(ctx: Ctx): Draft[] {
   const { c } = ctx
-  const on = payloadOf(c, 'payload_on', 'ON')
-  const off = payloadOf(c, 'payload_off', 'OFF')
-  const drafts = onOff(ctx, {
-    suffix: '',
-    title: ctx.title,
-    description: `Turns ${ctx.title} on or off.`,
+  const drafts = entityOnOff(ctx, {
     command: topicOf(c, 'command_topic', true),
-    on,
-    off,
     template: templateOf(c, 'command_template'),
-    state: topicOf(c, 'state_topic'),
-    stateTemplate: templateOf(c, 'state_value_template'),
-    stateOn: on,
-    stateOff: off,
+    stateTemplate: 'state_value_template',
+    stateWords: false,
   })
   const percentage = topicOf(c, 'percentage_command_topic')
   if (percentage != null) {

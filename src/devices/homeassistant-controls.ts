@@ -20,7 +20,7 @@ import {
   sensor,
   confirm,
   commandPayload,
-  onOff,
+  entityOnOff,
   sensorParts,
   binarySensorParts,
   switchParts,
@@ -282,20 +282,11 @@ function alarmParts(ctx: Ctx): Draft[] {
 
 function sirenParts(ctx: Ctx): Draft[] {
   const { c } = ctx
-  const on = payloadOf(c, 'payload_on', 'ON')
-  const off = payloadOf(c, 'payload_off', 'OFF')
-  return onOff(ctx, {
-    suffix: '',
-    title: ctx.title,
-    description: `Turns ${ctx.title} on or off.`,
+  return entityOnOff(ctx, {
     command: topicOf(c, 'command_topic', true),
-    on,
-    off,
     template: templateOf(c, 'command_template'),
-    state: topicOf(c, 'state_topic'),
-    stateTemplate: templateOf(c, 'state_value_template'),
-    stateOn: payloadOf(c, 'state_on', on),
-    stateOff: payloadOf(c, 'state_off', off),
+    stateTemplate: 'state_value_template',
+    stateWords: true,
   })
 }
 

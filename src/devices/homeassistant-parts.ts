@@ -128,6 +128,33 @@ export function onOff(ctx: Ctx, o: OnOff): Draft[] {
   return drafts
 }
 
+/**
+ * The entity's own on/off action (switch, light, fan, siren): `payload_on`/`payload_off` (default `ON`/`OFF`)
+ * on `command`, confirmed on `state` (default `state_topic`) through the `stateTemplate` key's template;
+ * with `stateWords`, the state reads `state_on`/`state_off` (default the payloads).
+ */
+export function entityOnOff(
+  ctx: Ctx,
+  o: { command: string; template?: string; state?: string; stateTemplate: string; stateWords: boolean },
+): Draft[] {
+  const { c } = ctx
+  const on = payloadOf(c, 'payload_on', 'ON')
+  const off = payloadOf(c, 'payload_off', 'OFF')
+  return onOff(ctx, {
+    suffix: '',
+    title: ctx.title,
+    description: `Turns ${ctx.title} on or off.`,
+    command: o.command,
+    on,
+    off,
+    template: o.template,
+    state: o.state ?? topicOf(c, 'state_topic'),
+    stateTemplate: templateOf(c, o.stateTemplate),
+    stateOn: o.stateWords ? payloadOf(c, 'state_on', on) : on,
+    stateOff: o.stateWords ? payloadOf(c, 'state_off', off) : off,
+  })
+}
+
 export function sensorParts(ctx: Ctx): Draft[] {
   const { c } = ctx
   const deviceClass = text(c, 'device_class')
@@ -163,20 +190,10 @@ export function binarySensorParts(ctx: Ctx): Draft[] {
 }
 
 export function switchParts(ctx: Ctx): Draft[] {
-  const { c } = ctx
-  const on = payloadOf(c, 'payload_on', 'ON')
-  const off = payloadOf(c, 'payload_off', 'OFF')
-  return onOff(ctx, {
-    suffix: '',
-    title: ctx.title,
-    description: `Turns ${ctx.title} on or off.`,
-    command: topicOf(c, 'command_topic', true),
-    on,
-    off,
-    state: topicOf(c, 'state_topic'),
-    stateTemplate: templateOf(c, 'value_template'),
-    stateOn: payloadOf(c, 'state_on', on),
-    stateOff: payloadOf(c, 'state_off', off),
+  return entityOnOff(ctx, {
+    command: topicOf(ctx.c, 'command_topic', true),
+    stateTemplate: 'value_template',
+    stateWords: true,
   })
 }
 
@@ -247,19 +264,11 @@ export function lightParts(ctx: Ctx): Draft[] {
       }),
     ]
   }
-  const on = payloadOf(c, 'payload_on', 'ON')
-  const off = payloadOf(c, 'payload_off', 'OFF')
-  const drafts = onOff(ctx, {
-    suffix: '',
-    title: ctx.title,
-    description: `Turns ${ctx.title} on or off.`,
+  const drafts = entityOnOff(ctx, {
     command,
-    on,
-    off,
     state,
-    stateTemplate: templateOf(c, 'state_value_template'),
-    stateOn: on,
-    stateOff: off,
+    stateTemplate: 'state_value_template',
+    stateWords: false,
   })
   const brightnessCommand = topicOf(c, 'brightness_command_topic')
   if (brightnessCommand != null) {
