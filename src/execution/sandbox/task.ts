@@ -345,6 +345,10 @@ export class Task {
       if (state.type === 'fulfilled') return this.#keep(state.value)
       if (state.type === 'rejected') this.#fail('run', state.error)
       if (runtime.hasPendingJob()) continue
+      // the interrupt can end a job without an error reaching here, and the job it ended took the
+      // promise's next step with it: out of time, that is the deadline's doing, not the script's
+      const stopped = this.#stop()
+      if (stopped !== undefined) throw new TaskFailed(interruption(stopped))
       if (bridge.pending === 0)
         throw new TaskFailed({
           code: 'bad_output',
