@@ -45,6 +45,8 @@ import {
 } from './homeassistant-config.ts'
 import type { Ctx, Draft } from './homeassistant-parts.ts'
 import { BUILDERS } from './homeassistant-controls.ts'
+import { emptyUnmapped, mergeUnmapped, trackConfig, trackedReport } from './ha-unmapped.ts'
+import type { UnmappedReport } from './types.ts'
 
 export { HA_COMPONENTS, type HaComponent } from './homeassistant-config.ts'
 
@@ -83,7 +85,23 @@ interface Entity {
   drafts: Draft[]
   availability: AvailabilitySpec[]
   availabilityMode?: 'all' | 'any' | 'latest'
+  unmapped: UnmappedReport
 }
+
+/** Options the importer itself reads (naming, grouping, availability) before any builder runs. */
+const IMPORTER_OPTIONS = new Set([
+  'name',
+  'unique_id',
+  'device',
+  'origin',
+  'availability',
+  'availability_topic',
+  'availability_template',
+  'availability_mode',
+  'payload_available',
+  'payload_not_available',
+  'platform',
+])
 
 interface DeviceRecord {
   id: string
@@ -241,26 +259,32 @@ export class HomeAssistantImporter implements DiscoveryImporter {
     const deviceClass = text(config, 'device_class')
     const coverRisk =
       component === 'cover' && deviceClass != null && HIGH_RISK_COVERS.has(deviceClass) ? 'high' : undefined
+    const tracked = trackConfig(config)
     const ctx: Ctx = {
-      c: config,
+      c: tracked,
       title: text(config, 'name') ?? info.name ?? humanize(objectId),
       risk: this.#risk[component] ?? coverRisk ?? DEFAULT_RISK[component],
       timeout: this.#timeout,
     }
     const { specs, mode } = availabilityOf(config)
+    const base = partBase(objectId, [nodeId, label, info.name])
+    const drafts = BUILDERS[component](ctx)
+    const unmapped = emptyUnmapped()
+    trackedReport(tracked, base, IMPORTER_OPTIONS, unmapped)
     return compact({
       key,
       source,
       component,
       deviceKey,
       deviceLabel: label,
-      base: partBase(objectId, [nodeId, label, info.name]),
+      base,
       title: ctx.title,
       device: info,
       origin: origin != null ? text(origin, 'name') : undefined,
-      drafts: BUILDERS[component](ctx),
+      drafts,
       availability: specs,
       availabilityMode: mode,
+      unmapped,
     })
   }
 
@@ -365,6 +389,8 @@ export class HomeAssistantImporter implements DiscoveryImporter {
     const info = entities.find((e) => e.device.name != null)?.device ?? entities[0]?.device ?? {}
     const origin = entities.find((e) => e.origin != null)?.origin
     const components = [...new Set(entities.map((e) => e.component))].sort()
+    const unmapped = emptyUnmapped()
+    for (const entity of entities) mergeUnmapped(unmapped, entity.unmapped)
     return compact({
       id: record.id,
       title: info.name ?? entities[0]?.title ?? record.id,
@@ -381,6 +407,7 @@ export class HomeAssistantImporter implements DiscoveryImporter {
       actions,
       availability,
       availabilityMode: entities.find((e) => e.availabilityMode != null)?.availabilityMode,
+      unmapped: Object.keys(unmapped.counts).length > 0 ? unmapped : undefined,
     })
   }
 }

@@ -71,6 +71,34 @@ export interface AvailabilitySpec {
   offline: string[]
 }
 
+/**
+ * Why an option of an imported config is not (fully) honoured, counted per reason in `GET /v1/devices`:
+ * - `not_supported`: kith knows the option and has no equivalent (an effect a light cannot be sent);
+ * - `partly`: mapped with a difference the detail names (QoS is always 1);
+ * - `display_only`: it changes only how Home Assistant draws the entity (icon, entity category);
+ * - `not_mapped`: kith does not read the option for this component at all;
+ * - `bad_value`: the value is not of the option's type even after Home Assistant's coercion; the default is used.
+ */
+export type UnmappedReason = 'not_supported' | 'partly' | 'display_only' | 'not_mapped' | 'bad_value'
+
+/** One option of an imported config that kith does not map, or maps only partly. */
+export interface UnmappedOption {
+  /** the entity (part name) the option belongs to */
+  entity: string
+  /** the config key, unabbreviated: `effect_list`, `json_attributes_topic` */
+  option: string
+  reason: UnmappedReason
+  /** what kith does instead, in a sentence */
+  detail: string
+}
+
+/** What an import did not map: counts per reason over all options, and the first options themselves. */
+export interface UnmappedReport {
+  counts: Partial<Record<UnmappedReason, number>>
+  /** at most 64 (ha-unmapped.ts MAX_UNMAPPED_OPTIONS); the counts go on past it */
+  options: UnmappedOption[]
+}
+
 export interface DeviceSpec {
   id: string
   title: string
@@ -84,6 +112,8 @@ export interface DeviceSpec {
   availability: AvailabilitySpec[]
   /** how several availability topics combine (Home Assistant's availability_mode); default `latest` */
   availabilityMode?: 'all' | 'any' | 'latest'
+  /** options of the imported config kith does not map (absent when it mapped every one) */
+  unmapped?: UnmappedReport
 }
 
 /** What an importer reports after reading one MQTT message. */

@@ -14,6 +14,7 @@ import { listPeers } from '../connectivity/peers.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
+import { unmappedTotals } from '../devices/ha-unmapped.ts'
 import type { DevicePlane } from './devices.ts'
 import type { DiscoveryPlane, LocalState } from './discovery.ts'
 import type { ExecutionPlane } from './execution.ts'
@@ -35,15 +36,20 @@ export function apiNodeView(parts: {
     descriptor: () => discovery.announcer.current(),
     descriptors: () => [...discovery.store.live()],
     findCapabilities: (intent, limit) => discovery.index.query(intent, { limit }),
-    devices: () => ({
-      broker: devices.brokerUrl() ?? null,
-      connected: devices.link?.connected ?? false,
-      devices: devices.bridge.devices(),
-      rejected: devices.bridge.rejected,
-      commands: devices.bridge.commands,
-      mqtt: devices.link?.counters ?? null,
-      ...(devices.broker != null ? { brokerRefused: devices.broker.refused } : {}),
-    }),
+    devices: () => {
+      const rows = devices.bridge.devices()
+      return {
+        broker: devices.brokerUrl() ?? null,
+        connected: devices.link?.connected ?? false,
+        devices: rows,
+        // options of imported configs kith does not map, per reason over every device (each row has its own)
+        unmapped: unmappedTotals(rows),
+        rejected: devices.bridge.rejected,
+        commands: devices.bridge.commands,
+        mqtt: devices.link?.counters ?? null,
+        ...(devices.broker != null ? { brokerRefused: devices.broker.refused } : {}),
+      }
+    },
     discoveryStats: () => ({
       live: discovery.store.size,
       store: discovery.store.counters,
