@@ -8,6 +8,7 @@ import { compileTemplate, TemplateError } from './template.ts'
 import { jinjaLiteral, templateExpression } from './template-builders.ts'
 import type { AvailabilitySpec, Risk } from './types.ts'
 import { refuse } from './refusal.ts'
+import { unmapped } from './ha-unmapped.ts'
 
 export const HA_COMPONENTS = [
   'sensor',
@@ -253,9 +254,65 @@ export function text(config: Config, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
+/**
+ * A number option as Home Assistant reads it (`vol.Coerce(float)`, `cv.positive_int`): a JSON number or a
+ * numeric string (`"min_temp": "5"`, as Zigbee2MQTT sends). Anything else present is counted as `bad_value`
+ * and the fallback is used.
+ *
+ * @example
+ * numberOf({ min_temp: '5' }, 'min_temp', 7) // 5
+ */
 export function numberOf(config: Config, key: string, fallback: number): number {
   const value = config[key]
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback
+  if (value == null) return fallback
+  const n = coerceNumber(value)
+  if (n != null) return n
+  unmapped(
+    config,
+    key,
+    'bad_value',
+    `${JSON.stringify(value).slice(0, 40)} is not a number; ${fallback} is used`,
+  )
+  return fallback
+}
+
+/** A JSON number, or a string Python's `float()` reads (white space around it allowed); else undefined. */
+export function coerceNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
+  if (typeof value !== 'string' || !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value))
+    return undefined
+  const n = Number(value.trim())
+  return Number.isFinite(n) ? n : undefined
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on', 'enable'])
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', 'disable'])
+
+/**
+ * A boolean option as Home Assistant reads it (`cv.boolean`): JSON booleans, numbers (non-zero is true) and the
+ * words `true/yes/on/enable/1` and `false/no/off/disable/0` in any case. Anything else present is counted as
+ * `bad_value` and the fallback is used.
+ *
+ * @example
+ * boolOf({ retain: 'true' }, 'retain', false) // true
+ */
+export function boolOf(config: Config, key: string, fallback: boolean): boolean {
+  const value = config[key]
+  if (value == null) return fallback
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return value !== 0
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase()
+    if (TRUE_WORDS.has(word)) return true
+    if (FALSE_WORDS.has(word)) return false
+  }
+  unmapped(
+    config,
+    key,
+    'bad_value',
+    `${JSON.stringify(value).slice(0, 40)} is not a boolean; ${fallback} is used`,
+  )
+  return fallback
 }
 
 /** A payload option as Home Assistant reads it (`cv.string`): numbers as digits, booleans as `True`/`False`. */

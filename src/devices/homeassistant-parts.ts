@@ -10,6 +10,7 @@ import {
   NUMERIC_SENSOR_CLASSES,
   text,
   numberOf,
+  boolOf,
   payloadOf,
   topicOf,
   templateOf,
@@ -38,7 +39,7 @@ export function object(properties: Record<string, JsonSchema>, required: string[
 }
 
 export function action(ctx: Ctx, suffix: string, spec: Omit<ActionSpec, 'id' | 'risk'>): Draft {
-  const retain = ctx.c.retain === true ? true : undefined
+  const retain = boolOf(ctx.c, 'retain', false) ? true : undefined
   return { suffix, action: compact({ ...spec, risk: ctx.risk, retain }) }
 }
 
