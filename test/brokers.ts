@@ -1,5 +1,5 @@
 /** Real MQTT brokers for tests: Debian's mosquitto as a child process, restartable on the same port. */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
@@ -35,16 +35,39 @@ async function waitForPort(port: number, deadlineMs = 10_000): Promise<void> {
   }
 }
 
-/** Starts mosquitto on 127.0.0.1 with persistence in `dir` and TCP_NODELAY on (as the README tells users). */
-export async function startMosquitto(dir: string): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** serve MQTT over TLS (`mqtts://`) with these PEM files */
+  tls?: { cert: string; key: string }
+  /** require these users (name → password); anonymous clients are refused */
+  users?: Record<string, string>
+}
+
+/** Writes a mosquitto password file for `users` with Debian's mosquitto_passwd. */
+async function passwordFile(dir: string, users: Record<string, string>): Promise<string> {
+  const file = join(dir, 'passwd')
+  await writeFile(file, '', { mode: 0o600 })
+  for (const [user, password] of Object.entries(users)) {
+    const done = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' })
+    if (done.status !== 0) throw new Error(`mosquitto_passwd failed: ${done.stderr || done.error?.message}`)
+  }
+  return file
+}
+
+/**
+ * Starts mosquitto on 127.0.0.1 with persistence in `dir` and TCP_NODELAY on (as the README tells users);
+ * with `options`, over TLS and with passwords.
+ */
+export async function startMosquitto(dir: string, options: MosquittoOptions = {}): Promise<Mosquitto> {
   if (MOSQUITTO == null) throw new Error('mosquitto is not installed (apt-get install mosquitto)')
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
+  const users = options.users != null ? await passwordFile(dir, options.users) : undefined
   await writeFile(
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(options.tls != null ? [`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`] : []),
+      ...(users != null ? ['allow_anonymous false', `password_file ${users}`] : ['allow_anonymous true']),
       'set_tcp_nodelay true',
       'persistence true',
       `persistence_location ${dir}/`,
@@ -71,7 +94,7 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
   }
   await launch()
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls != null ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     stop,
     async restart(downMs = 200) {

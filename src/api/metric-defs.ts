@@ -182,6 +182,11 @@ const DEVICES: MetricDef[] = [
   ),
   counter('kith_mqtt_reconnects_total', 'MQTT reconnections', (s) => one(s.mqtt()?.counters.reconnects)),
   counter(
+    'kith_mqtt_retained_replayed_total',
+    'Retained MQTT messages handed from the cache to a device that joined a topic already subscribed',
+    (s) => one(s.mqtt()?.counters.retainedReplayed),
+  ),
+  counter(
     'kith_device_commands_total',
     'Device commands ended, by result',
     (s) => {

@@ -35,6 +35,7 @@ export interface MetricsSource {
           rateLimited: number
           outboxFull: number
           reconnects: number
+          retainedReplayed: number
         }
         commands: { confirmed: number; timedOut: number; failed: number }
       }

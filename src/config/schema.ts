@@ -176,8 +176,29 @@ const mqtt = z
         homeassistantPrefix: topicPrefix.default('homeassistant'),
         homie: z.boolean().default(true),
         homiePrefix: topicPrefix.default('homie'),
+        /** Tasmota's own discovery (`tasmota/discovery/<MAC>/config` and `…/sensors`), what default builds publish */
+        tasmota: z.boolean().default(true),
+        tasmotaPrefix: topicPrefix.default('tasmota/discovery'),
         /** devices imported at most */
         maxDevices: z.number().int().min(0).max(4096).default(256),
+        /**
+         * Home Assistant's birth message, sent when kith connects so device software (Zigbee2MQTT, Tasmota,
+         * ESPHome) announces its devices again; `false` sends none
+         */
+        birth: z
+          .union([
+            z.literal(false),
+            z.strictObject({
+              topic: z
+                .string()
+                .min(1)
+                .max(256)
+                .regex(/^[^+#\0]+$/, 'a topic to publish to: no wildcards')
+                .default('homeassistant/status'),
+              payload: z.string().max(256).default('online'),
+            }),
+          ])
+          .default({ topic: 'homeassistant/status', payload: 'online' }),
       })
       .prefault({}),
     /** per imported device id: risk overrides, who may run its high-risk actions, or `ignore: true` */

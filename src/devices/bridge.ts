@@ -9,7 +9,7 @@ import type { SchemaCheck } from '../execution/io-schema.ts'
 import type { Logger } from '../util/logger.ts'
 import { type ActionContext, DeviceRuntime } from './device-runtime.ts'
 import { MqttLinkError } from './mqtt-link.ts'
-import type { DeviceSpec, DiscoveryImporter, Risk } from './types.ts'
+import type { DeviceSpec, DiscoveryImporter, Risk, UnmappedReport } from './types.ts'
 
 /** The part of {@link MqttLink} the bridge uses (a fake in unit tests). */
 export interface BridgeLink {
@@ -39,6 +39,13 @@ export interface DeviceBridgeInit {
   compileSchema: (schema: Record<string, unknown>) => SchemaCheck
   log: Logger
   now?: () => number
+  /**
+   * Home Assistant's birth message, published (QoS 0, not retained, as Home Assistant does) once the
+   * importers are subscribed and after every reconnect: Zigbee2MQTT, Tasmota and ESPHome answer it by
+   * announcing their devices and states again, so devices known before kith started are seen even when their
+   * messages were not retained. No will is set on its topic, since a real Home Assistant may share the broker.
+   */
+  birth?: { topic: string; payload: string }
 }
 
 export interface DeviceSummary {
@@ -47,6 +54,8 @@ export interface DeviceSummary {
   source: DeviceSpec['source']
   online: boolean
   capabilities: string[]
+  /** options of the device's discovery config kith did not map, or only partly, by reason */
+  unmapped?: UnmappedReport
   readings: Record<string, { value: unknown; at: number; ageMs: number }>
 }
 
@@ -86,6 +95,7 @@ export class DeviceBridge {
     this.#offConnect = this.#init.link.onConnect((reconnect) => {
       if (!reconnect) return
       for (const d of this.#devices.values()) this.commands.resent += d.resendPending()
+      this.#announceBirth()
     })
     for (const importer of this.#init.importers)
       for (const filter of importer.subscriptions) {
@@ -93,6 +103,21 @@ export class DeviceBridge {
         this.#importHandlers.set(filter, handler)
         await this.#init.link.subscribe(filter, handler)
       }
+    this.#announceBirth()
+  }
+
+  /** Says kith is online to the device software (see {@link DeviceBridgeInit.birth}); births sent, for metrics. */
+  births = 0
+
+  #announceBirth(): void {
+    const birth = this.#init.birth
+    if (birth == null || this.#init.importers.length === 0) return
+    this.#init.link.publish(birth.topic, birth.payload, { qos: 0, retain: false }).then(
+      () => {
+        this.births += 1
+      },
+      (err: Error) => this.#init.log.warn({ err: err.message, topic: birth.topic }, 'birth message not sent'),
+    )
   }
 
   async stop(): Promise<void> {
@@ -169,6 +194,7 @@ export class DeviceBridge {
       source: d.spec.source,
       online: d.online,
       capabilities: d.capabilities().map((c) => c.id),
+      ...(d.spec.unmapped != null ? { unmapped: d.spec.unmapped } : {}),
       readings: Object.fromEntries(
         d.spec.sensors.flatMap((s) => {
           const r = d.reading(s.id, now)

@@ -4,11 +4,19 @@
  * choice (MQTT 5 where the broker speaks it, else 3.1.1), a persistent session, reconnects with back-off, a
  * bounded outbox, and inbound limits: a message over the size cap or beyond a topic's rate is dropped and
  * counted before any handler sees it. Publishing to a wildcard topic is refused.
+ *
+ * One broker subscription serves every handler of a filter. A broker sends a topic's retained message only
+ * when a subscription is made, so a handler that joins a filter already subscribed would never see it (every
+ * Zigbee2MQTT entity names the one retained `zigbee2mqtt/bridge/state`): the link keeps the last retained
+ * message of each topic in a byte-bounded cache ({@link RetainedCache}) and hands the new handler those its
+ * filter matches. Re-subscribing instead would replay them to every handler already there, a burst that grows
+ * with the square of the devices sharing the topic.
  */
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { type IClientOptions, MqttClient } from 'mqtt'
 import type { Logger } from '../util/logger.ts'
+import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter } from './topics.ts'
 
 export interface MqttLinkInit {
@@ -26,6 +34,8 @@ export interface MqttLinkInit {
   log: Logger
   /** a Last Will the broker publishes if the node vanishes */
   will?: { topic: string; payload: string; retain: boolean }
+  /** bytes of retained messages kept for handlers that join a filter later (default 4 MiB) */
+  retainedCacheBytes?: number
 }
 
 export class MqttLinkError extends Error {
@@ -57,6 +67,7 @@ export class MqttLink {
   #reconnectDelay = RECONNECT_MIN_MS
   #everConnected = false
   readonly #router = new TopicRouter<MessageHandler>()
+  readonly #retained: RetainedCache
   readonly #buckets = new Map<string, { tokens: number; at: number }>()
   readonly #connectListeners = new Set<(reconnect: boolean) => void>()
   /**
@@ -65,10 +76,20 @@ export class MqttLink {
    */
   awaited: (topic: string) => boolean = () => false
   /** inbound drops and link events, for metrics */
-  readonly counters = { received: 0, published: 0, oversize: 0, rateLimited: 0, outboxFull: 0, reconnects: 0 }
+  readonly counters = {
+    received: 0,
+    published: 0,
+    oversize: 0,
+    rateLimited: 0,
+    outboxFull: 0,
+    reconnects: 0,
+    /** retained messages handed from the cache to a handler that joined a filter already subscribed */
+    retainedReplayed: 0,
+  }
 
   constructor(init: MqttLinkInit) {
     this.#init = init
+    this.#retained = new RetainedCache({ maxBytes: init.retainedCacheBytes ?? 4 * 1024 * 1024 })
     if (init.protocol === '3.1.1') this.#version = 4
   }
 
@@ -111,14 +132,25 @@ export class MqttLink {
     return () => this.#connectListeners.delete(listener)
   }
 
-  /** Routes messages matching `filter` to `handler` and subscribes (QoS 1) when it is the first for the filter. */
+  /**
+   * Routes messages matching `filter` to `handler`. The first handler of a filter subscribes (QoS 1) and the
+   * broker sends it the filter's retained messages; a later one is handed them from the cache.
+   */
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
-    if (this.#router.add(filter, handler)) await this.#client?.subscribeAsync(filter, { qos: 1 })
+    if (this.#router.add(filter, handler)) {
+      await this.#client?.subscribeAsync(filter, { qos: 1 })
+      return
+    }
+    for (const [topic, payload] of this.#retained.matching(filter)) {
+      this.counters.retainedReplayed += 1
+      this.#call(handler, topic, payload)
+    }
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    if (this.#router.remove(filter, handler) && this.connected)
-      await this.#client?.unsubscribeAsync(filter).catch(() => undefined)
+    if (!this.#router.remove(filter, handler)) return
+    this.#retained.prune((topic) => this.#router.match(topic).length > 0)
+    if (this.connected) await this.#client?.unsubscribeAsync(filter).catch(() => undefined)
   }
 
   /**
@@ -189,7 +221,7 @@ export class MqttLink {
     }
     const client = new MqttClient(build, this.#options())
     const { log } = this.#init
-    client.on('message', (topic, payload) => this.#deliver(topic, payload))
+    client.on('message', (topic, payload, packet) => this.#deliver(topic, payload, packet.retain))
     log.debug({ url: this.#init.url, version: this.#version }, 'connecting to the MQTT broker')
     return new Promise<void>((resolve, reject) => {
       const settle = () => {
@@ -268,7 +300,7 @@ export class MqttLink {
       .finally(notify)
   }
 
-  #deliver(topic: string, payload: Buffer): void {
+  #deliver(topic: string, payload: Buffer, retain: boolean): void {
     this.counters.received += 1
     if (payload.byteLength > this.#init.maxPayloadBytes) {
       this.counters.oversize += 1
@@ -278,12 +310,15 @@ export class MqttLink {
       this.counters.rateLimited += 1
       return
     }
-    for (const handler of this.#router.match(topic)) {
-      try {
-        handler(topic, payload)
-      } catch (err) {
-        this.#init.log.error({ err, topic }, 'MQTT handler failed')
-      }
+    this.#retained.note(topic, payload, retain)
+    for (const handler of this.#router.match(topic)) this.#call(handler, topic, payload)
+  }
+
+  #call(handler: MessageHandler, topic: string, payload: Buffer): void {
+    try {
+      handler(topic, payload)
+    } catch (err) {
+      this.#init.log.error({ err, topic }, 'MQTT handler failed')
     }
   }
 

@@ -13,6 +13,7 @@ import { EmbeddedBroker } from '../devices/broker.ts'
 import { HomeAssistantImporter } from '../devices/homeassistant.ts'
 import { HomieImporter } from '../devices/homie.ts'
 import { MqttLink } from '../devices/mqtt-link.ts'
+import { TasmotaImporter } from '../devices/tasmota.ts'
 import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
 import { compileTemplate } from '../devices/template.ts'
 import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
@@ -90,6 +91,10 @@ export function buildDevices(parts: {
   if (m.discovery.homeassistant)
     importers.push(new HomeAssistantImporter({ prefix: m.discovery.homeassistantPrefix, ...limits }))
   if (m.discovery.homie) importers.push(new HomieImporter({ prefix: m.discovery.homiePrefix, ...limits }))
+  // mqtt.discovery.tasmota / tasmotaPrefix (default on, `tasmota/discovery`): Tasmota's native discovery
+  const tasmota = m.discovery as { tasmota?: boolean; tasmotaPrefix?: string }
+  if (tasmota.tasmota ?? true)
+    importers.push(new TasmotaImporter({ prefix: tasmota.tasmotaPrefix ?? 'tasmota/discovery', ...limits }))
 
   let link: MqttLink | undefined
   const bridgeLink = {
@@ -107,6 +112,7 @@ export function buildDevices(parts: {
     overrides: m.imported,
     compileSchema: (schema) => parts.schemas.compile(schema, 'input') ?? (() => undefined),
     log,
+    ...(m.discovery.birth !== false ? { birth: m.discovery.birth } : {}),
   })
 
   const url = (): string | undefined => {

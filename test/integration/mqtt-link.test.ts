@@ -97,6 +97,44 @@ describe('embedded broker', () => {
   })
 })
 
+describe('one subscription, many handlers', () => {
+  it('hands a retained message to a handler that joins a filter already subscribed, and to nobody twice', async () => {
+    const broker = await embedded()
+    const bridge = await mqtt.connectAsync(broker.url, { clientId: 'z2m' })
+    cleanups.push(() => bridge.endAsync(true))
+    await bridge.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { qos: 1, retain: true })
+    const l = await link(broker.url)
+    const first: string[] = []
+    const second: string[] = []
+    await l.subscribe('zigbee2mqtt/bridge/state', (_t, p) => first.push(p.toString()))
+    await until(() => first.length === 1)
+    await l.subscribe('zigbee2mqtt/bridge/state', (_t, p) => second.push(p.toString()))
+    expect(second).toEqual(['{"state":"online"}'])
+    expect(first).toHaveLength(1)
+    expect(l.counters.retainedReplayed).toBe(1)
+    // a later change reaches both, and a third handler joining then sees the latest
+    await bridge.publishAsync('zigbee2mqtt/bridge/state', '{"state":"offline"}', { qos: 1, retain: true })
+    await until(() => first.length === 2 && second.length === 2)
+    const third: string[] = []
+    await l.subscribe('zigbee2mqtt/#', (_t, p) => third.push(p.toString()))
+    await until(() => third.length >= 1)
+    expect(third.at(-1)).toBe('{"state":"offline"}')
+  })
+
+  it('does not cache a retained message over its size cap', async () => {
+    const broker = await embedded()
+    const bridge = await mqtt.connectAsync(broker.url, { clientId: 'big' })
+    cleanups.push(() => bridge.endAsync(true))
+    await bridge.publishAsync('dev/big', Buffer.alloc(2048), { qos: 1, retain: true })
+    const l = await link(broker.url, { maxPayloadBytes: 1024 })
+    const got: string[] = []
+    await l.subscribe('dev/big', (t) => got.push(t))
+    await until(() => l.counters.oversize === 1)
+    await l.subscribe('dev/big', (t) => got.push(t))
+    expect(got).toEqual([])
+  })
+})
+
 describe('MQTT link limits', () => {
   it('refuses to publish to a wildcard topic', async () => {
     const broker = await embedded()
