@@ -176,6 +176,52 @@ describe('a Zigbee2MQTT household', () => {
   )
 })
 
+describe('a household under bad input', () => {
+  it('keeps serving its devices through a state flood, a 1 MiB retained message and 10,000 discovery configs, counting each', async () => {
+    const dir = await scratch()
+    const n = await node(dir, ['mqtt: { listen: 127.0.0.1:0, maxPayloadBytes: 65536 }'])
+    const url = n.devices.brokerUrl() as string
+    const devices = household(6)
+    await zigbee2mqtt({ url, devices })
+    await waitFor('6 devices online', () => online(n).length === 6, 20_000)
+    const rogue = await mqtt.connectAsync(url, { clientId: 'rogue' })
+    cleanups.push(() => rogue.endAsync(true))
+    // a device that floods its own state topic loses its excess, nobody else's
+    for (let i = 0; i < 2000; i++)
+      rogue.publish('zigbee2mqtt/plug_0', JSON.stringify({ state: 'OFF', power: i }), { qos: 0 })
+    // a retained message of 1 MiB: refused by the broker's or the link's size cap
+    await rogue
+      .publishAsync('zigbee2mqtt/weather_2', Buffer.alloc(1024 * 1024, 0x20), { qos: 0, retain: true })
+      .catch(() => undefined)
+    // 10,000 discovery configs: devices beyond mqtt.discovery.maxDevices are refused and counted
+    for (let i = 0; i < 10_000; i++)
+      rogue.publish(
+        `homeassistant/switch/junk_${i}/config`,
+        JSON.stringify({
+          name: `junk ${i}`,
+          command_topic: `junk/${i}/set`,
+          unique_id: `junk_${i}`,
+          device: { identifiers: [`junk_${i}`] },
+        }),
+        { qos: 0, retain: true },
+      )
+    await waitFor(
+      'too many devices counted',
+      () => (n.devices.bridge.rejected.too_many_devices ?? 0) > 0,
+      60_000,
+    )
+    expect(n.devices.link?.counters.rateLimited).toBeGreaterThan(0)
+    expect(devicesOf(n).length).toBeLessThanOrEqual(256)
+    // the household still answers
+    await driveEach(
+      n,
+      devices.map((d) => d.name),
+    )
+    // a fresh reader of the same topics is not handed anything over the size cap
+    expect(devicesOf(n).find((d) => d.title === 'weather_2')?.online).toBe(true)
+  })
+})
+
 /** A CA and a server certificate for 127.0.0.1, made with openssl in `dir`. */
 function makePki(dir: string): { ca: string; caPem: string; serverCert: string; serverKey: string } {
   const at = (name: string) => join(dir, name)
