@@ -91,10 +91,8 @@ export function buildDevices(parts: {
   if (m.discovery.homeassistant)
     importers.push(new HomeAssistantImporter({ prefix: m.discovery.homeassistantPrefix, ...limits }))
   if (m.discovery.homie) importers.push(new HomieImporter({ prefix: m.discovery.homiePrefix, ...limits }))
-  // mqtt.discovery.tasmota / tasmotaPrefix (default on, `tasmota/discovery`): Tasmota's native discovery
-  const tasmota = m.discovery as { tasmota?: boolean; tasmotaPrefix?: string }
-  if (tasmota.tasmota ?? true)
-    importers.push(new TasmotaImporter({ prefix: tasmota.tasmotaPrefix ?? 'tasmota/discovery', ...limits }))
+  if (m.discovery.tasmota)
+    importers.push(new TasmotaImporter({ prefix: m.discovery.tasmotaPrefix, ...limits }))
 
   let link: MqttLink | undefined
   const bridgeLink = {

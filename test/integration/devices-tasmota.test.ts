@@ -1,0 +1,194 @@
+/**
+ * Tasmota's native discovery through a real kith node and its embedded broker (aedes): five devices from the
+ * fixtures in test/fixtures/devices/tasmota-native/ (a plug, a dimmer, an RGBCW bulb, a shutter and a sensor),
+ * each given its own MAC and topic, announce themselves retained as Tasmota does; a test client plays the
+ * devices: it records every command kith publishes and answers with the fixture's `stat/<topic>/RESULT`.
+ * Every action of each fixture is driven through the task path and must publish exactly what Home
+ * Assistant's tasmota integration publishes for the same service call, and be confirmed by the reply.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { KithNode } from '../../src/node/node.ts'
+import { ROOT, tempDir, waitFor } from '../helpers.ts'
+import { startTestNode } from '../nodes.ts'
+
+interface Fixture {
+  discovery: { topic: string; payload: unknown }[]
+  availability: { topic: string; payload: string }[]
+  actions: {
+    part: string
+    input: Record<string, unknown>
+    expect: { topic: string; payload: string }
+    reply?: { topic: string; payload: unknown }[]
+    confirmed: boolean
+  }[]
+  readings?: { topic: string; payload: unknown; sensor: string; value: unknown }[]
+}
+
+const DIR = join(ROOT, 'test/fixtures/devices/tasmota-native')
+const text = (p: unknown) => (typeof p === 'string' ? p : JSON.stringify(p))
+
+/** The fixture for a device of its own: MAC `0000004900<n>`, topic `tasmota_<n>`, device id `4900<n>`. */
+function relabel(name: string, n: string): Fixture {
+  const raw = readFileSync(join(DIR, `${name}.json`), 'utf8')
+  return JSON.parse(
+    raw.replaceAll('00000049A3BC', `0000004900${n}`).replaceAll('tasmota_49A3BC', `tasmota_${n}`),
+  ) as Fixture
+}
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
+})
+
+async function node(): Promise<KithNode> {
+  const { dir, cleanup } = await tempDir()
+  cleanups.push(cleanup)
+  const n = await startTestNode(join(dir, 'n'))
+  cleanups.push(() => n.stop())
+  return n
+}
+
+async function client(url: string, id: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { clientId: id })
+  cleanups.push(() => c.endAsync(true))
+  return c
+}
+
+/** Plays Tasmota devices: commands in, the queued reply for each out on stat/<topic>/RESULT. */
+async function virtualTasmota(url: string) {
+  const c = await client(url, 'virtual-tasmota')
+  const received: { topic: string; payload: string }[] = []
+  const replies: { topic: string; payload: unknown }[][] = []
+  c.on('message', (topic, payload) => {
+    received.push({ topic, payload: payload.toString() })
+    for (const r of replies.shift() ?? []) void c.publishAsync(r.topic, text(r.payload), { qos: 1 })
+  })
+  await c.subscribeAsync('+/cmnd/#', { qos: 1 })
+  return {
+    received,
+    async announce(f: Fixture) {
+      for (const m of [...f.discovery, ...f.availability])
+        await c.publishAsync(m.topic, text(m.payload), { qos: 1, retain: true })
+    },
+    replyNext: (r: { topic: string; payload: unknown }[] | undefined) => replies.push(r ?? []),
+    publish: (topic: string, payload: unknown) => c.publishAsync(topic, text(payload), { qos: 1 }),
+  }
+}
+
+const DEVICES: [string, string][] = [
+  ['plug', '01'],
+  ['dimmer', '02'],
+  ['rgbcw-bulb', '03'],
+  ['shutter', '04'],
+  ['am2301-sensor', '05'],
+]
+
+describe('Tasmota native discovery on the embedded broker', () => {
+  it('imports a plug, a dimmer, an RGBCW bulb, a shutter and a sensor; drives every action as Home Assistant does', async () => {
+    const n = await node()
+    const url = n.devices.brokerUrl() as string
+    const tasmota = await virtualTasmota(url)
+    const fixtures = DEVICES.map(([name, id]) => ({ name, id: `4900${id}`, f: relabel(name, id) }))
+    for (const { f } of fixtures) await tasmota.announce(f)
+    const bridge = n.devices.bridge
+    await waitFor('five Tasmota devices online', () =>
+      fixtures.every(({ id }) =>
+        bridge.devices().some((d) => d.id === id && d.online && d.source === 'tasmota'),
+      ),
+    )
+    expect(bridge.devices().find((d) => d.id === '490001')?.title).toBe('Tasmota')
+    for (const { name, id, f } of fixtures) {
+      for (const a of f.actions) {
+        const before = tasmota.received.length
+        tasmota.replyNext(a.reply)
+        const res = await n.execution.delegate({
+          target: { capability: `${id}.${a.part}` },
+          input: a.input,
+          timeoutMs: 15_000,
+        })
+        expect(res, `${name} ${a.part} ${JSON.stringify(a.input)}`).toMatchObject({
+          ok: true,
+          output: { confirmed: a.confirmed },
+        })
+        await waitFor(`${name} ${a.part} command seen`, () => tasmota.received.length > before)
+        expect(tasmota.received.slice(before), `${name} ${a.part}`).toEqual([a.expect])
+      }
+      for (const r of f.readings ?? []) {
+        await tasmota.publish(r.topic, r.payload)
+        await waitFor(`${name} ${r.sensor} reads ${JSON.stringify(r.value)}`, async () => {
+          const res = await n.execution.delegate({
+            target: { capability: `${id}.${r.sensor}` },
+            input: {},
+            timeoutMs: 5000,
+          })
+          return res.ok && (res.output as { value: unknown }).value === r.value
+        })
+      }
+    }
+    expect(bridge.rejected).toEqual({})
+  }, 120_000)
+
+  it('a device announced natively and in Home Assistant’s format (SetOption19) is one device; the other is counted', async () => {
+    const n = await node()
+    const url = n.devices.brokerUrl() as string
+    const tasmota = await virtualTasmota(url)
+    await tasmota.announce(relabel('plug', '01'))
+    const bridge = n.devices.bridge
+    await waitFor('plug imported', () => bridge.devices().some((d) => d.id === '490001' && d.online))
+    // xdrv_12_home_assistant.ino (arendst/Tasmota b00463900b7dd174597f1bff9c182ef355bb89d0): HASS_DISCOVER_BASE,
+    // HASS_DISCOVER_RELAY and HASS_DISCOVER_DEVICE_INFO_SHORT, the device identified by its chip id (%06X)
+    const publisher = await client(url, 'so19-publisher')
+    await publisher.publishAsync(
+      'homeassistant/switch/490001_RL_1/config',
+      JSON.stringify({
+        name: 'Tasmota',
+        stat_t: 'tasmota_01/stat/RESULT',
+        avty_t: 'tasmota_01/tele/LWT',
+        pl_avail: 'Online',
+        pl_not_avail: 'Offline',
+        cmd_t: 'tasmota_01/cmnd/POWER',
+        val_tpl: '{{value_json.POWER}}',
+        pl_off: 'OFF',
+        pl_on: 'ON',
+        uniq_id: '490001_RL_1',
+        dev: { ids: ['490001'] },
+      }),
+      { qos: 1, retain: true },
+    )
+    await waitFor('the second announcement counted', () => (bridge.rejected.id_taken ?? 0) >= 1)
+    const plugs = bridge.devices().filter((d) => d.id.includes('490001'))
+    expect(plugs.map((d) => [d.id, d.source])).toEqual([['490001', 'tasmota']])
+  }, 60_000)
+
+  it('refuses a broken config with a counted reason and keeps serving the devices it has', async () => {
+    const n = await node()
+    const url = n.devices.brokerUrl() as string
+    const tasmota = await virtualTasmota(url)
+    await tasmota.announce(relabel('plug', '01'))
+    const bridge = n.devices.bridge
+    await waitFor('plug imported', () => bridge.devices().some((d) => d.id === '490001' && d.online))
+    const publisher = await client(url, 'bad-publisher')
+    await publisher.publishAsync('tasmota/discovery/000000490009/config', '{"ver":1', {
+      qos: 1,
+      retain: true,
+    })
+    await publisher.publishAsync('tasmota/discovery/000000490010/config', '{"ver":1,"mac":"000000490010"}', {
+      qos: 1,
+      retain: true,
+    })
+    await waitFor(
+      'both counted',
+      () => bridge.rejected.malformed_json === 1 && bridge.rejected.bad_config === 1,
+    )
+    tasmota.replyNext([{ topic: 'tasmota_01/stat/RESULT', payload: { POWER: 'ON' } }])
+    const res = await n.execution.delegate({
+      target: { capability: '490001.relay1' },
+      input: { on: true },
+      timeoutMs: 10_000,
+    })
+    expect(res).toMatchObject({ ok: true, output: { confirmed: true } })
+  }, 60_000)
+})
