@@ -14,7 +14,7 @@ export type Risk = 'low' | 'medium' | 'high'
 export type JsonSchema = Record<string, unknown>
 
 /** Where a device came from. */
-export type DeviceSource = 'profile' | 'homeassistant' | 'homie'
+export type DeviceSource = 'profile' | 'homeassistant' | 'homie' | 'tasmota'
 
 /** Device and part ids: capability ids are `<device>.<part>`, at most 64 characters in all. */
 export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,30}$/
@@ -58,6 +58,13 @@ export interface ActionSpec {
   /** template over `{ input, task, device }` giving the command payload */
   payload: string
   retain?: boolean
+  /**
+   * When present, one call publishes these messages in order instead of the single `commandTopic`/`payload`
+   * one, skipping every message whose payload renders empty (white space only): Home Assistant's basic light
+   * sends one service call to several topics. `commandTopic`/`payload` stay the plain command, which a runtime
+   * that does not know `messages` publishes instead.
+   */
+  messages?: { topic: string; payload: string }[]
   /** absent: the broker's acknowledgement (PUBACK) of the command is success */
   confirm?: ConfirmSpec
 }
