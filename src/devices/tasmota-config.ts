@@ -5,8 +5,10 @@
  * `%hostname%`, `%id%`), and the same entity names (`fn`, with the device name for an unnamed first relay).
  * Anything else about the shape is refused with `bad_config`, never guessed.
  */
+import { noteUnmapped } from './ha-unmapped.ts'
 import { refuse } from './refusal.ts'
 import { topicProblem } from './slug.ts'
+import type { UnmappedReport } from './types.ts'
 
 /** Tasmota's own limits (MAX_RELAYS_SET, MAX_SWITCHES_SET, MAX_KEYS_SET, shutters): longer lists are refused. */
 export const MAX_RELAYS = 32
@@ -210,4 +212,34 @@ export function friendlyName(c: NativeConfig, platform: string, idx: number): st
 /** The name Tasmota reports switch `idx` under in its JSON (`Switch1`, or its `swn` name). */
 export function switchName(c: NativeConfig, idx: number): string {
   return c.switchNames[idx] ?? `Switch${idx + 1}`
+}
+
+/** What Home Assistant's integration does with a config that kith does not, counted on the device. */
+export function nativeNotes(c: NativeConfig, report: UnmappedReport): void {
+  const note = (option: string, reason: 'not_supported' | 'partly', detail: string) =>
+    noteUnmapped(report, { entity: c.deviceName, option, reason, detail })
+  if (c.options['4'] === 1)
+    note(
+      'so.4',
+      'partly',
+      'SetOption4 sends replies to stat/<topic>/<Command>, not RESULT; kith confirms on RESULT, so actions time out',
+    )
+  if (c.camera) note('cam', 'not_supported', 'kith imports no camera')
+  if (c.deepSleep)
+    note(
+      'dslp',
+      'partly',
+      'a deep-sleeping device has no LWT; kith shows it online always, as Home Assistant does',
+    )
+  if (c.relays.some((r) => r === RL_LIGHT) && c.lightSubtype > 0)
+    note(
+      'transition',
+      'not_supported',
+      "Fade2/Speed2 depend on the light's last state; kith sends no transition",
+    )
+  note(
+    'status',
+    'partly',
+    'no STATUS polls: Wi-Fi, restart and IP sensors are not imported, and states are known after the first change or tele period',
+  )
 }

@@ -13,13 +13,14 @@
  * Refusals, never thrown: `bad_topic`, `oversize`, `malformed_json`, `bad_config`, `mac_mismatch`,
  * `too_many_devices`, `too_many_entities`.
  */
-import { emptyUnmapped, noteUnmapped } from './ha-unmapped.ts'
+import { emptyUnmapped } from './ha-unmapped.ts'
 import { importing, type ImportResult, refuse } from './refusal.ts'
 import { IdAllocator } from './slug.ts'
 import {
   friendlyName,
   nativeTopics,
   type NativeConfig,
+  nativeNotes,
   parseNativeConfig,
   RL_LIGHT,
   RL_RELAY,
@@ -219,7 +220,7 @@ export class TasmotaImporter implements DiscoveryImporter {
           message: `${found.skipped} sensors beyond the ${this.#maxSensors}-sensor limit were left out`,
         })
     }
-    this.#notes(c, report)
+    nativeNotes(c, report)
     return {
       id,
       title: c.deviceName,
@@ -233,35 +234,5 @@ export class TasmotaImporter implements DiscoveryImporter {
       availability: c.deepSleep ? [] : [{ topic: topics.lwt, online: [c.online], offline: [c.offline] }],
       ...(report.options.length > 0 ? { unmapped: report } : {}),
     }
-  }
-
-  /** What Home Assistant's integration does with a config that kith does not, counted on the device. */
-  #notes(c: NativeConfig, report: ReturnType<typeof emptyUnmapped>): void {
-    const note = (option: string, reason: 'not_supported' | 'partly', detail: string) =>
-      noteUnmapped(report, { entity: c.deviceName, option, reason, detail })
-    if (c.options['4'] === 1)
-      note(
-        'so.4',
-        'partly',
-        'SetOption4 sends replies to stat/<topic>/<Command>, not RESULT; kith confirms on RESULT, so actions time out',
-      )
-    if (c.camera) note('cam', 'not_supported', 'kith imports no camera')
-    if (c.deepSleep)
-      note(
-        'dslp',
-        'partly',
-        'a deep-sleeping device has no LWT; kith shows it online always, as Home Assistant does',
-      )
-    if (c.relays.some((r) => r === RL_LIGHT) && c.lightSubtype > 0)
-      note(
-        'transition',
-        'not_supported',
-        "Fade2/Speed2 depend on the light's last state; kith sends no transition",
-      )
-    note(
-      'status',
-      'partly',
-      'no STATUS polls: Wi-Fi, restart and IP sensors are not imported, and states are known after the first change or tele period',
-    )
   }
 }
