@@ -240,6 +240,6 @@ export function nativeNotes(c: NativeConfig, report: UnmappedReport): void {
   note(
     'status',
     'partly',
-    'no STATUS polls: Wi-Fi, restart and IP sensors are not imported, and states are known after the first change or tele period',
+    'kith sends no STATUS or STATE polls and reads states from stat/<topic>/RESULT only (not tele/<topic>/STATE): a state is known after its first change; Wi-Fi, restart and IP sensors are not imported',
   )
 }
