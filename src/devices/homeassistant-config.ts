@@ -25,6 +25,13 @@ export const HA_COMPONENTS = [
   'alarm_control_panel',
   'siren',
   'valve',
+  'humidifier',
+  'water_heater',
+  'lawn_mower',
+  'vacuum',
+  'event',
+  'text',
+  'scene',
 ] as const
 
 export type HaComponent = (typeof HA_COMPONENTS)[number]
@@ -34,17 +41,10 @@ export const UNSUPPORTED = new Set([
   'camera',
   'device_automation',
   'device_tracker',
-  'event',
-  'humidifier',
   'image',
-  'lawn_mower',
   'notify',
-  'scene',
   'tag',
-  'text',
   'update',
-  'vacuum',
-  'water_heater',
 ])
 
 export const DEFAULT_RISK: Record<HaComponent, Risk> = {
@@ -62,6 +62,13 @@ export const DEFAULT_RISK: Record<HaComponent, Risk> = {
   alarm_control_panel: 'high',
   siren: 'medium',
   valve: 'high',
+  humidifier: 'medium',
+  water_heater: 'medium',
+  lawn_mower: 'medium',
+  vacuum: 'medium',
+  event: 'low',
+  text: 'medium',
+  scene: 'medium',
 }
 
 export const HIGH_RISK_COVERS = new Set(['garage', 'gate', 'door'])

@@ -268,7 +268,11 @@ export class HomeAssistantImporter implements DiscoveryImporter {
     }
     const { specs, mode } = availabilityOf(config)
     const base = partBase(objectId, [nodeId, label, info.name])
-    const drafts = BUILDERS[component](ctx)
+    // a component named in HA_COMPONENTS whose builder has not landed yet is refused like any unsupported one
+    const build = BUILDERS[component] as ((ctx: Ctx) => Draft[]) | undefined
+    if (build == null)
+      refuse('unsupported_component', `Home Assistant component "${component}" is not imported by kith`)
+    const drafts = build(ctx)
     const unmapped = emptyUnmapped()
     trackedReport(tracked, base, IMPORTER_OPTIONS, unmapped)
     return compact({

@@ -176,10 +176,15 @@ describe('fixtures', () => {
   it('a dimmable bulb with schema json: JSON command body with brightness on the device scale', () => {
     const d = only(feed(new HomeAssistantImporter(), fixture('zigbee2mqtt-bulb.json')).devices)
     const light = action(d, 'light')
-    expect(light.input.properties).toEqual({
+    expect(light.input.properties).toMatchObject({
       on: { type: 'boolean' },
       brightness: { type: 'integer', minimum: 1, maximum: 255, description: 'brightness from 1 to 255' },
+      effect: {
+        type: 'string',
+        enum: ['blink', 'breathe', 'okay', 'channel_change', 'finish_effect', 'stop_effect'],
+      },
     })
+    expect(payloadFor(light, { on: true, effect: 'okay' })).toBe('{"state":"ON","effect":"okay"}')
     expect(payloadFor(light, { on: true })).toBe('{"state":"ON"}')
     expect(payloadFor(light, { on: true, brightness: 128 })).toBe('{"state":"ON","brightness":127}')
     expect(payloadFor(light, { on: true, brightness: 255 })).toBe('{"state":"ON","brightness":254}')
@@ -607,7 +612,7 @@ describe('rejections', () => {
     ['not_an_object', 'homeassistant/switch/a/config', '[1, 2]'],
     ['not_an_object', 'homeassistant/switch/a/config', '"text"'],
     ['unknown_component', 'homeassistant/teleporter/a/config', ok],
-    ['unsupported_component', 'homeassistant/vacuum/a/config', ok],
+    ['unsupported_component', 'homeassistant/camera/a/config', ok],
     ['bad_topic', 'homeassistant/switch/a b/config', ok],
     ['bad_topic', 'homeassistant/switch/config', ok],
     ['bad_topic', 'elsewhere/switch/a/config', ok],
