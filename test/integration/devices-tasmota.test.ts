@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { KithNode } from '../../src/node/node.ts'
+import { startMosquitto } from '../brokers.ts'
 import { ROOT, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
@@ -43,10 +44,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
 })
 
-async function node(): Promise<KithNode> {
+async function node(yaml: string[] = []): Promise<KithNode> {
   const { dir, cleanup } = await tempDir()
   cleanups.push(cleanup)
-  const n = await startTestNode(join(dir, 'n'))
+  const n = await startTestNode(join(dir, 'n'), { yaml })
   cleanups.push(() => n.stop())
   return n
 }
@@ -86,49 +87,64 @@ const DEVICES: [string, string][] = [
   ['am2301-sensor', '05'],
 ]
 
-describe('Tasmota native discovery on the embedded broker', () => {
+/** Announces the five devices (if not yet), drives every fixture action and reading through `n`'s task path. */
+async function driveAll(n: KithNode, tasmota: Awaited<ReturnType<typeof virtualTasmota>>, announce: boolean) {
+  const fixtures = DEVICES.map(([name, id]) => ({ name, id: `4900${id}`, f: relabel(name, id) }))
+  if (announce) for (const { f } of fixtures) await tasmota.announce(f)
+  const bridge = n.devices.bridge
+  await waitFor('five Tasmota devices online', () =>
+    fixtures.every(({ id }) =>
+      bridge.devices().some((d) => d.id === id && d.online && d.source === 'tasmota'),
+    ),
+  )
+  expect(bridge.devices().find((d) => d.id === '490001')?.title).toBe('Tasmota')
+  for (const { name, id, f } of fixtures) {
+    for (const a of f.actions) {
+      const before = tasmota.received.length
+      tasmota.replyNext(a.reply)
+      const res = await n.execution.delegate({
+        target: { capability: `${id}.${a.part}` },
+        input: a.input,
+        timeoutMs: 15_000,
+      })
+      expect(res, `${name} ${a.part} ${JSON.stringify(a.input)}`).toMatchObject({
+        ok: true,
+        output: { confirmed: a.confirmed },
+      })
+      await waitFor(`${name} ${a.part} command seen`, () => tasmota.received.length > before)
+      expect(tasmota.received.slice(before), `${name} ${a.part}`).toEqual([a.expect])
+    }
+    for (const r of f.readings ?? []) {
+      await tasmota.publish(r.topic, r.payload)
+      await waitFor(`${name} ${r.sensor} reads ${JSON.stringify(r.value)}`, async () => {
+        const res = await n.execution.delegate({
+          target: { capability: `${id}.${r.sensor}` },
+          input: {},
+          timeoutMs: 5000,
+        })
+        return res.ok && (res.output as { value: unknown }).value === r.value
+      })
+    }
+  }
+  expect(bridge.rejected).toEqual({})
+}
+
+describe('Tasmota native discovery on the embedded broker and on mosquitto', () => {
   it('imports a plug, a dimmer, an RGBCW bulb, a shutter and a sensor; drives every action as Home Assistant does', async () => {
     const n = await node()
-    const url = n.devices.brokerUrl() as string
-    const tasmota = await virtualTasmota(url)
-    const fixtures = DEVICES.map(([name, id]) => ({ name, id: `4900${id}`, f: relabel(name, id) }))
-    for (const { f } of fixtures) await tasmota.announce(f)
-    const bridge = n.devices.bridge
-    await waitFor('five Tasmota devices online', () =>
-      fixtures.every(({ id }) =>
-        bridge.devices().some((d) => d.id === id && d.online && d.source === 'tasmota'),
-      ),
-    )
-    expect(bridge.devices().find((d) => d.id === '490001')?.title).toBe('Tasmota')
-    for (const { name, id, f } of fixtures) {
-      for (const a of f.actions) {
-        const before = tasmota.received.length
-        tasmota.replyNext(a.reply)
-        const res = await n.execution.delegate({
-          target: { capability: `${id}.${a.part}` },
-          input: a.input,
-          timeoutMs: 15_000,
-        })
-        expect(res, `${name} ${a.part} ${JSON.stringify(a.input)}`).toMatchObject({
-          ok: true,
-          output: { confirmed: a.confirmed },
-        })
-        await waitFor(`${name} ${a.part} command seen`, () => tasmota.received.length > before)
-        expect(tasmota.received.slice(before), `${name} ${a.part}`).toEqual([a.expect])
-      }
-      for (const r of f.readings ?? []) {
-        await tasmota.publish(r.topic, r.payload)
-        await waitFor(`${name} ${r.sensor} reads ${JSON.stringify(r.value)}`, async () => {
-          const res = await n.execution.delegate({
-            target: { capability: `${id}.${r.sensor}` },
-            input: {},
-            timeoutMs: 5000,
-          })
-          return res.ok && (res.output as { value: unknown }).value === r.value
-        })
-      }
-    }
-    expect(bridge.rejected).toEqual({})
+    const tasmota = await virtualTasmota(n.devices.brokerUrl() as string)
+    await driveAll(n, tasmota, true)
+  }, 120_000)
+
+  it('through mosquitto, with kith started after the devices announced themselves (retained)', async () => {
+    const { dir, cleanup } = await tempDir()
+    cleanups.push(cleanup)
+    const broker = await startMosquitto(dir)
+    cleanups.push(() => broker.stop())
+    const tasmota = await virtualTasmota(broker.url)
+    for (const [name, id] of DEVICES) await tasmota.announce(relabel(name, id))
+    const n = await node([`mqtt: { broker: '${broker.url}' }`])
+    await driveAll(n, tasmota, false)
   }, 120_000)
 
   it('a device announced natively and in Home Assistant’s format (SetOption19) is one device; the other is counted', async () => {
