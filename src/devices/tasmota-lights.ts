@@ -150,6 +150,28 @@ export function lightParts(
       unit: '%',
       schema: { type: 'number' },
     })
+  if (color) {
+    sensors.push({
+      id: `${id}_hsb`,
+      title: `${title} colour`,
+      kind: 'color',
+      topic: topics.result,
+      value: '{{ value_json.HSBColor }}',
+      schema: {
+        type: 'string',
+        description: 'hue (0..360), saturation and brightness (0..100), comma-separated',
+      },
+    })
+    const names = EFFECTS.map((e, i) => `{% ${i === 0 ? 'if' : 'elif'} value_json.Scheme == ${i} %}${e}`)
+    sensors.push({
+      id: `${id}_effect`,
+      title: `${title} effect`,
+      kind: 'effect',
+      topic: topics.result,
+      value: `${names.join('')}{% endif %}`,
+      schema: { enum: EFFECTS },
+    })
+  }
   if (ct)
     sensors.push({
       id: `${id}_color_temp`,
