@@ -5,11 +5,9 @@
  */
 import { substituteVariables } from './template-builders.ts'
 import type { ActionSpec, JsonSchema, Risk, SensorSpec } from './types.ts'
-import { refuse } from './refusal.ts'
 import {
   NUMERIC_SENSOR_CLASSES,
   text,
-  numberOf,
   boolOf,
   payloadOf,
   topicOf,
@@ -198,104 +196,7 @@ export function switchParts(ctx: Ctx): Draft[] {
   })
 }
 
-/** Brightness 1..255 (Home Assistant's scale) as the device's, never rounded down to 0. */
-function scaledBrightness(scale: number): string {
-  if (scale === 255) return 'input.brightness'
-  return `(((input.brightness * ${scale} / 255) | round(0)) if input.brightness * ${scale * 2} > 255 else 1)`
-}
-
-const BRIGHTNESS: JsonSchema = {
-  type: 'integer',
-  minimum: 1,
-  maximum: 255,
-  description: 'brightness from 1 to 255',
-}
-
-export function lightParts(ctx: Ctx): Draft[] {
-  const { c } = ctx
-  const schema = text(c, 'schema') ?? 'default'
-  const command = topicOf(c, 'command_topic', true)
-  const state = topicOf(c, 'state_topic')
-  const scale = numberOf(c, 'brightness_scale', 255)
-  if (schema === 'json') {
-    const modes = Array.isArray(c.supported_color_modes) ? c.supported_color_modes : []
-    const dimmable = c.brightness === true || modes.some((m) => typeof m === 'string' && m !== 'onoff')
-    const bri = scaledBrightness(scale)
-    const payload = dimmable
-      ? `{% if input.on %}{"state":"ON"{% if input.brightness is defined %},"brightness":{{ ${bri} }}{% endif %}}{% else %}{"state":"OFF"}{% endif %}`
-      : `{% if input.on %}{"state":"ON"}{% else %}{"state":"OFF"}{% endif %}`
-    const when = dimmable
-      ? `{{ value_json.state == ('ON' if input.on else 'OFF') and (not input.on or input.brightness is undefined or value_json.brightness == ${bri}) }}`
-      : `{{ value_json.state == ('ON' if input.on else 'OFF') }}`
-    const drafts: Draft[] = [
-      action(ctx, '', {
-        title: ctx.title,
-        description: `Turns ${ctx.title} on or off${dimmable ? ', optionally at a brightness' : ''}.`,
-        input: object({ on: { type: 'boolean' }, ...(dimmable ? { brightness: BRIGHTNESS } : {}) }, ['on']),
-        commandTopic: command,
-        payload: checked(payload, 'light payload'),
-        confirm: confirm(state, when, ctx),
-      }),
-    ]
-    if (state != null)
-      drafts.push(
-        sensor(
-          '_state',
-          booleanState(`${ctx.title} state`, 'state', state, '{{ value_json.state }}', 'ON', 'OFF'),
-        ),
-      )
-    return drafts
-  }
-  if (schema === 'template') {
-    const onTemplate =
-      templateOf(c, 'command_on_template') ?? refuse('missing_field', '"command_on_template" is required')
-    const offTemplate =
-      templateOf(c, 'command_off_template') ?? refuse('missing_field', '"command_off_template" is required')
-    const on = substituteVariables(onTemplate, { state: "'on'", brightness: 'input.brightness' })
-    const off = substituteVariables(offTemplate, { state: "'off'" })
-    const e = stateExpression(templateOf(c, 'state_template'))
-    return [
-      action(ctx, '', {
-        title: ctx.title,
-        description: `Turns ${ctx.title} on or off.`,
-        input: object({ on: { type: 'boolean' }, brightness: BRIGHTNESS }, ['on']),
-        commandTopic: command,
-        payload: checked(`{% if input.on %}${on}{% else %}${off}{% endif %}`, 'command templates'),
-        confirm: confirm(state, e && `{{ ${equals(e, "('on' if input.on else 'off')")} }}`, ctx),
-      }),
-    ]
-  }
-  const drafts = entityOnOff(ctx, {
-    command,
-    state,
-    stateTemplate: 'state_value_template',
-    stateWords: false,
-  })
-  const brightnessCommand = topicOf(c, 'brightness_command_topic')
-  if (brightnessCommand != null) {
-    const bri = scaledBrightness(scale)
-    const e = stateExpression(templateOf(c, 'brightness_value_template'))
-    drafts.push(
-      action(ctx, '_brightness', {
-        title: `${ctx.title} brightness`,
-        description: `Sets the brightness of ${ctx.title}.`,
-        input: object({ brightness: BRIGHTNESS }, ['brightness']),
-        commandTopic: brightnessCommand,
-        payload: commandPayload(
-          templateOf(c, 'brightness_command_template'),
-          { value: bri },
-          'brightness_command_template',
-        ),
-        confirm: confirm(
-          topicOf(c, 'brightness_state_topic'),
-          e && `{{ ((${e}) | int(-1)) == ${bri} }}`,
-          ctx,
-        ),
-      }),
-    )
-  }
-  return drafts
-}
+export { lightParts } from './ha-light.ts'
 
 export function lockParts(ctx: Ctx): Draft[] {
   const { c } = ctx
