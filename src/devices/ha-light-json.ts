@@ -6,9 +6,8 @@
 import { MAX_TEMPLATE_LENGTH } from './template-types.ts'
 import { unmapped } from './ha-unmapped.ts'
 import type { JsonSchema } from './types.ts'
-import { boolOf, checked, numberOf, topicOf } from './homeassistant-config.ts'
+import { boolOf, checked, numberOf, strings, topicOf } from './homeassistant-config.ts'
 import { action, confirm, object, sensor, type Ctx, type Draft } from './homeassistant-parts.ts'
-import { strings } from './homeassistant-climate.ts'
 import {
   BRIGHTNESS,
   colorInput,

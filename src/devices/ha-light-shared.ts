@@ -5,9 +5,8 @@
  */
 import { unmapped } from './ha-unmapped.ts'
 import type { JsonSchema } from './types.ts'
-import { boolOf, numberOf, type Config } from './homeassistant-config.ts'
+import { boolOf, numberOf, strings, type Config } from './homeassistant-config.ts'
 import { object } from './homeassistant-parts.ts'
-import { strings } from './homeassistant-climate.ts'
 
 export type ColorForm = 'hs' | 'xy' | 'rgb' | 'rgbw' | 'rgbww'
 

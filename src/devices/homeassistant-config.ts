@@ -7,7 +7,7 @@ import { slugify, topicProblem } from './slug.ts'
 import { compileTemplate, TemplateError } from './template.ts'
 import { jinjaLiteral, templateExpression } from './template-builders.ts'
 import type { AvailabilitySpec, Risk } from './types.ts'
-import { refuse } from './refusal.ts'
+import { Refusal, refuse } from './refusal.ts'
 import { unmapped } from './ha-unmapped.ts'
 
 export const HA_COMPONENTS = [
@@ -153,7 +153,9 @@ export const ABBREVIATIONS = pairs(`
   stype=subtype sug_dsp_prc=suggested_display_precision sup_clrm=supported_color_modes
   sup_dur=support_duration sup_feat=supported_features sup_vol=support_volume_set
   swing_mode_cmd_t=swing_mode_command_topic swing_mode_cmd_tpl=swing_mode_command_template
-  swing_mode_stat_t=swing_mode_state_topic swing_mode_stat_tpl=swing_mode_state_template t=topic
+  swing_mode_stat_t=swing_mode_state_topic swing_mode_stat_tpl=swing_mode_state_template
+  swing_h_mode_cmd_t=swing_horizontal_mode_command_topic swing_h_mode_cmd_tpl=swing_horizontal_mode_command_template
+  swing_h_mode_stat_t=swing_horizontal_mode_state_topic swing_h_mode_stat_tpl=swing_horizontal_mode_state_template t=topic
   temp_cmd_t=temperature_command_topic temp_cmd_tpl=temperature_command_template
   temp_hi_cmd_t=temperature_high_command_topic temp_hi_cmd_tpl=temperature_high_command_template
   temp_hi_stat_t=temperature_high_state_topic temp_hi_stat_tpl=temperature_high_state_template
@@ -357,6 +359,20 @@ export function templateOf(config: Config, key: string): string | undefined {
   return value
 }
 
+/**
+ * A template for a reading that the entity can do without: one the subset refuses is counted as
+ * `not_supported` (with the engine's reason) and left out, instead of refusing the whole entity.
+ */
+export function readingTemplateOf(config: Config, key: string): { ok: boolean; template?: string } {
+  try {
+    return { ok: true, template: templateOf(config, key) }
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err
+    unmapped(config, key, 'not_supported', `${err.message}; the reading is left out`)
+    return { ok: false }
+  }
+}
+
 export function checked(source: string, what: string): string {
   try {
     compileTemplate(source)
@@ -386,6 +402,15 @@ export const lit = jinjaLiteral
 
 export function equals(expression: string, target: string): string {
   return `((${expression}) | string) == ${target}`
+}
+
+/** A config's list of words: strings only, each at most 256 characters, at most 256, no repeats. */
+export function strings(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined
+  const list = value
+    .filter((v): v is string => typeof v === 'string' && v !== '' && v.length <= 256)
+    .slice(0, 256)
+  return list.length > 0 ? [...new Set(list)] : undefined
 }
 
 export function compact<T extends object>(value: T): T {

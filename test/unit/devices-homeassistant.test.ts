@@ -535,7 +535,7 @@ describe('components', () => {
       max_temp: 28,
     })
     const temp = action(d, 'thing_temperature')
-    expect(temp.input.properties).toEqual({ temperature: { type: 'number', minimum: 10, maximum: 28 } })
+    expect(temp.input.properties).toMatchObject({ temperature: { type: 'number', minimum: 10, maximum: 28 } })
     expect(payloadFor(temp, { temperature: 21 })).toBe('21.0')
     expect(confirms(temp, { temperature: 21 }, '21')).toBe(true)
     const mode = action(d, 'thing_mode')
