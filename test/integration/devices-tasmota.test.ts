@@ -79,6 +79,24 @@ async function virtualTasmota(url: string) {
   }
 }
 
+// SetOption19 1: arendst/Tasmota tasmota/tasmota_xdrv_driver/xdrv_12_home_assistant.ino
+// (19dcf0df1271066e73120bf9ea317f8b60b8317a) HAssAnnounceRelayLight, as engineer B's fixture
+// test/fixtures/devices/tasmota-sonoff-basic.json has it; the device identified by its chip id (%06X)
+const SO19_TOPIC = 'homeassistant/switch/490001_RL_1/config'
+const SO19_CONFIG = {
+  name: 'Tasmota',
+  stat_t: 'tasmota_01/tele/STATE',
+  avty_t: 'tasmota_01/tele/LWT',
+  pl_avail: 'Online',
+  pl_not_avail: 'Offline',
+  cmd_t: 'tasmota_01/cmnd/POWER',
+  pl_off: 'OFF',
+  pl_on: 'ON',
+  val_tpl: '{{value_json.POWER}}',
+  uniq_id: '490001_RL_1',
+  dev: { ids: ['490001'] },
+}
+
 const DEVICES: [string, string][] = [
   ['plug', '01'],
   ['dimmer', '02'],
@@ -154,29 +172,25 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
     await tasmota.announce(relabel('plug', '01'))
     const bridge = n.devices.bridge
     await waitFor('plug imported', () => bridge.devices().some((d) => d.id === '490001' && d.online))
-    // xdrv_12_home_assistant.ino (arendst/Tasmota b00463900b7dd174597f1bff9c182ef355bb89d0): HASS_DISCOVER_BASE,
-    // HASS_DISCOVER_RELAY and HASS_DISCOVER_DEVICE_INFO_SHORT, the device identified by its chip id (%06X)
     const publisher = await client(url, 'so19-publisher')
-    await publisher.publishAsync(
-      'homeassistant/switch/490001_RL_1/config',
-      JSON.stringify({
-        name: 'Tasmota',
-        stat_t: 'tasmota_01/stat/RESULT',
-        avty_t: 'tasmota_01/tele/LWT',
-        pl_avail: 'Online',
-        pl_not_avail: 'Offline',
-        cmd_t: 'tasmota_01/cmnd/POWER',
-        val_tpl: '{{value_json.POWER}}',
-        pl_off: 'OFF',
-        pl_on: 'ON',
-        uniq_id: '490001_RL_1',
-        dev: { ids: ['490001'] },
-      }),
-      { qos: 1, retain: true },
-    )
+    await publisher.publishAsync(SO19_TOPIC, JSON.stringify(SO19_CONFIG), { qos: 1, retain: true })
     await waitFor('the second announcement counted', () => (bridge.rejected.id_taken ?? 0) >= 1)
     const plugs = bridge.devices().filter((d) => d.id.includes('490001'))
     expect(plugs.map((d) => [d.id, d.source])).toEqual([['490001', 'tasmota']])
+  }, 60_000)
+
+  it('Home Assistant’s format first, the native config second: still one device, one announcement counted', async () => {
+    const n = await node()
+    const url = n.devices.brokerUrl() as string
+    const publisher = await client(url, 'so19-publisher')
+    await publisher.publishAsync(SO19_TOPIC, JSON.stringify(SO19_CONFIG), { qos: 1, retain: true })
+    await publisher.publishAsync('tasmota_01/tele/LWT', 'Online', { qos: 1, retain: true })
+    const bridge = n.devices.bridge
+    await waitFor('SetOption19 plug imported', () => bridge.devices().some((d) => d.id === '490001'))
+    const tasmota = await virtualTasmota(url)
+    await tasmota.announce(relabel('plug', '01'))
+    await waitFor('the second announcement counted', () => (bridge.rejected.id_taken ?? 0) >= 1)
+    expect(bridge.devices().filter((d) => d.id.includes('490001'))).toHaveLength(1)
   }, 60_000)
 
   it('refuses a broken config with a counted reason and keeps serving the devices it has', async () => {
