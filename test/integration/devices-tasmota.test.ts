@@ -12,7 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../brokers.ts'
-import { ROOT, tempDir, waitFor } from '../helpers.ts'
+import { apiJson, ROOT, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
 interface Fixture {
@@ -213,6 +213,21 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
       'both counted',
       () => bridge.rejected.malformed_json === 1 && bridge.rejected.bad_config === 1,
     )
+    // what a user sees: GET /v1/devices lists the device with what kith could not map, and the refusals by reason
+    const view = await apiJson<{
+      devices: {
+        id: string
+        source: string
+        online: boolean
+        unmapped?: { counts: Record<string, number> }
+      }[]
+      unmapped: Record<string, number>
+      rejected: Record<string, number>
+    }>(n.apiUrl, '/v1/devices')
+    expect(view.devices.find((d) => d.id === '490001')).toMatchObject({ source: 'tasmota', online: true })
+    expect(view.devices.find((d) => d.id === '490001')?.unmapped?.counts.partly).toBeGreaterThanOrEqual(1)
+    expect(view.unmapped.partly).toBeGreaterThanOrEqual(1)
+    expect(view.rejected).toMatchObject({ malformed_json: 1, bad_config: 1 })
     tasmota.replyNext([{ topic: 'tasmota_01/stat/RESULT', payload: { POWER: 'ON' } }])
     const res = await n.execution.delegate({
       target: { capability: '490001.relay1' },
