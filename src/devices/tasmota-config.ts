@@ -5,10 +5,8 @@
  * `%hostname%`, `%id%`), and the same entity names (`fn`, with the device name for an unnamed first relay).
  * Anything else about the shape is refused with `bad_config`, never guessed.
  */
-import { noteUnmapped } from './ha-unmapped.ts'
 import { refuse } from './refusal.ts'
 import { topicProblem } from './slug.ts'
-import type { UnmappedReport } from './types.ts'
 
 /** Tasmota's own limits (MAX_RELAYS_SET, MAX_SWITCHES_SET, MAX_KEYS_SET, shutters): longer lists are refused. */
 export const MAX_RELAYS = 32
@@ -76,12 +74,19 @@ function int(raw: Record<string, unknown>, key: string, fallback?: number): numb
   return value
 }
 
-function ints(raw: Record<string, unknown>, key: string, max: number, fallback?: number[]): number[] {
+/** A list of integers of at least `min` (hatasmota: cv.positive_int, but switch modes may be -1). */
+function ints(
+  raw: Record<string, unknown>,
+  key: string,
+  max: number,
+  fallback?: number[],
+  min = 0,
+): number[] {
   const value = raw[key] ?? fallback
   const list = Array.isArray(value) ? value : [value]
   if (list.length > max) refuse('bad_config', `"${key}" has more than ${max} entries`)
-  if (!list.every((v) => typeof v === 'number' && Number.isInteger(v)))
-    refuse('bad_config', `"${key}" must be a list of integers`)
+  if (!list.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min))
+    refuse('bad_config', `"${key}" must be a list of integers of at least ${min}`)
   return list as number[]
 }
 
@@ -147,7 +152,7 @@ export function parseNativeConfig(raw: unknown): NativeConfig {
     offline: text(raw, 'ofln'),
     state,
     relays: ints(raw, 'rl', MAX_RELAYS),
-    switchModes: ints(raw, 'swc', MAX_SWITCHES),
+    switchModes: ints(raw, 'swc', MAX_SWITCHES, undefined, -1),
     switchNames: names(raw, 'swn', MAX_SWITCHES, []),
     buttons: ints(raw, 'btn', MAX_SWITCHES),
     options,
@@ -212,34 +217,4 @@ export function friendlyName(c: NativeConfig, platform: string, idx: number): st
 /** The name Tasmota reports switch `idx` under in its JSON (`Switch1`, or its `swn` name). */
 export function switchName(c: NativeConfig, idx: number): string {
   return c.switchNames[idx] ?? `Switch${idx + 1}`
-}
-
-/** What Home Assistant's integration does with a config that kith does not, counted on the device. */
-export function nativeNotes(c: NativeConfig, report: UnmappedReport): void {
-  const note = (option: string, reason: 'not_supported' | 'partly', detail: string) =>
-    noteUnmapped(report, { entity: c.deviceName, option, reason, detail })
-  if (c.options['4'] === 1)
-    note(
-      'so.4',
-      'partly',
-      'SetOption4 sends replies to stat/<topic>/<Command>, not RESULT; kith confirms on RESULT, so actions time out',
-    )
-  if (c.camera) note('cam', 'not_supported', 'kith imports no camera')
-  if (c.deepSleep)
-    note(
-      'dslp',
-      'partly',
-      'a deep-sleeping device has no LWT; kith shows it online always, as Home Assistant does',
-    )
-  if (c.relays.some((r) => r === RL_LIGHT) && c.lightSubtype > 0)
-    note(
-      'transition',
-      'not_supported',
-      "Fade2/Speed2 depend on the light's last state; kith sends no transition",
-    )
-  note(
-    'status',
-    'partly',
-    'kith sends no STATUS or STATE polls and reads states from stat/<topic>/RESULT only (not tele/<topic>/STATE): a state is known after its first change; Wi-Fi, restart and IP sensors are not imported',
-  )
 }

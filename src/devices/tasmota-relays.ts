@@ -7,7 +7,7 @@
 import { jinjaLiteral as lit } from './template-builders.ts'
 import type { ActionSpec, JsonSchema, Risk, SensorSpec, UnmappedReport } from './types.ts'
 import { noteUnmapped } from './ha-unmapped.ts'
-import { type NativeConfig, type NativeTopics, switchName } from './tasmota-config.ts'
+import { type NativeConfig, type NativeTopics, RL_LIGHT, switchName } from './tasmota-config.ts'
 
 /** What every part builder is given. */
 export interface PartsCtx {
@@ -173,4 +173,34 @@ export function switchSensors(ctx: PartsCtx): SensorSpec[] {
     })
   })
   return sensors
+}
+
+/** What Home Assistant's integration does with a config that kith does not, counted on the device. */
+export function nativeNotes(c: NativeConfig, report: UnmappedReport): void {
+  const note = (option: string, reason: 'not_supported' | 'partly', detail: string) =>
+    noteUnmapped(report, { entity: c.deviceName, option, reason, detail })
+  if (c.options['4'] === 1)
+    note(
+      'so.4',
+      'partly',
+      'SetOption4 sends replies to stat/<topic>/<Command>, not RESULT; kith confirms on RESULT, so actions time out',
+    )
+  if (c.camera) note('cam', 'not_supported', 'kith imports no camera')
+  if (c.deepSleep)
+    note(
+      'dslp',
+      'partly',
+      'a deep-sleeping device has no LWT; kith shows it online always, as Home Assistant does',
+    )
+  if (c.relays.some((r) => r === RL_LIGHT) && c.lightSubtype > 0)
+    note(
+      'transition',
+      'not_supported',
+      "Fade2/Speed2 depend on the light's last state; kith sends no transition",
+    )
+  note(
+    'status',
+    'partly',
+    'kith sends no STATUS or STATE polls and reads states from stat/<topic>/RESULT only (not tele/<topic>/STATE): a state is known after its first change; Wi-Fi, restart and IP sensors are not imported',
+  )
 }

@@ -20,13 +20,12 @@ import {
   friendlyName,
   nativeTopics,
   type NativeConfig,
-  nativeNotes,
   parseNativeConfig,
   RL_LIGHT,
   RL_RELAY,
 } from './tasmota-config.ts'
 import { lightParts } from './tasmota-lights.ts'
-import { fanParts, type PartsCtx, relayParts, switchSensors } from './tasmota-relays.ts'
+import { fanParts, nativeNotes, type PartsCtx, relayParts, switchSensors } from './tasmota-relays.ts'
 import { sensorParts } from './tasmota-sensors.ts'
 import { shutterParts } from './tasmota-shutters.ts'
 import type { ActionSpec, DeviceSpec, DiscoveryImporter, Risk, SensorSpec } from './types.ts'

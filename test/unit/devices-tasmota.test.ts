@@ -163,6 +163,24 @@ describe('TasmotaImporter', () => {
     expect(importer.handle(TOPIC, enc(config))).toEqual({ events: [], rejections: [] })
   })
 
+  it('answers every wrong type in every key with a named reason, never an internal error', () => {
+    const wrong: unknown[] = [null, 1, -1, 1.5, 'x', '', [], [null], [[]], {}, { '30': 'yes' }, true]
+    const known = new Set(['bad_config', 'bad_topic', 'mac_mismatch'])
+    for (const key of Object.keys(config))
+      for (const value of wrong) {
+        const { rejections } = new TasmotaImporter().handle(TOPIC, enc({ ...config, [key]: value }))
+        for (const r of rejections)
+          expect(known, `${key}=${JSON.stringify(value)}: ${r.message}`).toContain(r.reason)
+      }
+    const sensors = TOPIC.replace('config', 'sensors')
+    for (const value of wrong) {
+      const importer = new TasmotaImporter()
+      importer.handle(TOPIC, enc(config))
+      const { rejections } = importer.handle(sensors, enc({ sn: { X: value, Y: { Z: value } }, ver: 1 }))
+      expect(rejections.filter((r) => r.reason === 'internal')).toEqual([])
+    }
+  })
+
   it('removes the device when its config is cleared (SetOption19 1), and re-reports it when it returns', () => {
     const importer = new TasmotaImporter()
     importer.handle(TOPIC, enc(config))
