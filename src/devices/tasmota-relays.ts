@@ -3,6 +3,8 @@
  * them (hatasmota relay.py, fan.py, switch.py): a relay is `cmnd/<topic>/Power<n>` `ON`/`OFF` (the device's
  * own state words), confirmed by `POWER<n>` (or `POWER` for the first) in `stat/<topic>/RESULT`; the fan is
  * `FanSpeed` 0..3; a switch input whose mode makes it a binary sensor reads `{"Switch1":{"Action":"ON"}}`.
+ * What the integration does that kith does not (button events, transitions, polls) is counted on the device
+ * ({@link nativeNotes}).
  */
 import { jinjaLiteral as lit } from './template-builders.ts'
 import type { ActionSpec, JsonSchema, Risk, SensorSpec, UnmappedReport } from './types.ts'
