@@ -37,7 +37,6 @@ import {
   replaceBase,
   text,
   compact,
-  humanize,
   partBase,
   availabilityOf,
   type HaComponent,
@@ -45,6 +44,7 @@ import {
 } from './homeassistant-config.ts'
 import type { Ctx, Draft } from './homeassistant-parts.ts'
 import { BUILDERS } from './homeassistant-controls.ts'
+import { DEVICE_NAME, entityTitle, unnamedTitle, type DeviceInfo } from './ha-naming.ts'
 import { emptyUnmapped, mergeUnmapped, trackConfig, trackedReport } from './ha-unmapped.ts'
 import type { UnmappedReport } from './types.ts'
 
@@ -65,12 +65,6 @@ export interface HomeAssistantImporterInit {
   confirmTimeout?: number
 }
 
-interface DeviceInfo {
-  name?: string
-  manufacturer?: string
-  model?: string
-}
-
 interface Entity {
   key: string
   source: string
@@ -78,6 +72,9 @@ interface Entity {
   deviceKey: string
   /** what the device id is made from: its first identifier, node id or unique id */
   deviceLabel: string
+  /** whether the config had a device block (else Home Assistant makes no device for it) */
+  hasDevice: boolean
+  objectId: string
   base: string
   title: string
   device: DeviceInfo
@@ -262,7 +259,7 @@ export class HomeAssistantImporter implements DiscoveryImporter {
     const tracked = trackConfig(config)
     const ctx: Ctx = {
       c: tracked,
-      title: text(config, 'name') ?? info.name ?? humanize(objectId),
+      title: entityTitle(config, component),
       risk: this.#risk[component] ?? coverRisk ?? DEFAULT_RISK[component],
       timeout: this.#timeout,
     }
@@ -281,6 +278,8 @@ export class HomeAssistantImporter implements DiscoveryImporter {
       component,
       deviceKey,
       deviceLabel: label,
+      hasDevice: isObject(config.device),
+      objectId,
       base,
       title: ctx.title,
       device: info,
@@ -390,14 +389,27 @@ export class HomeAssistantImporter implements DiscoveryImporter {
       seen.add(json)
       availability.push(spec)
     }
-    const info = entities.find((e) => e.device.name != null)?.device ?? entities[0]?.device ?? {}
+    // Home Assistant's device registry merges the device information every entity brings
+    const pick = (key: keyof DeviceInfo) => entities.find((e) => e.device[key] != null)?.device[key]
+    const info: DeviceInfo = compact({
+      name: pick('name'),
+      manufacturer: pick('manufacturer'),
+      model: pick('model'),
+    })
+    const title = info.name ?? unnamedTitle(entities, info, record.id)
+    const named = (text: string) => text.split(DEVICE_NAME).join(title)
+    for (const part of sensors) part.title = named(part.title)
+    for (const part of actions) {
+      part.title = named(part.title)
+      if (part.description != null) part.description = named(part.description)
+    }
     const origin = entities.find((e) => e.origin != null)?.origin
     const components = [...new Set(entities.map((e) => e.component))].sort()
     const unmapped = emptyUnmapped()
     for (const entity of entities) mergeUnmapped(unmapped, entity.unmapped)
     return compact({
       id: record.id,
-      title: info.name ?? entities[0]?.title ?? record.id,
+      title,
       description: `Imported from Home Assistant MQTT discovery${origin != null ? ` (published by ${origin})` : ''}.`,
       tags: [
         'homeassistant',
