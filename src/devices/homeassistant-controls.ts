@@ -12,6 +12,7 @@ import {
   stateExpression,
   lit,
   equals,
+  checked,
   type HaComponent,
 } from './homeassistant-config.ts'
 import {
@@ -30,6 +31,9 @@ import {
   type Ctx,
 } from './homeassistant-parts.ts'
 import { climateParts, strings, fanParts } from './homeassistant-climate.ts'
+import { humidifierParts, waterHeaterParts } from './ha-appliances.ts'
+import { lawnMowerParts, vacuumParts } from './ha-robots.ts'
+import { eventParts, sceneParts, textParts } from './ha-simple.ts'
 
 /** Open/close/stop for covers and valves, confirmed by the state words (or their -ing forms). */
 function openClose(
@@ -104,21 +108,67 @@ function positionAction(
   })
 }
 
+/**
+ * `set_cover_tilt_position`: the percentage mapped onto `tilt_min`..`tilt_max` and rounded, as Home Assistant
+ * does, through `tilt_command_template`; confirmed on `tilt_status_topic`.
+ */
+function tiltParts(ctx: Ctx, topic: string): Draft[] {
+  const { c } = ctx
+  const min = numberOf(c, 'tilt_min', 0)
+  const max = numberOf(c, 'tilt_max', 100)
+  const tilt =
+    min === 0 && max === 100 ? 'input.tilt' : `((input.tilt * ${max - min} / 100 + ${min}) | round(0) | int)`
+  const status = topicOf(c, 'tilt_status_topic')
+  const statusTemplate = templateOf(c, 'tilt_status_template')
+  const e = stateExpression(statusTemplate)
+  const drafts: Draft[] = [
+    action(ctx, '_tilt', {
+      title: `${ctx.title} tilt`,
+      description: `Tilts the slats of ${ctx.title}, 0 closed to 100 open.`,
+      input: object({ tilt: { type: 'integer', minimum: 0, maximum: 100 } }, ['tilt']),
+      commandTopic: topic,
+      payload: commandPayload(
+        templateOf(c, 'tilt_command_template'),
+        { value: tilt, tilt_position: tilt },
+        'tilt_command_template',
+      ),
+      confirm: confirm(status, e && `{{ ((${e}) | int(-1)) == ${tilt} }}`, ctx),
+    }),
+  ]
+  if (status != null)
+    drafts.push(
+      sensor('_tilt_state', {
+        title: `${ctx.title} tilt`,
+        kind: 'tilt',
+        topic: status,
+        value: statusTemplate,
+        schema: { type: 'number' },
+      }),
+    )
+  return drafts
+}
+
 function coverParts(ctx: Ctx): Draft[] {
   const { c } = ctx
   const drafts = openClose(ctx, topicOf(c, 'command_topic'), topicOf(c, 'state_topic'), 'STOP')
   const setPosition = topicOf(c, 'set_position_topic')
+  const position = topicOf(c, 'position_topic')
   if (setPosition != null) {
-    drafts.push(
-      positionAction(
-        ctx,
-        setPosition,
-        'set_position_template',
-        topicOf(c, 'position_topic'),
-        'position_template',
-      ),
-    )
+    drafts.push(positionAction(ctx, setPosition, 'set_position_template', position, 'position_template'))
   }
+  if (position != null)
+    drafts.push(
+      sensor('_position_state', {
+        title: `${ctx.title} position`,
+        kind: 'position',
+        topic: position,
+        value: templateOf(c, 'position_template'),
+        unit: '%',
+        schema: { type: 'number' },
+      }),
+    )
+  const tilt = topicOf(c, 'tilt_command_topic')
+  if (tilt != null) drafts.push(...tiltParts(ctx, tilt))
   if (drafts.length === 0) refuse('missing_field', 'a cover needs "command_topic" or "set_position_topic"')
   return drafts
 }
@@ -280,14 +330,31 @@ function alarmParts(ctx: Ctx): Draft[] {
   return drafts
 }
 
+/**
+ * A siren's on/off: `command_template` for turning on and `command_off_template` (when given) for turning
+ * off, as Home Assistant renders them; tone, volume and duration are left to the templates' defaults.
+ */
 function sirenParts(ctx: Ctx): Draft[] {
   const { c } = ctx
-  return entityOnOff(ctx, {
+  const template = templateOf(c, 'command_template')
+  const drafts = entityOnOff(ctx, {
     command: topicOf(c, 'command_topic', true),
-    template: templateOf(c, 'command_template'),
+    template,
     stateTemplate: 'state_value_template',
     stateWords: true,
   })
+  const offTemplate = templateOf(c, 'command_off_template')
+  const first = drafts[0]
+  if (offTemplate != null && first != null && 'action' in first) {
+    const on = commandPayload(template, { value: lit(payloadOf(c, 'payload_on', 'ON')) }, 'command_template')
+    const off = commandPayload(
+      offTemplate,
+      { value: lit(payloadOf(c, 'payload_off', 'OFF')) },
+      'command_off_template',
+    )
+    first.action.payload = checked(`{% if input.on %}${on}{% else %}${off}{% endif %}`, 'siren templates')
+  }
+  return drafts
 }
 
 export const BUILDERS: Record<HaComponent, (ctx: Ctx) => Draft[]> = {
@@ -305,4 +372,11 @@ export const BUILDERS: Record<HaComponent, (ctx: Ctx) => Draft[]> = {
   alarm_control_panel: alarmParts,
   siren: sirenParts,
   valve: valveParts,
+  humidifier: humidifierParts,
+  water_heater: waterHeaterParts,
+  lawn_mower: lawnMowerParts,
+  vacuum: vacuumParts,
+  event: eventParts,
+  text: textParts,
+  scene: sceneParts,
 }
