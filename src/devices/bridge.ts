@@ -322,8 +322,15 @@ export class DeviceBridge {
       }
       const existing = this.#devices.get(id)
       if (event.type === 'upsert' && existing != null && existing.spec.source !== event.device.source) {
-        this.#reject('id_taken', `${id} is already a ${existing.spec.source} device`, topic)
-        continue
+        // a Tasmota device announced natively and in Home Assistant's format (SetOption19) is one device: the
+        // native config wins, whichever came first; the other announcement is counted
+        const nativeWins = event.device.source === 'tasmota' && existing.spec.source === 'homeassistant'
+        this.#reject(
+          'id_taken',
+          `${id} is already a ${nativeWins ? 'tasmota' : existing.spec.source} device`,
+          topic,
+        )
+        if (!nativeWins) continue
       }
       if (event.type === 'remove') {
         if (existing != null && existing.spec.source !== importer.source) continue
