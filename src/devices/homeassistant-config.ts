@@ -179,40 +179,6 @@ export const ORIGIN_ABBREVIATIONS = pairs(`
   sw=sw_version url=support_url
 `)
 
-export const NUMERIC_SENSOR_CLASSES = new Set([
-  'apparent_power',
-  'aqi',
-  'atmospheric_pressure',
-  'battery',
-  'carbon_dioxide',
-  'carbon_monoxide',
-  'current',
-  'distance',
-  'energy',
-  'frequency',
-  'gas',
-  'humidity',
-  'illuminance',
-  'moisture',
-  'pm1',
-  'pm10',
-  'pm25',
-  'power',
-  'power_factor',
-  'pressure',
-  'reactive_power',
-  'signal_strength',
-  'sound_pressure',
-  'speed',
-  'temperature',
-  'voltage',
-  'volatile_organic_compounds',
-  'volume',
-  'water',
-  'weight',
-  'wind_speed',
-])
-
 /** A config object after expansion: a null-prototype record, so JSON keys such as `__proto__` stay data. */
 export type Config = Record<string, unknown>
 

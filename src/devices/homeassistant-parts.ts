@@ -4,9 +4,9 @@
  * homeassistant-climate.ts).
  */
 import { substituteVariables } from './template-builders.ts'
+import { binaryKind, binaryMeaning, sensorReading } from './ha-sensor-classes.ts'
 import type { ActionSpec, JsonSchema, Risk, SensorSpec } from './types.ts'
 import {
-  NUMERIC_SENSOR_CLASSES,
   text,
   boolOf,
   payloadOf,
@@ -156,27 +156,14 @@ export function entityOnOff(
 
 export function sensorParts(ctx: Ctx): Draft[] {
   const { c } = ctx
-  const deviceClass = text(c, 'device_class')
-  const unit = text(c, 'unit_of_measurement')
-  const numeric =
-    unit != null || text(c, 'state_class') != null || NUMERIC_SENSOR_CLASSES.has(deviceClass ?? '')
   return [
     sensor('', {
       title: ctx.title,
-      kind: deviceClass ?? 'value',
       topic: topicOf(c, 'state_topic', true),
       value: templateOf(c, 'value_template'),
-      unit,
-      schema: numeric ? { type: 'number' } : undefined,
+      ...sensorReading(c),
     }),
   ]
-}
-
-function binaryKind(deviceClass: string | undefined): string {
-  if (deviceClass == null) return 'state'
-  if (['door', 'window', 'opening', 'garage_door'].includes(deviceClass)) return 'contact'
-  if (['motion', 'occupancy', 'presence', 'moving'].includes(deviceClass)) return 'motion'
-  return deviceClass
 }
 
 export function binarySensorParts(ctx: Ctx): Draft[] {
@@ -185,7 +172,10 @@ export function binarySensorParts(ctx: Ctx): Draft[] {
   const template = templateOf(c, 'value_template')
   const on = payloadOf(c, 'payload_on', 'ON')
   const off = payloadOf(c, 'payload_off', 'OFF')
-  return [sensor('', booleanState(ctx.title, binaryKind(text(c, 'device_class')), topic, template, on, off))]
+  const reading = booleanState(ctx.title, binaryKind(text(c, 'device_class')), topic, template, on, off)
+  const meaning = binaryMeaning(c)
+  if (meaning != null && reading.schema != null) reading.schema = { ...reading.schema, description: meaning }
+  return [sensor('', reading)]
 }
 
 export function switchParts(ctx: Ctx): Draft[] {
