@@ -138,6 +138,10 @@ const COMMON: Record<string, { reason: UnmappedReason; detail: string }> = {
     detail:
       'an action is confirmed by its state topic when there is one, else by the broker’s acknowledgement',
   },
+  device_class: {
+    reason: 'display_only',
+    detail: 'how Home Assistant draws the entity and names it; kith uses it for the name only',
+  },
   precision: { reason: 'display_only', detail: 'values are kept as the device sends them' },
   force_update: { reason: 'display_only', detail: 'kith keeps every reading; no history is written' },
   expire_after: { reason: 'not_supported', detail: 'readings keep their age (ageMs) instead of expiring' },
