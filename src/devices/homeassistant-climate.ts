@@ -1,11 +1,23 @@
-/** The parts of Home Assistant's fan component; climate (thermostat) is in ha-climate.ts. */
-import { numberOf, topicOf, templateOf, stateExpression, equals, strings } from './homeassistant-config.ts'
+/**
+ * The parts of Home Assistant's fan component (homeassistant/components/mqtt/fan.py): on/off, percentage,
+ * preset, oscillation and direction; climate (thermostat) is in ha-climate.ts.
+ */
+import {
+  numberOf,
+  payloadOf,
+  topicOf,
+  templateOf,
+  stateExpression,
+  equals,
+  strings,
+} from './homeassistant-config.ts'
 import {
   object,
   action,
   confirm,
   commandPayload,
   entityOnOff,
+  onOff,
   type Draft,
   type Ctx,
 } from './homeassistant-parts.ts'
@@ -67,6 +79,50 @@ export function fanParts(ctx: Ctx): Draft[] {
         confirm: confirm(
           topicOf(c, 'preset_mode_state_topic'),
           e && `{{ ${equals(e, 'input.preset')} }}`,
+          ctx,
+        ),
+      }),
+    )
+  }
+  const oscillation = topicOf(c, 'oscillation_command_topic')
+  if (oscillation != null) {
+    // fan.py async_oscillate: payload_oscillation_on/off through oscillation_command_template
+    const on = payloadOf(c, 'payload_oscillation_on', 'oscillate_on')
+    const off = payloadOf(c, 'payload_oscillation_off', 'oscillate_off')
+    drafts.push(
+      ...onOff(ctx, {
+        suffix: '_oscillation',
+        title: `${ctx.title} oscillation`,
+        description: `Turns the oscillation of ${ctx.title} on or off.`,
+        command: oscillation,
+        on,
+        off,
+        template: templateOf(c, 'oscillation_command_template'),
+        state: topicOf(c, 'oscillation_state_topic'),
+        stateTemplate: templateOf(c, 'oscillation_value_template'),
+        stateOn: on,
+        stateOff: off,
+      }),
+    )
+  }
+  const direction = topicOf(c, 'direction_command_topic')
+  if (direction != null) {
+    // fan.py async_set_direction: the word (forward/reverse) through direction_command_template
+    const e = stateExpression(templateOf(c, 'direction_value_template'))
+    drafts.push(
+      action(ctx, '_direction', {
+        title: `${ctx.title} direction`,
+        description: `Sets the direction of ${ctx.title}.`,
+        input: object({ direction: { type: 'string', enum: ['forward', 'reverse'] } }, ['direction']),
+        commandTopic: direction,
+        payload: commandPayload(
+          templateOf(c, 'direction_command_template'),
+          { value: 'input.direction' },
+          'direction_command_template',
+        ),
+        confirm: confirm(
+          topicOf(c, 'direction_state_topic'),
+          e && `{{ ${equals(e, 'input.direction')} }}`,
           ctx,
         ),
       }),

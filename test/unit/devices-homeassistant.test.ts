@@ -557,6 +557,20 @@ describe('components', () => {
     expect(payloadFor(action(d, 'thing_preset'), { preset: 'sleep' })).toBe('sleep')
   })
 
+  it('fan oscillation and direction, as fan.py publishes them (test_fan.py: oscillate_on, forward)', () => {
+    const d = device('fan', {
+      cmd_t: 'x/set',
+      osc_cmd_t: 'x/osc/set',
+      osc_stat_t: 'x/osc',
+      dir_cmd_t: 'x/dir/set',
+    })
+    const osc = action(d, 'thing_oscillation')
+    expect(payloadFor(osc, { on: true })).toBe('oscillate_on')
+    expect(payloadFor(osc, { on: false })).toBe('oscillate_off')
+    expect(confirms(osc, { on: true }, 'oscillate_on')).toBe(true)
+    expect(payloadFor(action(d, 'thing_direction'), { direction: 'reverse' })).toBe('reverse')
+  })
+
   it('alarm panel: the supported actions, payloads through command_template with action and code', () => {
     const d = device('alarm_control_panel', {
       cmd_t: 'x/set',
