@@ -25,8 +25,8 @@ import {
 } from './homeassistant-parts.ts'
 import { unmapped } from './ha-unmapped.ts'
 
-/** Texts longer than this are refused before any template sees them, whatever the config's `max` says. */
-const MAX_TEXT = 1024
+/** Home Assistant refuses a text whose `max` exceeds the longest state it keeps (255 characters). */
+const MAX_TEXT = 255
 
 /** `scene.turn_on`: `payload_on` (default `ON`) on the command topic; a scene reports no state. */
 export function sceneParts(ctx: Ctx): Draft[] {
@@ -50,7 +50,9 @@ export function sceneParts(ctx: Ctx): Draft[] {
 export function textParts(ctx: Ctx): Draft[] {
   const { c } = ctx
   const min = Math.max(0, Math.floor(numberOf(c, 'min', 0)))
-  const max = Math.min(MAX_TEXT, Math.floor(numberOf(c, 'max', 255)))
+  const max = Math.floor(numberOf(c, 'max', MAX_TEXT))
+  if (max > MAX_TEXT)
+    refuse('bad_value', `a text's max (${max}) is over ${MAX_TEXT}, as Home Assistant refuses too`)
   if (max < min) refuse('bad_value', `a text's max (${max}) is below its min (${min})`)
   if (text(c, 'pattern') != null)
     unmapped(

@@ -96,6 +96,22 @@ describe('Home Assistant appliances and robots', () => {
     expect(published(v, 'test_fan_speed', { fan_speed: 'max' })).toEqual({ topic: 'vac/fan', payload: 'max' })
   })
 
+  it('sends a siren without templates the JSON of its variables (test_siren.py test_sending_mqtt_commands_and_optimistic)', () => {
+    const d = importOne('siren', {
+      command_topic: 's/set',
+      payload_on: 'beer on',
+      payload_off: 'beer off',
+      available_tones: ['ping'],
+    })
+    expect(published(d, 'test', { on: true })).toEqual({ topic: 's/set', payload: '{"state":"beer on"}' })
+    expect(published(d, 'test', { on: false })).toEqual({ topic: 's/set', payload: '{"state":"beer off"}' })
+    expect(JSON.parse(published(d, 'test', { on: true, tone: 'ping', duration: 5 }).payload)).toEqual({
+      state: 'beer on',
+      tone: 'ping',
+      duration: 5,
+    })
+  })
+
   it('refuses an event whose value_template renders JSON, with a counted reason', () => {
     const ha = new HomeAssistantImporter()
     const r = ha.handle(
