@@ -14,6 +14,7 @@ import { refuse } from './refusal.ts'
 import {
   numberOf,
   payloadOf,
+  attempt,
   readingTemplateOf,
   stateExpression,
   equals,
@@ -45,25 +46,27 @@ function choice(
   const drafts: Draft[] = []
   const command = topicOf(c, `${o.key}_command_topic`)
   const state = topicOf(c, `${o.key}_state_topic`)
-  const template = templateOf(c, o.stateTemplate)
-  if (command != null) {
-    const e = stateExpression(template)
+  const { ok, template } = readingTemplateOf(c, o.stateTemplate)
+  // Zigbee2MQTT's mode templates set a lookup table ({% set %}): beyond the subset, only this action is lost
+  const key = `${o.key}_command_template`
+  const payload =
+    command == null
+      ? undefined
+      : attempt(c, key, () => commandPayload(templateOf(c, key), { value: `input.${o.input}` }, key))
+  if (command != null && payload != null) {
+    const e = ok ? stateExpression(template) : undefined
     drafts.push(
       action(ctx, o.suffix, {
         title: `${ctx.title} ${o.what}`,
         description: `Sets the ${o.what} of ${ctx.title}.`,
         input: object({ [o.input]: { type: 'string', enum: o.list } }, [o.input]),
         commandTopic: command,
-        payload: commandPayload(
-          templateOf(c, `${o.key}_command_template`),
-          { value: `input.${o.input}` },
-          `${o.key}_command_template`,
-        ),
+        payload,
         confirm: confirm(state, e && `{{ ${equals(e, `input.${o.input}`)} }}`, ctx),
       }),
     )
   }
-  if (state != null) {
+  if (state != null && ok) {
     const schema: JsonSchema = { type: 'string', enum: o.list }
     drafts.push(
       sensor(`${o.suffix}_state`, {
@@ -97,25 +100,26 @@ function setpoint(
   const drafts: Draft[] = []
   const command = topicOf(c, `${o.key}_command_topic`)
   const state = topicOf(c, `${o.key}_state_topic`)
-  const template = templateOf(c, `${o.key}_state_template`)
-  if (command != null) {
-    const e = stateExpression(template)
+  const { ok, template } = readingTemplateOf(c, `${o.key}_state_template`)
+  const key = `${o.key}_command_template`
+  const payload =
+    command == null
+      ? undefined
+      : attempt(c, key, () => commandPayload(templateOf(c, key), { value: o.value }, key))
+  if (command != null && payload != null) {
+    const e = ok ? stateExpression(template) : undefined
     drafts.push(
       action(ctx, o.suffix, {
         title: `${ctx.title} ${o.what}`,
         description: `Sets the ${o.what} of ${ctx.title}.`,
         input: object({ [o.input]: o.schema }, [o.input]),
         commandTopic: command,
-        payload: commandPayload(
-          templateOf(c, `${o.key}_command_template`),
-          { value: o.value },
-          `${o.key}_command_template`,
-        ),
+        payload,
         confirm: confirm(state, e && `{{ ((${e}) | float(none)) == (${o.value} | float) }}`, ctx),
       }),
     )
   }
-  if (state != null) {
+  if (state != null && ok) {
     drafts.push(
       sensor(o.sensorSuffix, {
         title: `${ctx.title} ${o.what}`,

@@ -13,6 +13,7 @@ import type { ActionSpec, JsonSchema } from './types.ts'
 import {
   numberOf,
   payloadOf,
+  readingTemplateOf,
   stateExpression,
   templateOf,
   text,
@@ -239,7 +240,7 @@ export function basicLightParts(ctx: Ctx): Draft[] {
       main.action.description = `Turns ${ctx.title} on or off, optionally setting ${Object.keys(input).join(', ')}.`
   }
   if (bri != null) {
-    const e = stateExpression(templateOf(c, 'brightness_value_template'))
+    const e = briExpression(c)
     const value = scaled('input.brightness', scale)
     drafts.push(
       action(ctx, '_brightness', {
@@ -260,6 +261,12 @@ export function basicLightParts(ctx: Ctx): Draft[] {
   return drafts
 }
 
+/** The brightness state as one expression, or undefined when its template is not one (or beyond the subset). */
+function briExpression(c: Config): string | undefined {
+  const { ok, template } = readingTemplateOf(c, 'brightness_value_template')
+  return ok ? stateExpression(template) : undefined
+}
+
 function onlyOff(topic: string, off: string): Message {
   return { topic, payload: `{% if not input.on %}${off}{% endif %}` }
 }
@@ -276,11 +283,12 @@ function stateSensors(ctx: Ctx, scale: number, ctUnit: string | undefined): Draf
     extra: { value?: string; unit?: string; schema?: JsonSchema } = {},
   ) => {
     const t = topicOf(c, `${key}_state_topic`)
-    if (t == null) return
-    const template = templateOf(c, `${key}_value_template`)
+    // a state template beyond the subset (Tasmota's hs_value_template splits and joins) loses only this reading
+    const { ok, template } = readingTemplateOf(c, `${key}_value_template`)
+    if (t == null || !ok) return
     drafts.push(sensor(suffix, { title: `${ctx.title} ${title}`, kind, topic: t, value: template, ...extra }))
   }
-  const e = stateExpression(templateOf(c, 'brightness_value_template'))
+  const e = briExpression(c)
   const level =
     scale === 255 || e == null
       ? undefined

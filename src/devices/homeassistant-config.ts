@@ -339,6 +339,20 @@ export function readingTemplateOf(config: Config, key: string): { ok: boolean; t
   }
 }
 
+/**
+ * Runs `build` (one optional part of an entity); a template in it that the subset refuses loses only that part:
+ * `key` is counted as `not_supported` and undefined returned, instead of refusing the whole entity.
+ */
+export function attempt<T>(config: Config, key: string, build: () => T): T | undefined {
+  try {
+    return build()
+  } catch (err) {
+    if (!(err instanceof Refusal) || err.reason !== 'bad_template') throw err
+    unmapped(config, key, 'not_supported', `${err.message}; this part is left out`)
+    return undefined
+  }
+}
+
 export function checked(source: string, what: string): string {
   try {
     compileTemplate(source)

@@ -4,6 +4,8 @@
  * "35.0", test_set_target_temperature_low_high "20.0"/"23.0", test_set_preset_mode, test_set_fan_mode,
  * test_set_swing, test_set_target_humidity "82", test_get_hvac_action / action_topic).
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
 import { compileTemplate } from '../../src/devices/template.ts'
@@ -145,5 +147,28 @@ describe('climate', () => {
     expect(published(act(z, 'test_preset'), { preset: 'eco' })).toEqual([
       ['zigbee2mqtt/TRV/set/preset', 'eco'],
     ])
+  })
+})
+
+describe('templates beyond the subset', () => {
+  it('a Bosch thermostat whose mode template sets a lookup table keeps its other actions', () => {
+    const fixture = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../fixtures/devices/z2m-bosch-bth-ra.json'), 'utf8'),
+    ) as { discovery: { topic: string; payload: unknown }[] }
+    const m = fixture.discovery[0]!
+    const r = new HomeAssistantImporter().handle(
+      m.topic,
+      new TextEncoder().encode(typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload)),
+    )
+    expect(r.rejections).toEqual([])
+    const e = r.events[0]
+    if (e?.type !== 'upsert') throw new Error('no device')
+    expect(published(act(e.device, 'climate_temperature'), { temperature: 22 })).toEqual([
+      ['zigbee2mqtt/bosch_radiator/set/occupied_heating_setpoint', '22.0'],
+    ])
+    expect(e.device.actions.some((a) => a.id === 'climate_mode')).toBe(false)
+    expect(e.device.unmapped?.options).toContainEqual(
+      expect.objectContaining({ option: 'mode_command_template', reason: 'not_supported' }),
+    )
   })
 })

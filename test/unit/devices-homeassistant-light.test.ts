@@ -8,6 +8,8 @@
  * test_on_command_last, test_on_command_brightness, test_on_command_brightness_scaled,
  * test_sending_mqtt_commands_and_optimistic).
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
 import { compileTemplate } from '../../src/devices/template.ts'
@@ -275,5 +277,27 @@ describe('template schema', () => {
     )
     expect(one(a, { on: true, color_temp_kelvin: 2700 })).toBe('on,,370,--,')
     expect(one(a, { on: false })).toBe('off')
+  })
+})
+
+describe('templates beyond the subset', () => {
+  it('a Tasmota colour bulb whose hs state template splits and joins keeps everything but that reading', () => {
+    const fixture = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../fixtures/devices/tasmota-rgbcw-bulb.json'), 'utf8'),
+    ) as { discovery: { topic: string; payload: unknown }[] }
+    const ha = new HomeAssistantImporter()
+    let device: DeviceSpec | undefined
+    for (const m of fixture.discovery) {
+      const payload = typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload)
+      const r = ha.handle(m.topic, new TextEncoder().encode(payload))
+      expect(r.rejections).toEqual([])
+      for (const e of r.events) if (e.type === 'upsert') device = e.device
+    }
+    const light = device?.actions.find((a) => a.messages != null)
+    expect(light?.input).toMatchObject({ properties: { on: {}, brightness: {}, color: {} } })
+    expect(device?.sensors.some((s) => s.id.endsWith('_hs_state'))).toBe(false)
+    expect(device?.unmapped?.options).toContainEqual(
+      expect.objectContaining({ option: 'hs_value_template', reason: 'not_supported' }),
+    )
   })
 })

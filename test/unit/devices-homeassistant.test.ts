@@ -592,7 +592,7 @@ describe('components', () => {
 
   it('siren and valve', () => {
     const siren = action(device('siren', { cmd_t: 'x/set', stat_t: 'x/state' }), 'thing')
-    expect(payloadFor(siren, { on: true })).toBe('ON')
+    expect(payloadFor(siren, { on: true })).toBe('{"state":"ON"}') // siren.py: a JSON body without command_template
     const valve = device('valve', { cmd_t: 'x/set', stat_t: 'x/state' })
     expect(action(valve, 'thing').input.properties).toEqual({
       action: { type: 'string', enum: ['open', 'close'] },
