@@ -2,7 +2,15 @@
  * Home Assistant's alarm control panels and sirens: a panel is armed, disarmed or triggered with one word
  * (or its command template), a siren sounds with an optional tone, duration and volume.
  */
-import { payloadOf, topicOf, templateOf, stateExpression, lit, checked } from './homeassistant-config.ts'
+import {
+  payloadOf,
+  topicOf,
+  templateOf,
+  stateExpression,
+  lit,
+  checked,
+  boolOf,
+} from './homeassistant-config.ts'
 import {
   object,
   action,
@@ -104,10 +112,10 @@ export function sirenParts(ctx: Ctx): Draft[] {
   const tones = strings(c.available_tones)
   const options: [string, JsonSchema][] = [
     ...(tones != null ? [['tone', { type: 'string', enum: tones }] as [string, JsonSchema]] : []),
-    ...(c.support_duration !== false
+    ...(boolOf(c, 'support_duration', true)
       ? [['duration', { type: 'integer', minimum: 0, maximum: MAX_SIREN_SECONDS }] as [string, JsonSchema]]
       : []),
-    ...(c.support_volume_set !== false
+    ...(boolOf(c, 'support_volume_set', true)
       ? [['volume_level', { type: 'number', minimum: 0, maximum: 1 }] as [string, JsonSchema]]
       : []),
   ]

@@ -12,6 +12,7 @@ import {
   stateExpression,
   lit,
   HIGH_RISK_COVERS,
+  boolOf,
 } from './homeassistant-config.ts'
 import {
   object,
@@ -176,7 +177,7 @@ export function valveParts(ctx: Ctx): Draft[] {
   if (text(c, 'device_class') != null)
     unmapped(c, 'device_class', 'display_only', 'every valve is high risk whatever it carries (water, gas)')
   const command = topicOf(c, 'command_topic', true)
-  if (c.reports_position === true) {
+  if (boolOf(c, 'reports_position', false)) {
     return [positionAction(ctx, command, 'command_template', topicOf(c, 'state_topic'), 'value_template')]
   }
   return openClose(ctx, command, topicOf(c, 'state_topic'), null)

@@ -202,10 +202,16 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
         seen.length = 0
         const ctrl = new AbortController()
         const run = bridge.run(`${id}.${a.part}`, a.input, { task: `t-${a.part}` }, ctrl.signal)
-        run.catch(() => undefined)
-        await waitFor(`${f.name}: ${a.part} publishes on ${a.expect.topic}`, () =>
-          seen.some((m) => m.topic === a.expect.topic),
+        let failed: Error | undefined
+        run.catch((err: Error) => {
+          failed = err
+        })
+        await waitFor(
+          `${f.name}: ${a.part} publishes on ${a.expect.topic}`,
+          () => failed != null || seen.some((m) => m.topic === a.expect.topic),
         )
+        if (failed != null && !seen.some((m) => m.topic === a.expect.topic))
+          throw new Error(`${f.name}: ${a.part} ${JSON.stringify(a.input)} failed: ${failed.message}`)
         const sent = seen.find((m) => m.topic === a.expect.topic) as { topic: string; payload: string }
         expect(
           comparable(sent.payload),
