@@ -115,6 +115,11 @@ async function driveAll(n: KithNode, tasmota: Awaited<ReturnType<typeof virtualT
       bridge.devices().some((d) => d.id === id && d.online && d.source === 'tasmota'),
     ),
   )
+  await waitFor('every action offered', () =>
+    fixtures.every(({ id, f }) =>
+      f.actions.every((a) => n.execution.registry.get(`${id}.${a.part}`) != null),
+    ),
+  )
   expect(bridge.devices().find((d) => d.id === '490001')?.title).toBe('Tasmota')
   for (const { name, id, f } of fixtures) {
     for (const a of f.actions) {
@@ -179,7 +184,7 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
     expect(plugs.map((d) => [d.id, d.source])).toEqual([['490001', 'tasmota']])
   }, 60_000)
 
-  it('Home Assistant’s format first, the native config second: still one device, one announcement counted', async () => {
+  it('Home Assistant’s format first, the native config second: the native one replaces it, one announcement counted', async () => {
     const n = await node()
     const url = n.devices.brokerUrl() as string
     const publisher = await client(url, 'so19-publisher')
@@ -190,7 +195,20 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
     const tasmota = await virtualTasmota(url)
     await tasmota.announce(relabel('plug', '01'))
     await waitFor('the second announcement counted', () => (bridge.rejected.id_taken ?? 0) >= 1)
+    // the native config wins whichever came first: the device is Tasmota's, driven as hatasmota drives it
+    await waitFor('the native device replaced the copy', () =>
+      bridge.devices().some((d) => d.id === '490001' && d.source === 'tasmota' && d.online),
+    )
+    await waitFor('its relay offered', () => n.execution.registry.get('490001.relay1') != null)
     expect(bridge.devices().filter((d) => d.id.includes('490001'))).toHaveLength(1)
+    tasmota.replyNext([{ topic: 'tasmota_01/stat/RESULT', payload: { POWER: 'ON' } }])
+    const res = await n.execution.delegate({
+      target: { capability: '490001.relay1' },
+      input: { on: true },
+      timeoutMs: 10_000,
+    })
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, output: { confirmed: true } })
+    expect(tasmota.received).toEqual([{ topic: 'tasmota_01/cmnd/Power1', payload: 'ON' }])
   }, 60_000)
 
   it('refuses a broken config with a counted reason and keeps serving the devices it has', async () => {
