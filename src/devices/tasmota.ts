@@ -8,7 +8,7 @@
  *
  * The device id is the last six hex digits of the MAC, lowercased: the id Home Assistant-format discovery
  * (SetOption19 1, device identifier `%06X`) gives the same device, so a device announced both ways is one id
- * and the bridge keeps one of the two, counting the other as `id_taken`.
+ * and the bridge keeps the native one, whichever came first, counting the other as `id_taken`.
  *
  * Refusals, never thrown: `bad_topic`, `oversize`, `malformed_json`, `bad_config`, `mac_mismatch`,
  * `too_many_devices`, `too_many_entities`.
