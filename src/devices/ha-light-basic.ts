@@ -123,7 +123,7 @@ export function basicLightParts(ctx: Ctx): Draft[] {
     )
   }
   const messages: Message[] = []
-  if (onType === 'first' || (onType === 'brightness' && bri == null)) {
+  if (onType === 'first') {
     messages.push({ topic: command, payload: `{% if input.on %}${on}{% else %}${off}{% endif %}` })
   }
   // rgb values are scaled by the brightness unless a brightness topic carries it
@@ -227,7 +227,7 @@ export function basicLightParts(ctx: Ctx): Draft[] {
   }
   if (onType === 'last')
     messages.push({ topic: command, payload: `{% if input.on %}${on}{% else %}${off}{% endif %}` })
-  else if (onType === 'brightness' && bri != null) messages.push(onlyOff(command, off))
+  else if (onType === 'brightness') messages.push(onlyOff(command, off))
 
   const main = drafts[0]
   if (main != null && 'action' in main && (messages.length > 1 || onType === 'brightness')) {
