@@ -80,7 +80,7 @@ export function lightParts(
   if (dimmable)
     properties.brightness = { type: 'integer', minimum: 1, maximum: 255, description: 'brightness 1..255' }
   if (color) {
-    properties.hs = object(
+    properties.color = object(
       {
         h: { type: 'number', minimum: 0, maximum: 360, description: 'hue in degrees' },
         s: { type: 'number', minimum: 0, maximum: 100, description: 'saturation in percent' },
@@ -88,16 +88,18 @@ export function lightParts(
       ['h', 's'],
     )
     commands +=
-      '{% if input.hs is defined %};NoDelay;HsbColor1 {{ input.hs.h | round(0) | int }};NoDelay;HsbColor2 {{ input.hs.s | round(0) | int }}{% endif %}'
+      '{% if input.color is defined %};NoDelay;HsbColor1 {{ input.color.h | round(0) | int }};NoDelay;HsbColor2 {{ input.color.s | round(0) | int }}{% endif %}'
   }
   if (ct) {
-    properties.color_temp = {
+    // kelvin, as light.turn_on takes it, sent as Tasmota's mireds: floor(1,000,000 / K) (HA util/color.py)
+    properties.color_temp_kelvin = {
       type: 'integer',
-      minimum: lc.minMireds,
-      maximum: lc.maxMireds,
-      description: 'colour temperature in mireds',
+      minimum: Math.floor(1_000_000 / lc.maxMireds),
+      maximum: Math.floor(1_000_000 / lc.minMireds),
+      description: 'colour temperature in kelvin',
     }
-    commands += '{% if input.color_temp is defined %};NoDelay;CT {{ input.color_temp }}{% endif %}'
+    commands +=
+      '{% if input.color_temp_kelvin is defined %};NoDelay;CT {{ (1000000 / input.color_temp_kelvin) | int }}{% endif %}'
   }
   if (color) {
     properties.effect = { enum: EFFECTS, description: 'a Tasmota colour scheme' }
