@@ -27,16 +27,7 @@ export interface NamedEntity {
 export const DEVICE_NAME = '\u{F0000}device\u{F0000}'
 
 /** Components whose unnamed entities Home Assistant names after their device class (`_default_to_device_class_name`). */
-const CLASS_NAMED = new Set([
-  'sensor',
-  'binary_sensor',
-  'button',
-  'number',
-  'event',
-  'update',
-  'cover',
-  'switch',
-])
+const CLASS_NAMED = new Set(['sensor', 'binary_sensor', 'button', 'number', 'event', 'update'])
 
 /**
  * An entity's title as Home Assistant names it (mqtt/entity.py `_set_entity_name`): its `name`; `name: null` is
@@ -46,7 +37,10 @@ export function entityTitle(config: Config, component: HaComponent): string {
   const name = config.name
   if (typeof name === 'string' && name !== '') return name
   const deviceClass = text(config, 'device_class')
-  if (!('name' in config) && deviceClass != null && CLASS_NAMED.has(component)) return humanize(deviceClass)
+  // sensor.py: an enum sensor is not named after its class
+  const byClass =
+    deviceClass != null && CLASS_NAMED.has(component) && !(component === 'sensor' && deviceClass === 'enum')
+  if (!('name' in config) && byClass) return humanize(deviceClass)
   return DEVICE_NAME
 }
 
