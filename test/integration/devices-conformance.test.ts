@@ -14,6 +14,7 @@ import { EmbeddedBroker } from '../../src/devices/broker.ts'
 import { DeviceBridge } from '../../src/devices/bridge.ts'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
 import { MqttLink } from '../../src/devices/mqtt-link.ts'
+import type { DeviceSpec } from '../../src/devices/types.ts'
 import { SchemaCompiler } from '../../src/execution/io-schema.ts'
 import { silentLogger } from '../../src/util/logger.ts'
 import { waitFor } from '../helpers.ts'
@@ -63,7 +64,7 @@ export interface Fixture {
   availability?: Message[]
   actions: ActionCase[]
   readings: ReadingCase[]
-  /** option → reason for every option kith does not map, when the importer reports them */
+  /** options the import must report as not (fully) mapped, with the reason it gives */
   unmapped?: Record<string, string>
   /** why the fixture is skipped (only for a difference in another engineer's area at the deadline) */
   pending?: string
@@ -147,6 +148,18 @@ async function hub() {
 }
 
 const fixtures = loadFixtures()
+
+/** The device the fixture's configs make, through an importer of its own (the bridge keeps only summaries). */
+function importedSpec(f: Fixture): DeviceSpec {
+  const ha = new HomeAssistantImporter()
+  let spec: DeviceSpec | undefined
+  for (const m of f.discovery) {
+    for (const e of ha.handle(m.topic, new TextEncoder().encode(text(m.payload))).events)
+      if (e.type === 'upsert') spec = e.device
+  }
+  if (spec == null) throw new Error(`${f.name}: the configs make no device`)
+  return spec
+}
 
 describe('conformance fixtures', () => {
   it('has at least 40 fixtures: 15 Zigbee2MQTT, 10 Tasmota, 10 ESPHome, each citing its source', () => {
@@ -235,9 +248,19 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
         expect(bridge.read(`${id}.${r.part}`)?.value, `${f.name}: ${r.part}`).toEqual(r.value)
       }
 
-      if (f.unmapped != null) {
-        const spec = bridge.devices().find((d) => d.id === id) as unknown as { unmapped?: unknown }
-        expect(spec.unmapped ?? f.unmapped).toEqual(f.unmapped)
+      // what the import could not map is counted with a reason, never dropped: the same configs through an
+      // importer of their own give the device's report, which must list the options the fixture names
+      const report = importedSpec(f).unmapped
+      const reasons = ['not_supported', 'partly', 'display_only', 'not_mapped', 'bad_value']
+      for (const o of report?.options ?? []) {
+        expect(reasons, `${f.name}: ${o.option}`).toContain(o.reason)
+        expect(o.detail.length, `${f.name}: ${o.option} says why`).toBeGreaterThan(0)
+      }
+      const counted = Object.values(report?.counts ?? {}).reduce((a, b) => a + b, 0)
+      expect(counted).toBeGreaterThanOrEqual(report?.options.length ?? 0)
+      for (const [option, reason] of Object.entries(f.unmapped ?? {})) {
+        const found = report?.options.find((o) => o.option === option)
+        expect(found?.reason, `${f.name}: ${option} counted as ${reason}`).toBe(reason)
       }
     },
     30_000,
