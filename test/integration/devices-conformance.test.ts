@@ -42,6 +42,8 @@ interface ActionCase {
   /** the Home Assistant service call that publishes the same command, and where HA's tests show it */
   ha: Cited & { service: string }
   expect: Message
+  /** further publications Home Assistant makes for the same call (a two-point climate: low, then high) */
+  also?: Message[]
   /** the device's state reply to play back after the command */
   reply?: Message[]
   /** whether kith should report the command confirmed by the reply (false: no state topic to confirm on) */
@@ -208,7 +210,9 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
       const spy = await client(broker.url)
       const seen: { topic: string; payload: string }[] = []
       spy.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }))
-      const commandTopics = [...new Set(f.actions.map((a) => a.expect.topic))]
+      const commandTopics = [
+        ...new Set(f.actions.flatMap((a) => [a.expect, ...(a.also ?? [])].map((m) => m.topic))),
+      ]
       if (commandTopics.length > 0) await spy.subscribeAsync(commandTopics, { qos: 1 })
 
       for (const a of f.actions) {
@@ -219,17 +223,21 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
         run.catch((err: Error) => {
           failed = err
         })
+        const wanted = [a.expect, ...(a.also ?? [])]
+        const published = () => wanted.every((w) => seen.some((m) => m.topic === w.topic))
         await waitFor(
-          `${f.name}: ${a.part} publishes on ${a.expect.topic}`,
-          () => failed != null || seen.some((m) => m.topic === a.expect.topic),
+          `${f.name}: ${a.part} publishes on ${wanted.map((w) => w.topic).join(', ')}`,
+          () => failed != null || published(),
         )
-        if (failed != null && !seen.some((m) => m.topic === a.expect.topic))
+        if (failed != null && !published())
           throw new Error(`${f.name}: ${a.part} ${JSON.stringify(a.input)} failed: ${failed.message}`)
-        const sent = seen.find((m) => m.topic === a.expect.topic) as { topic: string; payload: string }
-        expect(
-          comparable(sent.payload),
-          `${f.name}: ${a.part} ${JSON.stringify(a.input)} (HA: ${a.ha.service})`,
-        ).toEqual(comparable(text(a.expect.payload)))
+        for (const w of wanted) {
+          const sent = seen.find((m) => m.topic === w.topic) as { topic: string; payload: string }
+          expect(
+            comparable(sent.payload),
+            `${f.name}: ${a.part} ${JSON.stringify(a.input)} on ${w.topic} (HA: ${a.ha.service})`,
+          ).toEqual(comparable(text(w.payload)))
+        }
         for (const m of a.reply ?? []) await device.publishAsync(m.topic, text(m.payload), { qos: 1 })
         const result = (await run) as { confirmed: boolean }
         expect(result.confirmed, `${f.name}: ${a.part} confirmed`).toBe(a.confirmed)
