@@ -256,9 +256,17 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
         expect(bridge.read(`${id}.${r.part}`)?.value, `${f.name}: ${r.part}`).toEqual(r.value)
       }
 
+      // every action kith offers for the device is driven above
+      const spec = importedSpec(f)
+      const driven = new Set(f.actions.map((a) => a.part))
+      expect(
+        spec.actions.map((a) => a.id).filter((a) => !driven.has(a)),
+        `${f.name}: actions not driven`,
+      ).toEqual([])
+
       // what the import could not map is counted with a reason, never dropped: the same configs through an
       // importer of their own give the device's report, which must list the options the fixture names
-      const report = importedSpec(f).unmapped
+      const report = spec.unmapped
       const reasons = ['not_supported', 'partly', 'display_only', 'not_mapped', 'bad_value']
       for (const o of report?.options ?? []) {
         expect(reasons, `${f.name}: ${o.option}`).toContain(o.reason)
