@@ -69,6 +69,8 @@ export class DeviceRuntime {
   readonly spec: DeviceSpec
   readonly #sensorValue = new Map<string, Template | undefined>()
   readonly #payload = new Map<string, Template>()
+  /** per action with `messages`, each message's topic and compiled payload */
+  readonly #messages = new Map<string, { topic: string; payload: Template }[]>()
   readonly #confirm = new Map<string, Template>()
   readonly #availValue = new Map<AvailabilitySpec, Template | undefined>()
   readonly #validators = new Map<string, SchemaCheck>()
@@ -84,6 +86,12 @@ export class DeviceRuntime {
       this.#sensorValue.set(s.id, s.value != null ? compileTemplate(s.value) : undefined)
     for (const a of spec.actions) {
       this.#payload.set(a.id, compileTemplate(a.payload))
+      if (a.messages != null) {
+        this.#messages.set(
+          a.id,
+          a.messages.map((m) => ({ topic: m.topic, payload: compileTemplate(m.payload) })),
+        )
+      }
       if (a.confirm != null) this.#confirm.set(a.id, compileTemplate(a.confirm.when))
       this.#validators.set(a.id, compileSchema(a.input))
     }
@@ -149,12 +157,24 @@ export class DeviceRuntime {
     if (action == null) throw new TaskFailure('unknown_action', `${this.spec.id} has no action ${actionId}`)
     const problem = this.#validators.get(action.id)?.(input)
     if (problem != null) throw new TaskFailure('bad_input', problem)
-    const payload = (this.#payload.get(action.id) as Template).render({
-      input,
-      task: ctx.task,
-      device: this.spec.id,
-    })
-    const send = () => publish(action.commandTopic, payload, action.retain === true)
+    const context = { input, task: ctx.task, device: this.spec.id }
+    const messages = this.#messages.get(action.id)
+    // one call may publish several messages in order (Home Assistant's basic light); an empty one is skipped
+    const outgoing =
+      messages == null
+        ? [
+            {
+              topic: action.commandTopic,
+              payload: (this.#payload.get(action.id) as Template).render(context),
+            },
+          ]
+        : messages
+            .map((m) => ({ topic: m.topic, payload: m.payload.render(context) }))
+            .filter((m) => m.payload.trim() !== '')
+    const retain = action.retain === true
+    const send = async () => {
+      for (const m of outgoing) await publish(m.topic, m.payload, retain)
+    }
     const when = this.#confirm.get(action.id)
     if (action.confirm == null || when == null) {
       await send()

@@ -11,7 +11,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { DeviceRuntime } from '../../src/devices/device-runtime.ts'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
+import { SchemaCompiler } from '../../src/execution/io-schema.ts'
 import { compileTemplate } from '../../src/devices/template.ts'
 import type { ActionSpec, DeviceSpec } from '../../src/devices/types.ts'
 
@@ -182,6 +184,15 @@ describe('default (basic) schema', () => {
     ])
   })
 
+  it('on_command_type brightness without a brightness topic turns on through the rgb topic, white at that level', () => {
+    const a = act(
+      light({ command_topic: 'l/set', rgb_command_topic: 'l/rgb', on_command_type: 'brightness' }),
+    )
+    expect(published(a, { on: true })).toEqual([['l/rgb', '255,255,255']])
+    expect(published(a, { on: true, brightness: 50 })).toEqual([['l/rgb', '50,50,50']])
+    expect(published(a, { on: false })).toEqual([['l/set', 'OFF']])
+  })
+
   it('on_command_type brightness on a scale of 100 (Tasmota’s Dimmer)', () => {
     const a = act(light({ ...base, brightness_scale: 100, on_command_type: 'brightness' }))
     expect(published(a, { on: true })).toEqual([['test_light/bright', '100']])
@@ -299,5 +310,31 @@ describe('templates beyond the subset', () => {
     expect(device?.unmapped?.options).toContainEqual(
       expect.objectContaining({ option: 'hs_value_template', reason: 'not_supported' }),
     )
+  })
+})
+
+describe('through the device runtime', () => {
+  it('a Tasmota dimmer turned on publishes only Dimmer, turned off only POWER OFF (on_command_type brightness)', async () => {
+    const d = light({
+      command_topic: 'cmnd/tasmota_5B8F21/POWER',
+      brightness_command_topic: 'cmnd/tasmota_5B8F21/Dimmer',
+      brightness_scale: 100,
+      on_command_type: 'brightness',
+    })
+    const schemas = new SchemaCompiler()
+    const runtime = new DeviceRuntime(d, (schema) => schemas.compile(schema, 'input') ?? (() => undefined))
+    const sent: [string, string][] = []
+    const publish = async (topic: string, payload: string) => {
+      sent.push([topic, payload])
+    }
+    const signal = new AbortController().signal
+    await runtime.act('test', { on: true }, { task: 't1' }, publish, signal)
+    await runtime.act('test', { on: true, brightness: 128 }, { task: 't2' }, publish, signal)
+    await runtime.act('test', { on: false }, { task: 't3' }, publish, signal)
+    expect(sent).toEqual([
+      ['cmnd/tasmota_5B8F21/Dimmer', '100'],
+      ['cmnd/tasmota_5B8F21/Dimmer', '50'],
+      ['cmnd/tasmota_5B8F21/POWER', 'OFF'],
+    ])
   })
 })
