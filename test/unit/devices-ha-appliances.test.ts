@@ -1,7 +1,12 @@
 /**
- * The components engineer B added (scene, text, event, humidifier, water heater, lawn mower, vacuum): the
- * command each action publishes equals what Home Assistant publishes for the same service call (configs in
- * the style of Home Assistant's tests/components/mqtt/test_<component>.py DEFAULT_CONFIG).
+ * The components engineer B added (scene, text, event, humidifier, water heater, lawn mower, vacuum, and the
+ * siren's variables): the command each action publishes equals what Home Assistant publishes for the same
+ * service call, as its tests assert (home-assistant/core tests/components/mqtt/): test_scene.py
+ * test_sending_mqtt_commands, test_text.py test_sending_mqtt_commands_and_optimistic, test_humidifier.py
+ * test_sending_mqtt_commands_and_optimistic, test_water_heater.py test_set_target_temperature ("47.0"),
+ * test_lawn_mower.py test_run_lawn_mower_service_optimistic (27c14f6: start_mowing/pause/dock on their own
+ * topics), test_state_vacuum.py test_commands, test_siren.py test_sending_mqtt_commands_and_optimistic.
+ * Bad configs are refused with a counted reason.
  */
 import { describe, expect, it } from 'vitest'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
@@ -110,6 +115,20 @@ describe('Home Assistant appliances and robots', () => {
       tone: 'ping',
       duration: 5,
     })
+  })
+
+  it('refuses configs Home Assistant refuses, each with its reason', () => {
+    const reasons = (component: string, config: Record<string, unknown>) =>
+      new HomeAssistantImporter()
+        .handle(`homeassistant/${component}/x/config`, new TextEncoder().encode(JSON.stringify(config)))
+        .rejections.map((r) => r.reason)
+    expect(reasons('text', { command_topic: 't', max: 300 })).toEqual(['bad_value'])
+    expect(reasons('text', { command_topic: 't', min: 5, max: 2 })).toEqual(['bad_value'])
+    expect(reasons('humidifier', { command_topic: 'h' })).toEqual(['missing_field'])
+    expect(reasons('event', { state_topic: 'e' })).toEqual(['missing_field'])
+    expect(reasons('vacuum', { command_topic: 'v', schema: 'legacy' })).toEqual(['unsupported_component'])
+    expect(reasons('lawn_mower', { name: 'm' })).toEqual(['missing_field'])
+    expect(reasons('scene', { payload_on: 'x' })).toEqual(['missing_field'])
   })
 
   it('refuses an event whose value_template renders JSON, with a counted reason', () => {
