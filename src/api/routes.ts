@@ -103,9 +103,21 @@ export function descriptorJson(
   signed: SignedDescriptor,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const { sig, attest, ...rest } = signed.descriptor
+  const { sig, attest, catalog, ...rest } = signed.descriptor
   return {
     ...rest,
+    // v2: the summary's catalog, its page digests in hex
+    ...(catalog != null
+      ? {
+          catalog: {
+            ...catalog,
+            pages: catalog.pages.map((p) => ({
+              digest: Buffer.from(p.digest).toString('hex'),
+              count: p.count,
+            })),
+          },
+        }
+      : {}),
     attest: {
       tpm: attest.tpm,
       ...(attest.akPub != null ? { akPub: Buffer.from(attest.akPub).toString('base64url') } : {}),
