@@ -80,26 +80,40 @@ export class CatalogIntake {
     const parsed = this.#parse(bytes)
     const admitted = this.#intake.admit(parsed, from, notice)
     if ('result' in admitted) return admitted
-    const caps = await this.#capabilities(parsed, fetch)
-    if (caps == null) return { result: 'ignored', why: 'catalog pages unavailable' }
-    const signed = { descriptor: viewOf(parsed.unverified, caps), bytes: parsed.bytes, digest: parsed.digest }
+    // pages are held for this intake until the store holds the summary (which then names them) or not
+    const held: string[] = []
     try {
+      const caps = await this.#capabilities(parsed, fetch, held)
+      if (caps == null) return { result: 'ignored', why: 'catalog pages unavailable' }
+      const signed = {
+        descriptor: viewOf(parsed.unverified, caps),
+        bytes: parsed.bytes,
+        digest: parsed.digest,
+      }
       return { result: this.#c.store.put(signed, admitted.vouch), signed }
     } catch (err) {
       return ignoredOrThrow(err)
+    } finally {
+      this.#c.pages.release(held)
     }
   }
 
   /** Every page's capabilities in catalog order, pulling those not held; undefined when one is unavailable. */
-  async #capabilities(parsed: ParsedSummary, fetch: PageFetcher): Promise<Capability[] | undefined> {
+  async #capabilities(
+    parsed: ParsedSummary,
+    fetch: PageFetcher,
+    holding: string[],
+  ): Promise<Capability[] | undefined> {
     const { peer, catalog } = parsed.unverified
     const held = new Map<string, Capability[]>()
     const missing: Uint8Array[] = []
     for (const { digest } of catalog.pages) {
       const hex = Buffer.from(digest).toString('hex')
-      const page = this.#c.pages.get(hex)
-      if (page != null) held.set(hex, page.caps)
-      else missing.push(digest)
+      const page = this.#c.pages.hold(hex)
+      if (page != null) {
+        holding.push(hex)
+        held.set(hex, page.caps)
+      } else missing.push(digest)
     }
     this.counters.pagesReused += held.size
     const answers = missing.length > 0 ? await fetch(missing) : []
@@ -115,6 +129,7 @@ export class CatalogIntake {
         this.counters.pagesRejected.no_room++
         return undefined
       }
+      holding.push(hex)
       this.counters.pagesPulled++
       held.set(hex, caps)
     }

@@ -58,20 +58,35 @@ export class PageCache {
   }
 
   /**
-   * Holds an opened page; false (counted as `full`) when there is no room even after dropping the pages no
-   * summary names.
+   * The page of `digestHex`, kept for the caller (an intake assembling a summary) until it calls
+   * {@link release}; undefined when not held.
+   */
+  hold(digestHex: string): HeldPage | undefined {
+    const slot = this.#pages.get(digestHex)
+    if (slot != null) slot.refs++
+    return slot
+  }
+
+  /**
+   * Holds an opened page for the caller until {@link release}, as {@link hold} does; false (counted as
+   * `full`) when there is no room even after dropping the pages no summary or intake names.
    */
   add(digestHex: string, page: HeldPage): boolean {
-    if (this.#pages.has(digestHex)) return true
+    if (this.hold(digestHex) != null) return true
     const size = page.bytes.byteLength
     if (!this.#room(size)) {
       this.counters.full++
       return false
     }
-    this.#pages.set(digestHex, { ...page, refs: 0 })
+    this.#pages.set(digestHex, { ...page, refs: 1 })
     this.counters.held = this.#pages.size
     this.counters.bytes += size
     return true
+  }
+
+  /** Lets go of pages taken with {@link hold} or {@link add}; a page nothing else names is dropped. */
+  release(digests: string[]): void {
+    this.#ref(digests, -1)
   }
 
   /** Keeps the pages of every summary the store holds, and only those; returns the unsubscribe function. */
