@@ -4,6 +4,8 @@
  * driven from there; a page request nobody announced; and a node that speaks only v1 beside v2 nodes.
  */
 import { join } from 'node:path'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import { pullCatalog } from '../../src/discovery/catalog-exchange.ts'
@@ -106,6 +108,20 @@ describe('a hub of 100 devices across the network (descriptor v2)', () => {
     })
     expect(task, JSON.stringify(task)).toMatchObject({ status: 'ok', provider: peerOf(hub) })
     await waitFor('the plug to switch on', () => last.state.state === 'ON')
+  })
+
+  it('lists a tool for every capability of the hub to an agent on the other node (MCP)', async () => {
+    const client = new Client({ name: 'catalog-test', version: '1' })
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${viewer.apiUrl}/mcp`)))
+    try {
+      const { tools } = await client.listTools()
+      const described = tools.map((t) => `${t.name} ${t.title ?? ''} ${t.description ?? ''}`).join('\n')
+      // one tool per remote capability, the last plug's included
+      expect(tools.length).toBeGreaterThanOrEqual(DEVICES * CAPS_PER_PLUG)
+      expect(described).toContain(`Virtual smart plug ${plugs.at(-1)!.id}`)
+    } finally {
+      await client.close()
+    }
   })
 
   it('answers a page request for a digest nobody announced with nothing, and counts it', async () => {
