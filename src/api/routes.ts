@@ -179,7 +179,10 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/descriptor',
-      doc: { summary: "This node's signed capability descriptor (503 before the first announce)" },
+      doc: {
+        summary:
+          "This node's signed descriptor: the v2 summary with its catalog, every capability of its pages in caps (503 before the first announce)",
+      },
       handle: () => {
         const own = node.descriptor()
         if (own == null) throw new HttpError(503, 'not_ready', 'this node has not announced yet')
