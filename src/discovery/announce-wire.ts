@@ -9,7 +9,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { KithLibp2p } from '../connectivity/host.ts'
-import type { CatalogPage } from './catalog-page.ts'
+import { type CatalogPage, PageError } from './catalog-page.ts'
 import { CatalogIntake, type CatalogIntakeCounters } from './catalog-intake.ts'
 import { type CatalogServeCounters, pullCatalog, serveCatalog } from './catalog-exchange.ts'
 import {
@@ -169,9 +169,11 @@ export function catalogWire(c: WireComponents & { pages: PageCache }): AnnounceW
         for (const source of sources) {
           const wanted = digests.filter((_, i) => answers[i] == null)
           if (wanted.length === 0) break
-          const got = await pullCatalog(host, source, { pages: wanted }).catch(() =>
-            wanted.map(() => undefined),
-          )
+          // an unreachable source is tried no further; a page over the cap is that source's fault
+          const got = await pullCatalog(host, source, { pages: wanted }).catch((err: Error) => {
+            if (err instanceof PageError) throw err
+            return wanted.map(() => undefined)
+          })
           let j = 0
           answers = answers.map((a) => (a != null ? a : got[j++]))
           for (const page of got) onBytes(page?.byteLength ?? 0)

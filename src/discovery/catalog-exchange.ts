@@ -8,7 +8,7 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { KithLibp2p } from '../connectivity/host.ts'
-import { MAX_PAGE_BYTES } from './catalog-page.ts'
+import { MAX_PAGE_BYTES, PageError } from './catalog-page.ts'
 import { MAX_SUMMARY_BYTES } from './summary.ts'
 import {
   CATALOG_PROTOCOL,
@@ -21,6 +21,13 @@ import {
 export const CATALOG_TIMEOUT_MS = 5_000
 const MAX_STREAMS = 32
 const FRAME_CAP = Math.max(MAX_PAGE_BYTES, MAX_SUMMARY_BYTES)
+
+/** A frame over the cap is a page or summary over 16 KiB: the peer's fault, refused as `oversize`. */
+function oversize(err: Error): never {
+  if (err.name === 'InvalidDataLengthError')
+    throw new PageError('oversize', `a catalog answer is over ${FRAME_CAP} bytes`)
+  throw err
+}
 
 /** What a node serves: a peer's summary (by digest, or its newest), and pages by digest (hex). */
 export interface CatalogSource {
@@ -92,7 +99,7 @@ export async function pullCatalog(
     const expected = 'pages' in request ? request.pages.length : 1
     const answers: Array<Uint8Array | undefined> = []
     for (let i = 0; i < expected; i++) {
-      const answer = (await lp.read({ signal })).subarray()
+      const answer = (await lp.read({ signal }).catch(oversize)).subarray()
       answers.push(answer.byteLength > 0 ? answer : undefined)
     }
     await stream.close({ signal })

@@ -116,7 +116,7 @@ export class CatalogIntake {
       } else missing.push(digest)
     }
     this.counters.pagesReused += held.size
-    const answers = missing.length > 0 ? await fetch(missing) : []
+    const answers = missing.length > 0 ? await this.#fetch(fetch, missing) : []
     for (const [i, digest] of missing.entries()) {
       const bytes = answers[i]
       if (bytes == null) {
@@ -146,6 +146,15 @@ export class CatalogIntake {
       caps.push(...page)
     }
     return caps
+  }
+
+  async #fetch(fetch: PageFetcher, digests: Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    try {
+      return await fetch(digests)
+    } catch (err) {
+      if (err instanceof PageError) this.counters.pagesRejected[err.reason]++
+      throw err
+    }
   }
 
   #open(bytes: Uint8Array, digest: Uint8Array, peer: string): Capability[] {

@@ -185,6 +185,18 @@ describe('descriptor v2 summary and catalog pages', () => {
     })
   })
 
+  it('refuses a summary whose page came back over the size cap, and counts it', async () => {
+    const { store, intake } = setup()
+    const own = signSummary(input(household(5)), alice.sign)
+    // the catalog stream refuses a frame over 16 KiB before reading it (catalog-exchange.ts)
+    const tooBig = async () => {
+      throw new PageError('oversize', 'a catalog answer is over 16384 bytes')
+    }
+    await expect(intake.take(own.bytes, 'n1', undefined, tooBig)).rejects.toThrow(PageError)
+    expect(intake.counters.pagesRejected.oversize).toBe(1)
+    expect(store.get(alice.peerId.toString())).toBeUndefined()
+  })
+
   it('refuses oversize, foreign and malformed pages', () => {
     const peer = alice.peerId.toString()
     const big = new Uint8Array(MAX_PAGE_BYTES + 1)
