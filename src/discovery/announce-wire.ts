@@ -48,6 +48,8 @@ export interface AnnounceWire {
   readonly protocol: string
   /** what taking bodies in cost and refused */
   readonly counters: IntakeCounters
+  /** v2: pages served, and page digests asked for that this node does not hold */
+  readonly served?: CatalogServeCounters
   decodeNotice(bytes: Uint8Array): Announce
   sign(unsigned: Omit<UnsignedDescriptor, 'v'>, sign: (data: Uint8Array) => Uint8Array): OwnBody
   /** serves pulls of bodies this node holds (`own` first, then the store's entries of this version) */
