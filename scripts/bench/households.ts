@@ -2,8 +2,8 @@
  * Hubs of household size across the network (issue 22): descriptor v2 (a signed summary naming catalog pages)
  * against today's single v1 descriptor, measured in the same run, with real virtual devices (Zigbee2MQTT-style
  * smart plugs announcing themselves through Home Assistant discovery: a switch and three sensors each) on the
- * hub's embedded broker, and a second node over TCP on 127.0.0.1. Both nodes and the devices run in the bench
- * process.
+ * hub's embedded broker, and a second node over TCP on 127.0.0.1. Both nodes run in the bench process, the
+ * plugs in one child process (scripts/bench/lib/plug-fleet.ts).
  *
  * - `visible-100`: from the moment the hub's last plug has published its discovery messages to the moment the
  *   second node's store holds every one of the hub's 400 device capabilities (a store event, not a poll).
@@ -20,9 +20,9 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { startTestNode } from '../../test/nodes.ts'
+import { Child } from './lib/process.ts'
 import { SampleSet } from './lib/samples.ts'
 import type { BenchContext, RunOutput, Target } from './lib/types.ts'
 
@@ -32,8 +32,8 @@ export const name = 'households'
 export const description =
   'A hub of household size across the network: descriptor v2 (signed summary + catalog pages) vs today’s single ' +
   'v1 descriptor in the same run. Virtual Zigbee2MQTT-style plugs (Home Assistant discovery; switch, its state, ' +
-  'power and energy = 4 capabilities each) on the hub’s embedded broker, a second node over TCP on 127.0.0.1, all in the ' +
-  'bench process. `visible-100`: last plug’s discovery message → the second node holds all 400 device ' +
+  'power and energy = 4 capabilities each) on the hub’s embedded broker, a second node over TCP on 127.0.0.1, both nodes in the ' +
+  'bench process, the plugs in one child process. `visible-100`: last plug’s discovery message → the second node holds all 400 device ' +
   'capabilities. `bytes-N-vV`: steady-state bytes per node per second on the libp2p connection (kernel tcp_info ' +
   'counters, everything on the wire), TTL 15 s, N plugs, wire version V. `withheld-N-v1`: capabilities the v1 ' +
   'descriptor leaves out. `action-N`: device action round trip (delegate → QoS 1 command → state confirmation) ' +
@@ -52,7 +52,8 @@ const WARMUP_CALLS = 50
 interface Hub {
   hub: KithNode
   viewer: KithNode
-  plugs: VirtualDevice[]
+  /** the ids of the plugs, in the order they were started */
+  plugs: string[]
   stop(): Promise<void>
 }
 
@@ -63,6 +64,7 @@ const peerOf = (n: KithNode) => n.host.peerId.toString()
  * when the viewer held all their capabilities (watched from before the first plug starts).
  */
 async function household(
+  ctx: BenchContext,
   dir: string,
   devices: number,
   version: 1 | 2,
@@ -75,27 +77,28 @@ async function household(
     bootstrap: [hub.host.getMultiaddrs()[0]!.toString()],
     yaml: [discovery],
   })
-  const plugs: VirtualDevice[] = []
+  const plugs = Array.from({ length: devices }, (_, i) => `plug_${String(i).padStart(3, '0')}`)
+  let fleet: Child | undefined
   const stop = async () => {
-    await Promise.all(plugs.map((p) => p.stop().catch(() => undefined)))
+    if (fleet != null) {
+      fleet.process.stdin?.end()
+      await fleet.waitForExit(10_000).catch(() => fleet?.kill())
+    }
     await viewer.stop().catch(() => undefined)
     await hub.stop().catch(() => undefined)
   }
   try {
     await until('the viewer to hold the hub', () => viewer.discovery.store.get(peerOf(hub)) != null)
     const visible = whenVisible(viewer, hub, devices * CAPS_PER_PLUG)
-    const url = hub.devices.brokerUrl() as string
-    for (let i = 0; i < devices; i++)
-      plugs.push(
-        await startVirtualDevice({
-          url,
-          kind: 'plug',
-          id: `plug_${String(i).padStart(3, '0')}`,
-          readingIntervalMs: 0,
-        }),
-      )
-    // startVirtualDevice resolves once the plug is online and its discovery configs are published
-    return { hub, viewer, plugs, stop, lastAnnounce: performance.now(), visible }
+    // the plugs run in a process of their own, as devices do: their MQTT work is not the hub's
+    fleet = new Child(
+      process.execPath,
+      [join(ctx.root, 'scripts/bench/lib/plug-fleet.ts'), hub.devices.brokerUrl() as string, String(devices)],
+      { cwd: ctx.root },
+    )
+    // the line comes once the last plug is online and its discovery messages are published
+    const lastAnnounce = await fleet.waitForStdout((line) => line.includes('"announced"'), 120_000)
+    return { hub, viewer, plugs, stop, lastAnnounce, visible }
   } catch (err) {
     await stop()
     throw err
@@ -142,10 +145,8 @@ async function linkBytes(h: Hub): Promise<number> {
 
 async function timeActions(h: Hub, calls: number): Promise<number[]> {
   const last = h.plugs.at(-1)!
-  const action = h.hub.devices.bridge
-    .capabilities()
-    .find((c) => c.kind === 'device' && c.id.includes(last.id))
-  if (action == null) throw new Error(`no action for ${last.id}`)
+  const action = h.hub.devices.bridge.capabilities().find((c) => c.kind === 'device' && c.id.includes(last))
+  if (action == null) throw new Error(`no action for ${last}`)
   const out: number[] = []
   for (let i = 0; i < WARMUP_CALLS + calls; i++) {
     const started = performance.now()
@@ -168,7 +169,12 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
     for (const devices of [4, 12, 100]) {
       for (const version of [2, 1] as const) {
         if (devices === 4 && version === 1) continue
-        const h = await household(join(ctx.tmpDir, `run-${runNo}-${devices}-v${version}`), devices, version)
+        const h = await household(
+          ctx,
+          join(ctx.tmpDir, `run-${runNo}-${devices}-v${version}`),
+          devices,
+          version,
+        )
         try {
           await until(
             'the hub to import every plug',
