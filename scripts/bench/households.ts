@@ -184,6 +184,13 @@ export async function run(ctx: BenchContext): Promise<RunOutput> {
             const at = await h.visible
             samples.add('visible-100', 'ms', [Math.max(0, at - h.lastAnnounce)])
             const pages = h.hub.discovery.announcer.current()?.pages?.length ?? 0
+            const taken = h.viewer.discovery.announcer.counters.intake as {
+              pagesPulled?: number
+              pagesRejected?: Record<string, number>
+            }
+            ctx.log(
+              `run ${runNo}: the viewer pulled ${taken.pagesPulled} pages; refused ${JSON.stringify(taken.pagesRejected)}`,
+            )
             ctx.log(
               `run ${runNo}: 400 capabilities visible ${(at - h.lastAnnounce).toFixed(0)} ms after the last announce (${pages} pages)`,
             )

@@ -17,6 +17,7 @@ import {
   ignoredOrThrow,
 } from './intake.ts'
 import type { PageCache } from './page-cache.ts'
+import { TokenBuckets } from './penalties.ts'
 import type { DescriptorStore } from './store.ts'
 import { parseSummary, type ParsedSummary, viewOf } from './summary.ts'
 
@@ -32,9 +33,21 @@ export interface CatalogIntakeCounters extends IntakeCounters {
   pagesPulled: number
   /** pages a new summary listed that were held already (not pulled again) */
   pagesReused: number
-  /** pages refused, by why; `missing`: no source had it, `no_room`: the page cache is full of live pages */
-  pagesRejected: Record<PageRejectReason | 'missing' | 'no_room', number>
+  /**
+   * pages refused, by why; `missing`: no source had it, `no_room`: the page cache is full of live pages,
+   * `limited`: the origin's page budget is spent (the summary is taken at a later notice)
+   */
+  pagesRejected: Record<PageRejectReason | 'missing' | 'no_room' | 'limited', number>
 }
+
+export interface CatalogIntakeInit extends IntakeInit {
+  /** pages one origin may make this node pull per second, sustained */
+  pageRatePerSec?: number
+  /** and in a burst: two full catalogs */
+  pageBurst?: number
+}
+
+export const CATALOG_INTAKE_DEFAULTS = { pageRatePerSec: 2, pageBurst: 128 }
 
 /** Pulls pages by digest from wherever the summary came from; an entry is undefined when nobody served it. */
 export type PageFetcher = (digests: Uint8Array[]) => Promise<Array<Uint8Array | undefined>>
@@ -43,10 +56,20 @@ export class CatalogIntake {
   readonly counters: CatalogIntakeCounters
   readonly #c: CatalogIntakeComponents
   readonly #intake: DescriptorIntake
+  /**
+   * Pages pulled per origin: an origin can sign new summaries listing new pages as fast as the signature
+   * budget lets it, and each may name 1 MiB of pages; an honest hub changes a page or two per device change.
+   */
+  readonly #pageBudget: TokenBuckets
 
-  constructor(components: CatalogIntakeComponents, init: IntakeInit = {}) {
+  constructor(components: CatalogIntakeComponents, init: CatalogIntakeInit = {}) {
     this.#c = components
     this.#intake = new DescriptorIntake(components, init)
+    this.#pageBudget = new TokenBuckets({
+      ratePerSec: init.pageRatePerSec ?? CATALOG_INTAKE_DEFAULTS.pageRatePerSec,
+      burst: init.pageBurst ?? CATALOG_INTAKE_DEFAULTS.pageBurst,
+      ...(init.now != null ? { now: init.now } : {}),
+    })
     this.counters = Object.assign(this.#intake.counters, {
       pagesPulled: 0,
       pagesReused: 0,
@@ -58,6 +81,7 @@ export class CatalogIntake {
         count_mismatch: 0,
         missing: 0,
         no_room: 0,
+        limited: 0,
       },
     })
   }
@@ -116,6 +140,10 @@ export class CatalogIntake {
       } else missing.push(digest)
     }
     this.counters.pagesReused += held.size
+    if (missing.length > 0 && !this.#pageBudget.take(peer, missing.length)) {
+      this.counters.pagesRejected.limited++
+      return undefined
+    }
     const answers = missing.length > 0 ? await this.#fetch(fetch, missing) : []
     for (const [i, digest] of missing.entries()) {
       const bytes = answers[i]

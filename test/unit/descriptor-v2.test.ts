@@ -197,6 +197,30 @@ describe('descriptor v2 summary and catalog pages', () => {
     expect(store.get(alice.peerId.toString())).toBeUndefined()
   })
 
+  it('pulls no more pages from one origin than its page budget, and takes the summary once it refills', async () => {
+    const store = new DescriptorStore({ now })
+    const cache = new PageCache()
+    cache.follow(store)
+    const first = signSummary(input(household(100)), alice.sign)
+    const intake = new CatalogIntake(
+      { store, verify, self: 'me', pages: cache },
+      { now, pageBurst: first.pages.length, pageRatePerSec: first.pages.length },
+    )
+    expect(await intake.take(first.bytes, 'n1', undefined, served(first.pages).fetch)).toMatchObject({
+      result: 'accepted',
+    })
+    // at once a summary whose every page is new: over the budget, nothing pulled
+    const renamed = household(100).map((c) => ({ ...c, description: `${c.description}, renamed` }))
+    const next = signSummary(input(renamed, 2), alice.sign)
+    const source = served(next.pages)
+    expect(await intake.take(next.bytes, 'n1', undefined, source.fetch)).toMatchObject({ result: 'ignored' })
+    expect(intake.counters.pagesRejected.limited).toBe(1)
+    expect(source.asked).toHaveLength(0)
+    // the budget refills (here in a second): its origin's next notice brings it in
+    clock += 2_000
+    expect(await intake.take(next.bytes, 'n1', undefined, source.fetch)).toMatchObject({ result: 'replaced' })
+  })
+
   it('refuses oversize, foreign and malformed pages', () => {
     const peer = alice.peerId.toString()
     const big = new Uint8Array(MAX_PAGE_BYTES + 1)
