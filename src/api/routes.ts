@@ -103,9 +103,21 @@ export function descriptorJson(
   signed: SignedDescriptor,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const { sig, attest, ...rest } = signed.descriptor
+  const { sig, attest, catalog, ...rest } = signed.descriptor
   return {
     ...rest,
+    // v2: the summary's catalog, its page digests in hex
+    ...(catalog != null
+      ? {
+          catalog: {
+            ...catalog,
+            pages: catalog.pages.map((p) => ({
+              digest: Buffer.from(p.digest).toString('hex'),
+              count: p.count,
+            })),
+          },
+        }
+      : {}),
     attest: {
       tpm: attest.tpm,
       ...(attest.akPub != null ? { akPub: Buffer.from(attest.akPub).toString('base64url') } : {}),
@@ -167,7 +179,10 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/descriptor',
-      doc: { summary: "This node's signed capability descriptor (503 before the first announce)" },
+      doc: {
+        summary:
+          "This node's signed descriptor: the v2 summary with its catalog, every capability of its pages in caps (503 before the first announce)",
+      },
       handle: () => {
         const own = node.descriptor()
         if (own == null) throw new HttpError(503, 'not_ready', 'this node has not announced yet')

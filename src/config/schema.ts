@@ -243,6 +243,11 @@ export const configSchema = z
         ttl: z.number().int().min(3_000).max(3_600_000).default(15_000),
         /** `flood` gossips whole descriptors: only a baseline for benchmarks */
         mode: z.enum(['bodyless', 'flood']).default('bodyless'),
+        /**
+         * descriptor wire: 2 (summary + catalog pages, and a fitted v1 copy for v1-only peers) or 1 (a single
+         * 16 KiB descriptor, as before; capabilities that do not fit are left out). `flood` speaks v1.
+         */
+        version: z.union([z.literal(1), z.literal(2)]).default(2),
         maxDescriptors: z.number().int().min(16).max(100_000).default(10_000),
         maxClockSkew: z.number().int().min(0).max(600_000).default(30_000),
         sampleInterval: z.number().int().min(500).max(600_000).default(5_000),

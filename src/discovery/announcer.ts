@@ -19,34 +19,19 @@ import type { PeerId } from '@libp2p/interface'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import { learnAddresses } from '../connectivity/peers.ts'
 import type { Logger } from '../util/logger.ts'
+import { type AnnounceWire, descriptorWire, type OwnBody } from './announce-wire.ts'
+import { PageError } from './catalog-page.ts'
 import {
   canonicalEncode,
   DescriptorError,
   type NodeState,
   type SignatureVerifier,
-  type SignedDescriptor,
-  signDescriptor,
   type UnsignedDescriptor,
 } from './descriptor.ts'
-import { pullDescriptor, serveDescriptors } from './exchange.ts'
-import {
-  DescriptorIntake,
-  DigestMismatchError,
-  type IntakeCounters,
-  type IntakeNotice,
-  type IntakeOutcome,
-} from './intake.ts'
+import { DigestMismatchError, type IntakeCounters, type IntakeNotice, type IntakeOutcome } from './intake.ts'
 import { PeerPenalties } from './penalties.ts'
 import type { DescriptorStore } from './store.ts'
-import {
-  ANNOUNCE_TOPIC,
-  type Announce,
-  DESCRIPTOR_PROTOCOL,
-  decodeAnnounce,
-  encodeAnnounce,
-  FLOOD_TOPIC,
-  type WireError,
-} from './wire.ts'
+import { type Announce, encodeAnnounce, FLOOD_TOPIC, type WireError } from './wire.ts'
 
 export interface AnnouncerInit {
   ttlMs: number
@@ -73,6 +58,17 @@ export interface AnnouncerComponents {
   log: Logger
   /** told the sender's clock of every notice that comes straight from its sender */
   clock?: ClockOffset
+  /** the wire version this announcer speaks (announce-wire.ts); v1 when absent */
+  wire?: AnnounceWire
+  /**
+   * whether this node's own body goes into the store (and so into the index): false for the v1 copy a v2
+   * node offers v1-only peers, whose full v2 view is in the store already
+   */
+  storeOwn?: boolean
+  /** publish notices only while this says so (the v1 copy: while a v1-only peer is connected); always when absent */
+  publishWhile?: () => boolean
+  /** peers not to pull from when they join the topic (a v2 peer joining the v1 topic: its summary comes) */
+  skipJoin?: (peer: PeerId) => boolean
 }
 
 /**
@@ -106,7 +102,8 @@ export interface AnnouncerCounters {
 
 export class Announcer {
   readonly counters: AnnouncerCounters
-  readonly intake: DescriptorIntake
+  readonly intake: { readonly counters: IntakeCounters }
+  readonly wire: AnnounceWire
   readonly #c: AnnouncerComponents
   #ttlMs: number
   readonly #mode: 'bodyless' | 'flood'
@@ -117,7 +114,9 @@ export class Announcer {
   readonly #resignAfterMs: number
   readonly #inflight = new Map<string, Promise<TopicValidatorResult>>()
   readonly #penalties = new PeerPenalties()
-  #own: SignedDescriptor | undefined
+  #own: OwnBody | undefined
+  /** what `#own` was signed from (addresses, every capability, attestation), encoded to compare */
+  #offer: Buffer | undefined
   #state: NodeState | undefined
   #seq = 0
   #resign = false
@@ -133,14 +132,17 @@ export class Announcer {
     this.#maxSkewMs = init.maxSkewMs ?? 30_000
     this.#resignAfterMs = init.resignAfterMs ?? ANNOUNCER_DEFAULTS.resignAfterMs
     this.#mode = init.mode
-    this.#topic = init.mode === 'flood' ? FLOOD_TOPIC : ANNOUNCE_TOPIC
+    this.wire =
+      components.wire ??
+      descriptorWire({
+        store: components.store,
+        verify: components.verify,
+        self: components.host.peerId.toString(),
+      })
+    this.#topic = init.mode === 'flood' ? FLOOD_TOPIC : this.wire.topic
     this.#minIntervalMs = init.minIntervalMs ?? ANNOUNCER_DEFAULTS.minIntervalMs
     this.#maxPulls = init.maxConcurrentPulls ?? ANNOUNCER_DEFAULTS.maxConcurrentPulls
-    this.intake = new DescriptorIntake({
-      store: components.store,
-      verify: components.verify,
-      self: components.host.peerId.toString(),
-    })
+    this.intake = { counters: this.wire.counters }
     this.counters = {
       announced: 0,
       gossipBytesOut: 0,
@@ -153,7 +155,7 @@ export class Announcer {
       penalized: 0,
       heartbeats: 0,
       noticesRejected: { malformed: 0, unsigned: 0, foreign: 0, clock_skew: 0, old: 0 },
-      intake: this.intake.counters,
+      intake: this.wire.counters,
     }
   }
 
@@ -162,7 +164,7 @@ export class Announcer {
   }
 
   /** This node's current descriptor: the signed body with the state last announced. */
-  current(): SignedDescriptor | undefined {
+  current(): OwnBody | undefined {
     const own = this.#own
     if (own == null || this.#state == null) return own
     return { ...own, descriptor: { ...own.descriptor, state: this.#state } }
@@ -171,9 +173,9 @@ export class Announcer {
   async start(): Promise<void> {
     this.#running = true
     this.#seq = this.#c.seq.load()
-    await serveDescriptors(
+    await this.wire.serve(
       this.#c.host,
-      (req) => this.#bytesFor(req.peer, req.digest),
+      () => this.#own,
       (n) => {
         this.counters.pullBytesOut += n
       },
@@ -219,7 +221,7 @@ export class Announcer {
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscription)
     this.#pubsub.unsubscribe(this.#topic)
     this.#pubsub.topicValidators.delete(this.#topic)
-    await this.#c.host.unhandle(DESCRIPTOR_PROTOCOL)
+    await this.#c.host.unhandle(this.wire.protocol)
   }
 
   /**
@@ -253,22 +255,29 @@ export class Announcer {
       own != null &&
       !this.#resign &&
       now - own.descriptor.iat < this.#resignAfterMs &&
-      sameOffer(own.descriptor, parts) &&
+      this.#offer?.equals(offerOf(parts)) === true &&
       (this.#mode === 'bodyless' || sameState(own.descriptor.state, parts.state))
     if (own == null || !heartbeat) {
       this.#resign = false
       this.#seq++
       this.#c.seq.save(this.#seq)
-      own = signDescriptor({ v: 1, peer, seq: this.#seq, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
+      own = this.wire.sign({ peer, seq: this.#seq, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
       this.#own = own
-      this.#c.store.put(own)
-    } else {
+      this.#offer = offerOf(parts)
+      if (own.left != null && own.left.length > 0)
+        this.#c.log.warn(
+          { version: this.wire.version, left: own.left.length },
+          'capabilities left out of the descriptor: they do not fit its size limits',
+        )
+      if (this.#c.storeOwn !== false) this.#c.store.put(own)
+    } else if (this.#c.storeOwn !== false) {
       this.#c.store.touch(peer, own.descriptor.seq, Buffer.from(own.digest).toString('hex'), {
         at: now,
         state: parts.state,
       })
     }
     this.#state = parts.state
+    if (this.#c.publishWhile?.() === false) return
     const data =
       this.#mode === 'flood'
         ? own.bytes
@@ -293,13 +302,6 @@ export class Announcer {
     }
   }
 
-  #bytesFor(peer: string, digest?: Uint8Array): Uint8Array | undefined {
-    const entry = this.#c.store.get(peer)
-    if (entry == null) return undefined
-    if (digest != null && !Buffer.from(entry.digest).equals(digest)) return undefined
-    return entry.bytes
-  }
-
   async #validateAnnounce(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
     this.counters.gossipBytesIn += msg.data.byteLength
     if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
@@ -307,7 +309,7 @@ export class Announcer {
     if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned announce')
     let announce: Announce
     try {
-      announce = decodeAnnounce(msg.data)
+      announce = this.wire.decodeNotice(msg.data)
     } catch (err) {
       return this.#rejectNotice(from, 'malformed', (err as WireError).message)
     }
@@ -331,7 +333,8 @@ export class Announcer {
       this.counters.noticesRejected.old++
       return TopicValidatorResult.Ignore
     }
-    if (this.#c.store.has(announce.peer, announce.seq)) return TopicValidatorResult.Ignore
+    if (this.#c.store.has(announce.peer, announce.seq, undefined, this.wire.version))
+      return TopicValidatorResult.Ignore
     const running = this.#inflight.get(digestHex)
     if (running != null) return running
     if (this.#inflight.size >= this.#maxPulls) return TopicValidatorResult.Ignore
@@ -349,10 +352,7 @@ export class Announcer {
       this.counters.pulls++
       try {
         await this.#learnAddrs(source)
-        bytes = await pullDescriptor(this.#c.host, source, {
-          peer: notice.peer,
-          ...(notice.digest != null ? { digest: notice.digest } : {}),
-        })
+        bytes = await this.wire.pull(this.#c.host, source, notice.peer, notice.digest)
       } catch (err) {
         this.counters.pullFailures++
         this.#c.log.debug({ from: source.toString(), err: (err as Error).message }, 'pull failed')
@@ -363,7 +363,7 @@ export class Announcer {
         continue
       }
       this.counters.pullBytesIn += bytes.byteLength
-      return this.#take(source, bytes, notice)
+      return await this.#take(source, bytes, notice)
     }
     return TopicValidatorResult.Ignore
   }
@@ -376,24 +376,28 @@ export class Announcer {
     await learnAddresses(this.#c.host, source, this.#c.store.get(source.toString())?.descriptor.addrs ?? [])
   }
 
-  #validateFlood(from: PeerId, msg: Message): TopicValidatorResult {
+  async #validateFlood(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
     this.counters.gossipBytesIn += msg.data.byteLength
     if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
     if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned descriptor')
     // a flooded body carries no `at`: its publisher vouches for it now, and only for its own descriptor
-    const result = this.#take(from, msg.data, { peer: msg.from.toString(), at: Date.now() })
+    const result = await this.#take(from, msg.data, { peer: msg.from.toString(), at: Date.now() })
     return result === TopicValidatorResult.Accept ? this.#forward(from, msg) : result
   }
 
   /** Takes a body in; stale or duplicate bodies are ignored, invalid ones cost the sender. */
-  #take(from: PeerId, bytes: Uint8Array, notice: IntakeNotice): TopicValidatorResult {
+  async #take(from: PeerId, bytes: Uint8Array, notice: IntakeNotice): Promise<TopicValidatorResult> {
     let outcome: IntakeOutcome
     try {
-      outcome = this.intake.take(bytes, from.toString(), notice)
+      outcome = await this.wire.take(this.#c.host, from, bytes, notice, (n) => {
+        this.counters.pullBytesIn += n
+      })
     } catch (err) {
-      if (err instanceof DescriptorError || err instanceof DigestMismatchError)
+      if (err instanceof DescriptorError || err instanceof DigestMismatchError || err instanceof PageError)
         return this.#strike(from, err.message)
-      throw err
+      this.counters.pullFailures++
+      this.#c.log.debug({ from: from.toString(), err: (err as Error).message }, 'taking a body failed')
+      return TopicValidatorResult.Ignore
     }
     if (outcome.result === 'limited' || outcome.result === 'ignored') return TopicValidatorResult.Ignore
     const { descriptor } = outcome.signed
@@ -445,9 +449,12 @@ export class Announcer {
   #onPeerSubscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
     if (!subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) return
     const peer = peerId.toString()
-    if (this.#c.store.get(peer) != null || this.#inflight.size >= this.#maxPulls) return
+    if (this.#c.store.has(peer, 0, undefined, this.wire.version) || this.#inflight.size >= this.#maxPulls)
+      return
+    if (this.#c.skipJoin?.(peerId) === true) return
     const key = `join:${peer}`
-    const job = pullDescriptor(this.#c.host, peerId, { peer })
+    const job = this.wire
+      .pull(this.#c.host, peerId, peer)
       .then((bytes) => {
         if (bytes == null) return TopicValidatorResult.Ignore
         this.counters.pullBytesIn += bytes.byteLength
@@ -464,12 +471,7 @@ function sameState(a: NodeState, b: NodeState): boolean {
   return Buffer.from(canonicalEncode(a)).equals(canonicalEncode(b))
 }
 
-/** True when `parts` offers what `held` already says: capabilities, addresses, attestation. */
-function sameOffer(
-  held: UnsignedDescriptor,
-  parts: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>,
-): boolean {
-  const offer = (d: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>) =>
-    canonicalEncode({ addrs: d.addrs, caps: d.caps, attest: d.attest })
-  return Buffer.from(offer(held)).equals(offer(parts))
+/** What a body is signed from besides its state, encoded: a body whose offer is unchanged is not signed again. */
+function offerOf(parts: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>): Buffer {
+  return Buffer.from(canonicalEncode({ addrs: parts.addrs, caps: parts.caps, attest: parts.attest }))
 }

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { Packr } from 'msgpackr'
 import { z } from 'zod'
+import type { CatalogInfo } from './summary.ts'
 
 export const DESCRIPTOR_VERSION = 1
 /** Largest descriptor accepted or produced, encoded. */
@@ -85,7 +86,14 @@ export const descriptorSchema = unsignedSchema.extend({ sig: bytes(64, 64) })
 export type Capability = z.output<typeof capabilitySchema>
 export type NodeState = z.output<typeof stateSchema>
 export type UnsignedDescriptor = z.output<typeof unsignedSchema>
-export type Descriptor = z.output<typeof descriptorSchema>
+/**
+ * A descriptor as the store and every consumer see it: a v1 descriptor as signed, or a v2 summary with the
+ * capabilities of its catalog pages put back in `caps` and the summary's `catalog` beside them (summary.ts).
+ */
+export type Descriptor = Omit<z.output<typeof descriptorSchema>, 'v'> & {
+  v: 1 | 2
+  catalog?: CatalogInfo
+}
 
 /** Why a descriptor was refused; each reason has its own counter. */
 export type RejectReason = 'oversize' | 'malformed' | 'bad_signature' | 'stale_seq' | 'expired' | 'clock_skew'
@@ -144,25 +152,49 @@ function lastSigField(wire: Uint8Array): number {
   }
   return -1
 }
-/** A fixmap of the 10 fields on the wire; of 9 in the body. */
-const WIRE_MAP = 0x8a
-const BODY_MAP = 0x89
+/** The header of a msgpack map: how many fields it has and how many bytes the header takes, or undefined. */
+function mapHeader(wire: Uint8Array): { fields: number; size: number } | undefined {
+  const first = wire[0]
+  if (first == null) return undefined
+  if (first >= 0x80 && first <= 0x8f) return { fields: first & 0x0f, size: 1 }
+  const view = Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength)
+  if (first === 0xde && wire.byteLength >= 3) return { fields: view.readUInt16BE(1), size: 3 }
+  if (first === 0xdf && wire.byteLength >= 5) return { fields: view.readUInt32BE(1), size: 5 }
+  return undefined
+}
+
+/** The header msgpackr writes for a map of `fields` fields (the smallest form that holds the count). */
+function encodeMapHeader(fields: number): Uint8Array {
+  if (fields < 16) return Uint8Array.of(0x80 | fields)
+  if (fields < 0x10000) return Uint8Array.of(0xde, fields >> 8, fields & 0xff)
+  const out = Buffer.alloc(5)
+  out[0] = 0xdf
+  out.writeUInt32BE(fields, 1)
+  return out
+}
 
 /**
  * Splits wire bytes into the signed body and the signature: the last `sig` field is cut out and the map
- * header is made one field shorter. Canonical order puts `sig` after `seq`, followed only by `state`, `ttl`
- * and `v` (numbers and booleans), so on honest bytes the last such field is the field. On other bytes the
- * cut is still deterministic, and the signature check then decides: only the owner's body verifies.
+ * header is made one field shorter, whatever the number of fields (so a later wire version may add fields
+ * and an older receiver still cuts it). Canonical order puts `sig` after every field whose name sorts before
+ * it; on honest bytes the last such field is the field. On other bytes the cut is still deterministic, and
+ * the signature check then decides: only the owner's body verifies.
+ *
+ * @example
+ * const cut = splitSigned(wire) // { body, sig } or undefined when there is no map with a 64-byte sig
  */
-function splitWire(wire: Uint8Array): { body: Uint8Array; sig: Uint8Array } | undefined {
-  if (wire[0] !== WIRE_MAP) return undefined
+export function splitSigned(wire: Uint8Array): { body: Uint8Array; sig: Uint8Array } | undefined {
+  const header = mapHeader(wire)
+  if (header == null || header.fields < 1) return undefined
   const at = lastSigField(wire)
-  if (at < 1) return undefined
+  if (at < header.size) return undefined
+  const bodyHeader = encodeMapHeader(header.fields - 1)
+  const rest = wire.byteLength - SIG_FIELD_BYTES - header.size
   // every byte is written below, so the zero-fill of a safe allocation would be wasted
-  const body = Buffer.allocUnsafe(wire.byteLength - SIG_FIELD_BYTES)
-  body[0] = BODY_MAP
-  body.set(wire.subarray(1, at), 1)
-  body.set(wire.subarray(at + SIG_FIELD_BYTES), at)
+  const body = Buffer.allocUnsafe(bodyHeader.byteLength + rest)
+  body.set(bodyHeader, 0)
+  body.set(wire.subarray(header.size, at), bodyHeader.byteLength)
+  body.set(wire.subarray(at + SIG_FIELD_BYTES), bodyHeader.byteLength + at - header.size)
   return { body, sig: wire.slice(at + SIG_FIELD.length, at + SIG_FIELD_BYTES) }
 }
 
@@ -205,7 +237,7 @@ export function signDescriptor(
     )
   }
   // a receiver finds the body by cutting the last `sig` field; make sure that cut gives back what was signed
-  const cut = splitWire(bytes)
+  const cut = splitSigned(bytes)
   if (cut == null || !Buffer.from(cut.body).equals(body)) {
     throw new DescriptorError('malformed', 'this descriptor would not split back into its signed body')
   }
@@ -234,7 +266,7 @@ function oversize(bytes: Uint8Array): never {
  */
 export function parseDescriptor(bytes: Uint8Array): ParsedDescriptor {
   if (bytes.byteLength > MAX_DESCRIPTOR_BYTES) oversize(bytes)
-  const cut = splitWire(bytes)
+  const cut = splitSigned(bytes)
   if (cut == null) throw new DescriptorError('malformed', 'not a descriptor map with a 64-byte sig field')
   let raw: unknown
   try {

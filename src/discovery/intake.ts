@@ -9,7 +9,6 @@
  * then the signature; then the store.
  */
 import {
-  checkSignature,
   DescriptorError,
   type ParsedDescriptor,
   parseDescriptor,
@@ -27,6 +26,13 @@ export interface IntakeInit {
   /** and in a burst */
   verifyBurst?: number
   now?: () => number
+}
+
+/** What {@link DescriptorIntake.admit} reads of a parsed v1 body or v2 summary. */
+export interface Admissible {
+  unverified: { v: 1 | 2; peer: string; seq: number; iat: number; ttl: number; sig: Uint8Array }
+  body: Uint8Array
+  digest: Uint8Array
 }
 
 export interface IntakeComponents {
@@ -100,6 +106,31 @@ export class DescriptorIntake {
    */
   take(bytes: Uint8Array, from: string, notice?: IntakeNotice): IntakeOutcome {
     const parsed = this.#parse(bytes)
+    const admitted = this.admit(parsed, from, notice)
+    if ('result' in admitted) return admitted
+    const signed: SignedDescriptor = {
+      descriptor: parsed.unverified,
+      bytes: parsed.bytes,
+      digest: parsed.digest,
+    }
+    try {
+      return { result: this.#c.store.put(signed, admitted.vouch), signed }
+    } catch (err) {
+      return ignoredOrThrow(err)
+    }
+  }
+
+  /**
+   * Every check between the parse and the store, for a v1 body or a v2 summary alike: the announced digest,
+   * not our own, the store's freshness rules, the verified-before cache, the sender's budget, the signature.
+   * Returns the notice that vouches for the body (if any), or the outcome when the body goes no further.
+   * Throws as {@link take} does.
+   *
+   * @example
+   * const admitted = intake.admit(parseSummary(bytes), from, notice)
+   * if ('result' in admitted) return admitted // ignored or limited
+   */
+  admit(parsed: Admissible, from: string, notice?: IntakeNotice): { vouch?: IntakeNotice } | IntakeOutcome {
     const { unverified } = parsed
     if (notice?.digest != null && !Buffer.from(notice.digest).equals(parsed.digest)) {
       this.counters.digestMismatch++
@@ -123,20 +154,13 @@ export class DescriptorIntake {
         return { result: 'limited' }
       }
       this.counters.verified++
-      try {
-        checkSignature(parsed, this.#c.verify)
-      } catch (err) {
-        if (err instanceof DescriptorError) this.#c.store.reject(err.reason)
-        throw err
+      if (!this.#c.verify(unverified.peer, parsed.body, unverified.sig)) {
+        this.#c.store.reject('bad_signature')
+        throw new DescriptorError('bad_signature', `signature does not match the key of ${unverified.peer}`)
       }
       this.#remember(digestHex, unverified.sig)
     }
-    const signed: SignedDescriptor = { descriptor: unverified, bytes: parsed.bytes, digest: parsed.digest }
-    try {
-      return { result: this.#c.store.put(signed, vouch), signed }
-    } catch (err) {
-      return ignoredOrThrow(err)
-    }
+    return vouch != null ? { vouch } : {}
   }
 
   #parse(bytes: Uint8Array): ParsedDescriptor {
@@ -163,7 +187,7 @@ export class DescriptorIntake {
  * A body that is merely out of date (an older seq, expired, or no room for it) is ignored; one issued in the
  * future beyond the skew allowance is the sender's fault, like an invalid one (the store counted both).
  */
-function ignoredOrThrow(err: unknown): IntakeOutcome {
+export function ignoredOrThrow(err: unknown): IntakeOutcome {
   if (err instanceof DescriptorError && (err.reason === 'stale_seq' || err.reason === 'expired'))
     return { result: 'ignored', why: err.reason }
   throw err

@@ -89,7 +89,8 @@ export class TokenBuckets {
     this.#now = init.now ?? Date.now
   }
 
-  take(key: string): boolean {
+  /** Takes `n` tokens from `key`'s bucket; false (taking none) when it holds fewer. */
+  take(key: string, n = 1): boolean {
     const now = this.#now()
     let bucket = this.#buckets.get(key)
     if (bucket == null) {
@@ -103,8 +104,8 @@ export class TokenBuckets {
     }
     // re-inserted on every use, so the map's order is least recently used first
     this.#buckets.set(key, bucket)
-    if (bucket.tokens < 1) return false
-    bucket.tokens--
+    if (bucket.tokens < n) return false
+    bucket.tokens -= n
     return true
   }
 }

@@ -7,6 +7,8 @@
  * - The state is soft-state of its own: a heartbeat carries the origin's current state, and the entry's
  *   `descriptor.state` is the newest one its origin vouched for (`stateAt`), never an older one.
  * - An older seq never replaces a newer one; the same seq with another body is refused too (equivocation).
+ *   Each wire version has its own sequence: a v2 summary replaces a peer's v1 descriptor whatever their seqs,
+ *   and a v1 descriptor (the fitted copy a v2 node offers v1-only peers) never replaces a live v2 summary.
  * - Expiry is driven by a min-heap of deadlines and one timer armed for the earliest, not by a scan per query.
  * - The store is bounded: when full, the entry closest to expiry makes room, unless the newcomer itself
  *   would expire sooner, in which case the newcomer is refused.
@@ -53,6 +55,8 @@ export type StoreCounters = {
   duplicate: number
   /** newer states taken from heartbeats, without a new body */
   stateUpdates: number
+  /** v1 descriptors not taken because the peer's v2 summary is held */
+  superseded: number
   expired: number
   evicted: number
   rejected: Record<RejectReason | 'store_full', number>
@@ -66,6 +70,7 @@ export class DescriptorStore {
     replaced: 0,
     duplicate: 0,
     stateUpdates: 0,
+    superseded: 0,
     expired: 0,
     evicted: 0,
     rejected: {
@@ -121,10 +126,14 @@ export class DescriptorStore {
     return entry != null && entry.expiresAt > this.#now() ? entry : undefined
   }
 
-  /** True when the store already holds this exact descriptor, or a newer one from the same peer. */
-  has(peer: string, seq: number, digestHex?: string): boolean {
+  /**
+   * True when the store already holds this exact descriptor, or a newer one from the same peer (of wire
+   * version `v`, or any entry of a later version).
+   */
+  has(peer: string, seq: number, digestHex?: string, v: 1 | 2 = 1): boolean {
     const entry = this.get(peer)
     if (entry == null) return false
+    if (entry.descriptor.v !== v) return entry.descriptor.v > v
     return (
       entry.descriptor.seq > seq ||
       (entry.descriptor.seq === seq && (digestHex == null || entry.digestHex === digestHex))
@@ -148,13 +157,15 @@ export class DescriptorStore {
    * is held). Throws {@link DescriptorError} (counted) when {@link put} would refuse it.
    */
   precheck(
-    descriptor: { peer: string; seq: number; iat: number; ttl: number },
+    descriptor: { v?: 1 | 2; peer: string; seq: number; iat: number; ttl: number },
     digestHex: string,
     heardAt?: number,
   ): 'new' | 'duplicate' {
     this.#lifetime(descriptor, heardAt)
     const previous = this.get(descriptor.peer)
-    if (previous == null) return 'new'
+    const v = descriptor.v ?? 1
+    if (previous == null || previous.descriptor.v < v) return 'new'
+    if (previous.descriptor.v > v) this.#supersede()
     if (previous.descriptor.seq === descriptor.seq && previous.digestHex === digestHex) return 'duplicate'
     if (previous.descriptor.seq >= descriptor.seq) {
       this.#refuse('stale_seq', `seq ${descriptor.seq} is not newer than the held ${previous.descriptor.seq}`)
@@ -174,7 +185,9 @@ export class DescriptorStore {
     const digestHex = Buffer.from(signed.digest).toString('hex')
     const expiresAt = this.#lifetime(descriptor, vouch?.at)
     const previous = this.#entries.get(descriptor.peer)
-    if (previous != null && previous.expiresAt > now) {
+    if (previous != null && previous.expiresAt > now && previous.descriptor.v > descriptor.v)
+      this.#supersede()
+    if (previous != null && previous.expiresAt > now && previous.descriptor.v === descriptor.v) {
       if (previous.descriptor.seq === descriptor.seq && previous.digestHex === digestHex) {
         if (vouch != null) this.touch(descriptor.peer, descriptor.seq, digestHex, vouch)
         this.counters.duplicate++
@@ -282,6 +295,12 @@ export class DescriptorStore {
     this.#entries.delete(victim.descriptor.peer)
     this.counters.evicted++
     this.#emit({ type: 'remove', entry: victim, why: 'evicted' })
+  }
+
+  /** A v1 body of a peer whose v2 summary is held: not an error of the sender, only not wanted. */
+  #supersede(): never {
+    this.counters.superseded++
+    throw new DescriptorError('stale_seq', 'this peer speaks descriptor v2; its v1 descriptor is not taken')
   }
 
   #refuse(reason: RejectReason | 'store_full', message: string): never {

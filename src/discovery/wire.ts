@@ -11,9 +11,16 @@ export const ANNOUNCE_TOPIC = 'kith/announce/1'
 /** The full-body flooding baseline; only for benchmarks (`discovery.mode: flood`). */
 export const FLOOD_TOPIC = 'kith/announce-full/1'
 export const DESCRIPTOR_PROTOCOL = '/kith/descriptor/1.0.0'
+/** Descriptor v2: notices of signed summaries (summary.ts); their pages are pulled over the catalog protocol. */
+export const CATALOG_TOPIC = 'kith/announce/2'
+export const CATALOG_PROTOCOL = '/kith/catalog/2.0.0'
 
 export const MAX_ANNOUNCE_BYTES = 512
 export const MAX_PULL_REQUEST_BYTES = 256
+/** A catalog request: a summary, or up to 64 page digests (34 bytes each on the wire) */
+export const MAX_CATALOG_REQUEST_BYTES = 4096
+/** Most page digests one catalog request may ask for. */
+export const MAX_PAGES_PER_REQUEST = 64
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 const digestBytes = z.custom<Uint8Array>(
@@ -35,6 +42,17 @@ const pullSchema = z.strictObject({
   digest: digestBytes.optional(),
 })
 
+/** The v2 notice: the same fields, and any field a later version adds is ignored rather than refused. */
+const noticeV2Schema = z.object({
+  ...announceSchema.shape,
+  state: z.object(stateSchema.shape).optional(),
+})
+/** `{peer, digest?}` asks for `peer`'s summary; `{pages: [digest…]}` asks for those pages, one frame each. */
+const catalogRequestSchema = z.union([
+  z.object({ pages: z.array(digestBytes).min(1).max(MAX_PAGES_PER_REQUEST) }),
+  z.object({ peer: z.string().min(1).max(128), digest: digestBytes.optional() }),
+])
+
 /**
  * `{peer, seq, digest, at, state}`: a small notice that a peer's descriptor is live and what state the peer is
  * in now. A new digest means the body changed (pull it); the digest already held means the body is unchanged
@@ -45,6 +63,7 @@ const pullSchema = z.strictObject({
 export type Announce = z.output<typeof announceSchema>
 /** Asks for `peer`'s descriptor; with `digest`, only that exact one. */
 export type PullRequest = z.output<typeof pullSchema>
+export type CatalogRequest = z.output<typeof catalogRequestSchema>
 
 export class WireError extends Error {
   /** `oversize` or `malformed`, what the refusal is counted under */
@@ -88,4 +107,20 @@ export function encodePullRequest(request: PullRequest): Uint8Array {
 
 export function decodePullRequest(bytes: Uint8Array): PullRequest {
   return decode(bytes, MAX_PULL_REQUEST_BYTES, pullSchema, 'pull request')
+}
+
+/** A v2 notice (on {@link CATALOG_TOPIC}); fields it does not know are dropped, not refused. */
+export function decodeNoticeV2(bytes: Uint8Array): Announce {
+  return decode(bytes, MAX_ANNOUNCE_BYTES, noticeV2Schema, 'announce')
+}
+
+export function encodeCatalogRequest(request: CatalogRequest): Uint8Array {
+  if ('pages' in request) return packr.pack({ pages: request.pages })
+  return packr.pack(
+    request.digest != null ? { peer: request.peer, digest: request.digest } : { peer: request.peer },
+  )
+}
+
+export function decodeCatalogRequest(bytes: Uint8Array): CatalogRequest {
+  return decode(bytes, MAX_CATALOG_REQUEST_BYTES, catalogRequestSchema, 'catalog request')
 }

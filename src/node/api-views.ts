@@ -54,6 +54,9 @@ export function apiNodeView(parts: {
       live: discovery.store.size,
       store: discovery.store.counters,
       gossip: discovery.announcer.counters,
+      // v2: pages held for others' summaries; the fitted v1 copy's gossip while v1-only peers are around
+      pages: { ...discovery.pages.counters, ...discovery.announcer.wire.served },
+      ...(discovery.legacy != null ? { legacy: discovery.legacy.counters } : {}),
     }),
   }
 }

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { CapabilityConfig, Config } from '../config/index.ts'
 import { isLoopbackHost, parseHostPort } from '../config/index.ts'
-import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES } from '../discovery/descriptor.ts'
 import type { CapabilityRegistry } from '../execution/registry.ts'
 import { DeviceBridge } from '../devices/bridge.ts'
 import { EmbeddedBroker } from '../devices/broker.ts'
@@ -190,20 +189,11 @@ export function buildDevices(parts: {
  * The node's local state with the online devices' capabilities added after its own, and a re-announce
  * whenever a device comes, goes or changes.
  */
-export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge, log?: Logger): LocalState {
-  let withheld = 0
+export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge): LocalState {
   return {
     state: () => local.state(),
-    capabilities: () => {
-      const { offered, left } = fitDescriptor(local.capabilities(), bridge.capabilities())
-      if (left !== withheld && left > 0)
-        log?.warn(
-          { withheld: left },
-          'device capabilities left out of the descriptor: it would exceed 16 KiB',
-        )
-      withheld = left
-      return offered
-    },
+    // every capability: the v2 summary's catalog pages carry them all (src/discovery/summary.ts)
+    capabilities: () => [...local.capabilities(), ...bridge.capabilities()],
     ...(local.start != null ? { start: () => (local.start as () => Promise<void>)() } : {}),
     ...(local.stop != null ? { stop: () => (local.stop as () => void)() } : {}),
     ...(local.replaceCapabilities != null
@@ -218,32 +208,6 @@ export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge, 
       }
     },
   }
-}
-
-/** Room for capabilities in a descriptor: its 16 KiB cap less the other fields and the signature. */
-const CAPABILITY_BUDGET = MAX_DESCRIPTOR_BYTES - 2048
-
-/**
- * The node's own capabilities, then device actions, then sensors, as many as fit in one descriptor; the
- * rest stay runnable here (and visible in GET /v1/devices) but are not advertised.
- */
-export function fitDescriptor(
-  own: Capability[],
-  devices: Capability[],
-): { offered: Capability[]; left: number } {
-  const ordered = [
-    ...devices.filter((c) => c.kind === 'device'),
-    ...devices.filter((c) => c.kind !== 'device'),
-  ]
-  let used = own.reduce((n, c) => n + canonicalEncode(c).byteLength, 0)
-  const offered = [...own]
-  for (const c of ordered) {
-    const size = canonicalEncode(c).byteLength
-    if (used + size > CAPABILITY_BUDGET) continue
-    used += size
-    offered.push(c)
-  }
-  return { offered, left: own.length + devices.length - offered.length }
 }
 
 /** Keeps the registry's device capabilities equal to the bridge's known devices; returns the unsubscribe function. */

@@ -1,11 +1,16 @@
 /**
- * Wires the discovery plane from the config: the soft-state store, the announcer (bodyless gossip or the
- * flooding baseline), and the state that feeds this node's own descriptor.
+ * Wires the discovery plane from the config: the soft-state store, the announcers (descriptor v2 summaries
+ * with catalog pages, and the fitted v1 copy for peers that speak only v1; or v1 alone, bodyless or the
+ * flooding baseline), the page cache, and the state that feeds this node's own descriptor.
  */
 import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
+import { catalogWire, descriptorWire } from '../discovery/announce-wire.ts'
 import { Announcer } from '../discovery/announcer.ts'
+import { fitV1 } from '../discovery/fit-v1.ts'
+import { LegacyPeers } from '../discovery/legacy-peers.ts'
+import { PageCache } from '../discovery/page-cache.ts'
 import { availableCapabilities, type CapabilityGate } from '../discovery/bands.ts'
 import { ClockOffset, watchClock } from '../discovery/clock-offset.ts'
 import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
@@ -17,6 +22,8 @@ import { KeyValue } from '../store/kv.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 
 const SEQ_KEY = 'discovery.seq'
+/** v2 summaries have a sequence of their own (store.ts): the v1 copy keeps the seq v1 peers know */
+const SEQ2_KEY = 'discovery.seq2'
 
 /** What the discovery plane needs to know about this node at announce time. */
 export interface LocalState {
@@ -83,7 +90,14 @@ export class SampledLocalState implements LocalState {
 
 export interface DiscoveryPlane {
   store: DescriptorStore
+  /** this node's descriptor as most peers see it: the v2 summary (v1 when `discovery.version: 1`) */
   announcer: Announcer
+  /** the fitted v1 copy offered to v1-only peers, on a v2 node */
+  legacy?: Announcer
+  /** catalog pages held for other peers' summaries */
+  pages: PageCache
+  /** announces at once on every wire this node speaks */
+  announce(): Promise<void>
   /** every live capability, indexed for intent queries; follows the store */
   index: CapabilityIndex
   /** how far this node's clock is from its peers', from their notices (`GET /v1/status`, `/metrics`) */
@@ -129,26 +143,59 @@ export function buildDiscovery(parts: {
     maxSkewMs: config.discovery.maxClockSkew,
   })
   const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2 })
+  const self = host.peerId.toString()
+  const pages = new PageCache()
+  const v2 = config.discovery.version === 2 && config.discovery.mode === 'bodyless'
+  const common = {
+    host,
+    store,
+    clock,
+    sign: parts.identity.sign,
+    verify: parts.verify,
+    describe: () => ({
+      addrs: host.getMultiaddrs().map(String).slice(0, 16),
+      state: local.state(),
+      caps: local.capabilities(),
+      attest: parts.attest?.() ?? { tpm: false },
+    }),
+  }
+  const init = {
+    ttlMs: config.discovery.ttl,
+    mode: config.discovery.mode,
+    maxSkewMs: config.discovery.maxClockSkew,
+  }
+  const seqAt = (key: string) => ({
+    load: () => Number(kv.get(key) ?? 0),
+    save: (seq: number) => kv.set(key, String(seq)),
+  })
+  const v1Wire = descriptorWire({ store, verify: parts.verify, self }, fitV1)
+  // a v2 node: its summary for v2 peers, and the v1 copy, gossiped only while a v1-only peer is connected
+  let legacy: Announcer | undefined
+  const legacyPeers = new LegacyPeers(host, () => void legacy?.announce({ resign: false }))
+  if (v2)
+    legacy = new Announcer(
+      {
+        ...common,
+        wire: v1Wire,
+        seq: seqAt(SEQ_KEY),
+        storeOwn: false,
+        publishWhile: () => legacyPeers.present(),
+        skipJoin: (peer) => legacyPeers.speaksV2(peer),
+        log: componentLogger(parts.logger, 'kith:discovery:announcer-v1'),
+      },
+      init,
+    )
   const announcer = new Announcer(
     {
-      host,
-      store,
-      clock,
-      sign: parts.identity.sign,
-      verify: parts.verify,
-      describe: () => ({
-        addrs: host.getMultiaddrs().map(String).slice(0, 16),
-        state: local.state(),
-        caps: local.capabilities(),
-        attest: parts.attest?.() ?? { tpm: false },
-      }),
-      seq: { load: () => Number(kv.get(SEQ_KEY) ?? 0), save: (seq) => kv.set(SEQ_KEY, String(seq)) },
+      ...common,
+      wire: v2 ? catalogWire({ store, verify: parts.verify, self, pages }) : v1Wire,
+      seq: seqAt(v2 ? SEQ2_KEY : SEQ_KEY),
       log: componentLogger(parts.logger, 'kith:discovery:announcer'),
     },
-    { ttlMs: config.discovery.ttl, mode: config.discovery.mode, maxSkewMs: config.discovery.maxClockSkew },
+    init,
   )
+  const unfollow = pages.follow(store)
   const index = new CapabilityIndex(parts.trustOf !== undefined ? { trustOf: parts.trustOf } : {})
-  const self = host.peerId.toString()
   store.onChange((event) => {
     // a state update re-ranks the peer's capabilities without re-indexing their text
     if (event.type === 'put' || event.type === 'state')
@@ -159,25 +206,41 @@ export function buildDiscovery(parts: {
   })
   let unwatch: (() => void) | undefined
   let unwatchClock: (() => void) | undefined
+  const announce = async () => {
+    await Promise.all([announcer.announce(), legacy?.announce()])
+  }
   return {
     store,
     announcer,
+    ...(legacy != null ? { legacy } : {}),
+    pages,
     index,
     clock,
-    setTtl: (ttlMs) => announcer.setTtl(ttlMs),
+    announce,
+    setTtl: (ttlMs) => {
+      announcer.setTtl(ttlMs)
+      legacy?.setTtl(ttlMs)
+    },
     async start() {
       await local.start?.()
       store.start()
+      if (legacy != null) {
+        await legacy.start()
+        await legacyPeers.start()
+      }
       await announcer.start()
       // a band crossing goes out at once as a heartbeat with the new state; a capability withdrawn or
       // restored differs from the signed body, so the announcer signs a new one
-      unwatch = local.watch?.(() => void announcer.announce())
+      unwatch = local.watch?.(() => void announce())
       unwatchClock = watchClock(clock, componentLogger(parts.logger, 'kith:discovery:clock'))
     },
     async stop() {
       unwatch?.()
       unwatchClock?.()
+      legacyPeers.stop()
       await announcer.stop()
+      await legacy?.stop()
+      unfollow()
       store.stop()
       local.stop?.()
     },

@@ -100,11 +100,7 @@ export class KithNode {
       schemas,
       logger: parts.logger,
     })
-    const local = withDeviceCapabilities(
-      parts.local,
-      this.devices.bridge,
-      componentLogger(parts.logger, 'kith:devices'),
-    )
+    const local = withDeviceCapabilities(parts.local, this.devices.bridge)
     this.#local = local
     this.reputation = createReputation({
       ...parts,
@@ -212,7 +208,7 @@ export class KithNode {
         devices: this.devices,
         local: this.#local,
         setTtl: (ttlMs) => this.discovery.setTtl(ttlMs),
-        announce: () => void this.discovery.announcer.announce(),
+        announce: () => void this.discovery.announce(),
         logger: this.#root,
       },
       this.#config,

@@ -4,6 +4,7 @@
  * hostile inputs built from real encodings (test/fuzz/harness.ts) and must return a value or refuse with its
  * own error and a reason.
  */
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -15,9 +16,15 @@ import {
   MAX_DESCRIPTOR_BYTES,
   signDescriptor,
 } from '../../src/discovery/descriptor.ts'
+import { MAX_PAGE_BYTES, openPage, PageError } from '../../src/discovery/catalog-page.ts'
+import { MAX_SUMMARY_BYTES, parseSummary, signSummary } from '../../src/discovery/summary.ts'
 import { createVerifier } from '../../src/discovery/verify.ts'
 import {
   decodeAnnounce,
+  decodeCatalogRequest,
+  decodeNoticeV2,
+  encodeCatalogRequest,
+  MAX_CATALOG_REQUEST_BYTES,
   decodePullRequest,
   encodeAnnounce,
   encodePullRequest,
@@ -65,6 +72,7 @@ beforeAll(async () => {
 afterAll(() => cleanup())
 
 const peer = () => me.peerId.toString()
+const sha = (bytes: Uint8Array) => new Uint8Array(createHash('sha256').update(bytes).digest())
 
 function descriptorSample(): Uint8Array {
   return signDescriptor(
@@ -133,6 +141,58 @@ describe('fuzzing the wire decoders', () => {
     const pulls = [encodePullRequest({ peer: peer() }), encodePullRequest({ peer: peer(), digest })]
     fuzz(pull, hostileBytes(pulls, MAX_PULL_REQUEST_BYTES), (bytes) =>
       pull.check(bytes, () => decodePullRequest(bytes), WireError),
+    )
+  })
+
+  it('descriptor v2: summary, catalog page, v2 notice and catalog request', () => {
+    const caps = Array.from({ length: 6 }, (_, i) => ({
+      id: `plug${i}.switch`,
+      title: `Plug ${i}`,
+      description: 'turns the plug on and off',
+      tags: ['plug'],
+      kind: 'device' as const,
+      risk: 'low' as const,
+      input: { type: 'object', properties: { on: { type: 'boolean' } } },
+      output: {},
+    }))
+    const own = signSummary(
+      {
+        peer: peer(),
+        seq: 2,
+        iat: NOW,
+        ttl: 15_000,
+        addrs: ['/ip4/127.0.0.1/tcp/4001'],
+        state: { load: 0.4, memFree: 512, queue: 1 },
+        attest: { tpm: false },
+        caps,
+      },
+      me.sign,
+    )
+    const summary = new Tally('summary')
+    fuzz(summary, hostileBytes([own.bytes], MAX_SUMMARY_BYTES), (bytes) =>
+      summary.check(bytes, () => parseSummary(bytes), DescriptorError),
+    )
+    expect(summary.refused.size).toBeGreaterThan(0)
+    // a flipped page is refused by its digest; junk under the right digest must still be refused cleanly
+    const page = own.pages[0]!
+    const pages = new Tally('catalog-page')
+    fuzz(pages, hostileBytes([page.bytes], MAX_PAGE_BYTES), (bytes) =>
+      pages.check(bytes, () => openPage(bytes, sha(bytes), peer()), PageError),
+    )
+    const digest = new Uint8Array(32).fill(9)
+    const notice = new Tally('notice-v2')
+    fuzz(
+      notice,
+      hostileBytes([encodeAnnounce({ peer: peer(), seq: 2, digest, at: NOW })], MAX_ANNOUNCE_BYTES),
+      (b) => notice.check(b, () => decodeNoticeV2(b), WireError),
+    )
+    const request = new Tally('catalog-request')
+    const requests = [
+      encodeCatalogRequest({ peer: peer() }),
+      encodeCatalogRequest({ pages: [digest, digest] }),
+    ]
+    fuzz(request, hostileBytes(requests, MAX_CATALOG_REQUEST_BYTES), (b) =>
+      request.check(b, () => decodeCatalogRequest(b), WireError),
     )
   })
 

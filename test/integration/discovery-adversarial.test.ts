@@ -59,7 +59,8 @@ afterAll(async () => {
 })
 
 const publish = (data: Uint8Array) => (attacker.services.pubsub as GossipSub).publish(ANNOUNCE_TOPIC, data)
-const stats = () => honest.discovery.announcer.counters
+// these attacks speak descriptor v1: the v1 announcer of a v2 node takes them
+const stats = () => (honest.discovery.legacy ?? honest.discovery.announcer).counters
 const rejected = () => honest.discovery.store.counters.rejected
 
 function unsignedFor(peer: string, seq: number) {

@@ -164,7 +164,16 @@ describe('discovery across five nodes', () => {
   it('serves its own and the held descriptors over the HTTP API', async () => {
     const t = nodes[0]!
     const own = (await (await fetch(`${t.node.apiUrl}/v1/descriptor`)).json()) as Record<string, unknown>
-    expect(own).toMatchObject({ v: 1, peer: peerOf(t), ttl: TTL, attest: { tpm: false } })
+    // descriptor v2: the signed summary, its catalog, and every capability its pages hold
+    expect(own).toMatchObject({
+      v: 2,
+      peer: peerOf(t),
+      ttl: TTL,
+      attest: { tpm: false },
+      catalog: { count: 1, pages: [{ count: 1 }] },
+      caps: [{ id: 'n0.echo' }],
+    })
+    expect((own.catalog as { pages: Array<{ digest: string }> }).pages[0]?.digest).toMatch(/^[0-9a-f]{64}$/)
     expect(own.sig).toMatch(/^[\w-]{86}$/)
     expect(own.digest).toMatch(/^[0-9a-f]{64}$/)
     const all = (await (await fetch(`${t.node.apiUrl}/v1/descriptors`)).json()) as {

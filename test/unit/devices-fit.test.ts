@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Capability } from '../../src/discovery/descriptor.ts'
-import { fitDescriptor } from '../../src/node/devices.ts'
+import { fitDescriptor } from '../../src/discovery/fit-v1.ts'
 
 const cap = (id: string, kind: Capability['kind']): Capability => ({
   id,

@@ -90,7 +90,16 @@ function fakeSource(state: NodeState, tasks = new TaskCounts()): MetricsSource {
     peers: () => 4,
     liveDescriptors: () => 5,
     discovery: () => ({
-      store: { accepted: 5, replaced: 1, duplicate: 9, stateUpdates: 2, expired: 7, evicted: 0, rejected },
+      store: {
+        accepted: 5,
+        replaced: 1,
+        duplicate: 9,
+        stateUpdates: 2,
+        superseded: 0,
+        expired: 7,
+        evicted: 0,
+        rejected,
+      },
       gossip: {
         announced: 10,
         heartbeats: 6,
