@@ -5,7 +5,7 @@
  */
 import { slugify, topicProblem } from './slug.ts'
 import { compileTemplate, TemplateError } from './template.ts'
-import { jinjaLiteral, templateExpression } from './template-builders.ts'
+import { jinjaLiteral, rewriteLookups, templateExpression } from './template-builders.ts'
 import type { AvailabilitySpec, Risk } from './types.ts'
 import { Refusal, refuse } from './refusal.ts'
 import { unmapped } from './ha-unmapped.ts'
@@ -218,8 +218,10 @@ export function templateOf(config: Config, key: string): string | undefined {
   const value = config[key]
   if (value == null || value === '') return undefined
   if (typeof value !== 'string') refuse('bad_template', `${key} is not a string`)
-  checked(value, key)
-  return value
+  // Zigbee2MQTT's lookup tables ({% set values = {…} %}, {0: 'off', …}[value]) as the subset's conditionals
+  const source = rewriteLookups(value)
+  checked(source, key)
+  return source
 }
 
 /**

@@ -139,19 +139,21 @@ describe('climate', () => {
     expect(act(z, 'test_temperature').input).toMatchObject({
       properties: { temperature: { minimum: 5, maximum: 30 } },
     })
-    // the action's lookup table ({% set %}) is beyond the template subset: counted, the rest imported
-    expect(z.sensors.some((s) => s.topic === 'zigbee2mqtt/TRV' && s.kind === 'hvac_action')).toBe(false)
-    expect(z.unmapped?.options).toContainEqual(
-      expect.objectContaining({ option: 'action_template', reason: 'not_supported' }),
-    )
+    // the action's lookup table ({% set values = {…} %}) is read as the subset's conditional chain
+    const action = z.sensors.find((s) => s.kind === 'hvac_action')
+    const render = (payload: unknown) =>
+      compileTemplate(action?.value ?? '').render({ value: JSON.stringify(payload), value_json: payload })
+    expect(render({ running_state: 'heat' })).toBe('heating')
+    expect(render({ running_state: 'idle' })).toBe('idle')
+    expect(z.unmapped?.counts.not_supported).toBeUndefined()
     expect(published(act(z, 'test_preset'), { preset: 'eco' })).toEqual([
       ['zigbee2mqtt/TRV/set/preset', 'eco'],
     ])
   })
 })
 
-describe('templates beyond the subset', () => {
-  it('a Bosch thermostat whose mode template sets a lookup table keeps its other actions', () => {
+describe('Zigbee2MQTT lookup tables', () => {
+  it('a Bosch thermostat’s mode templates ({% set values = … %}) publish and read as Home Assistant does', () => {
     const fixture = JSON.parse(
       readFileSync(join(import.meta.dirname, '../fixtures/devices/z2m-bosch-bth-ra.json'), 'utf8'),
     ) as { discovery: { topic: string; payload: unknown }[] }
@@ -166,8 +168,24 @@ describe('templates beyond the subset', () => {
     expect(published(act(e.device, 'climate_temperature'), { temperature: 22 })).toEqual([
       ['zigbee2mqtt/bosch_radiator/set/occupied_heating_setpoint', '22.0'],
     ])
-    expect(e.device.actions.some((a) => a.id === 'climate_mode')).toBe(false)
-    expect(e.device.unmapped?.options).toContainEqual(
+    // what the template renders in Home Assistant (the fixture's expectation): heat → manual, unlisted → pause
+    expect(published(act(e.device, 'climate_mode'), { mode: 'heat' })).toEqual([
+      ['zigbee2mqtt/bosch_radiator/set', '{"operating_mode": "manual"}'],
+    ])
+    const state = e.device.sensors.find((s) => s.id === 'climate_mode_state')
+    expect(
+      compileTemplate(state?.value ?? '').render({ value: '', value_json: { operating_mode: 'pause' } }),
+    ).toBe('off')
+  })
+
+  it('a command template beyond the subset loses only its action, counted', () => {
+    const d = climate({
+      ...CONFIG,
+      mode_command_template: '{% for m in modes %}{{ m }}{% endfor %}',
+    })
+    expect(d.actions.some((a) => a.id === 'test_mode')).toBe(false)
+    expect(d.actions.some((a) => a.id === 'test_temperature')).toBe(true)
+    expect(d.unmapped?.options).toContainEqual(
       expect.objectContaining({ option: 'mode_command_template', reason: 'not_supported' }),
     )
   })
