@@ -14,7 +14,6 @@ import {
   colorTemp,
   CT_GIVEN,
   effectInput,
-  noteFlash,
   scaled,
   scaledWhite,
   tight,
@@ -44,10 +43,11 @@ export function jsonLightParts(ctx: Ctx): Draft[] {
   const ct = modes.has('color_temp') ? colorTemp(c) : undefined
   const effects = boolOf(c, 'effect', false) ? effectInput(c) : undefined
   const white = modes.has('white') ? numberOf(c, 'white_scale', 255) : undefined
-  noteFlash(c)
+  const short = numberOf(c, 'flash_time_short', 2)
+  const long = numberOf(c, 'flash_time_long', 10)
 
   const bri = scaled('input.brightness', scale)
-  const build = (scaleRgb: boolean): string => {
+  const build = (scaleRgb: boolean, extras: boolean): string => {
     // without `brightness: true`, an rgb colour carries the brightness, which is then left out (_scale_rgbxx)
     const ch = (k: string) =>
       scaleRgb
@@ -74,6 +74,12 @@ export function jsonLightParts(ctx: Ctx): Draft[] {
       const chain = shapes.map((shape, i) => `{% ${i === 0 ? 'if' : 'elif'} ${shape}`).join('')
       on += `{% if input.color is defined %},"color":${chain}{% endif %}{% endif %}`
     }
+    // _set_flash_and_transition: after the colour, on turning on and off alike
+    const timing = extras
+      ? '{% if input.transition is defined %},"transition":{{ input.transition | float }}{% endif %}' +
+        `{% if input.flash is defined %},"flash":{{ ${short} if input.flash == 'short' else ${long} }}{% endif %}`
+      : ''
+    on += timing
     // a white level given with a brightness takes the brightness as the level (the light service does)
     const whiteGiven = white != null ? ' and input.white is undefined' : ''
     if (dimmable)
@@ -85,13 +91,19 @@ export function jsonLightParts(ctx: Ctx): Draft[] {
       const level = scaledWhite('input.brightness | default(input.white)', white)
       on += `{% if input.white is defined %},"white":{{ ${level} }}{% endif %}`
     }
-    return tight(`{% if input.on %}${on}}{% else %}{"state":"OFF"}{% endif %}`)
+    return tight(`{% if input.on %}${on}}{% else %}{"state":"OFF"${timing}}{% endif %}`)
   }
+  // every mode at once may not fit the engine's limit: transitions and flashes go first, then the rgb scaling
   const scaleRgb = !brightnessFlag && forms.some((f) => f.startsWith('rgb'))
-  let payload = build(scaleRgb)
+  let extras = true
+  let payload = build(scaleRgb, true)
+  if (payload.length > MAX_TEMPLATE_LENGTH) {
+    extras = false
+    payload = build(scaleRgb, false)
+    unmapped(c, 'supported_color_modes', 'partly', 'with every mode at once, no transition or flash is sent')
+  }
   if (scaleRgb && payload.length > MAX_TEMPLATE_LENGTH) {
-    // every mode at once does not fit the engine's limit with the scaling: the colour is sent as given
-    payload = build(false)
+    payload = build(false, false)
     unmapped(
       c,
       'brightness',
@@ -108,6 +120,10 @@ export function jsonLightParts(ctx: Ctx): Draft[] {
   if (forms.length > 0) input.color = colorInput(forms)
   if (effects != null) input.effect = effects
   if (white != null) input.white = { ...BRIGHTNESS, description: 'white level from 1 to 255 (white mode)' }
+  if (extras) {
+    input.transition = { type: 'number', minimum: 0, maximum: 6553, description: 'seconds to fade over' }
+    input.flash = { type: 'string', enum: ['short', 'long'], description: 'flash the light' }
+  }
   const when = dimmable
     ? `{{ value_json.state == ('ON' if input.on else 'OFF') and (not input.on or input.brightness is undefined or value_json.brightness == ${bri}) }}`
     : `{{ value_json.state == ('ON' if input.on else 'OFF') }}`

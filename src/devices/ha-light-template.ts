@@ -5,7 +5,7 @@ import type { JsonSchema } from './types.ts'
 import { refuse } from './refusal.ts'
 import { checked, equals, stateExpression, templateOf, topicOf } from './homeassistant-config.ts'
 import { action, confirm, object, sensor, type Ctx, type Draft } from './homeassistant-parts.ts'
-import { BRIGHTNESS, colorInput, colorTemp, CT_GIVEN, effectInput, noteFlash } from './ha-light-shared.ts'
+import { BRIGHTNESS, colorInput, colorTemp, CT_GIVEN, effectInput } from './ha-light-shared.ts'
 
 /**
  * The template schema: the command templates see Home Assistant's variables (`state`, `brightness`,
@@ -25,7 +25,6 @@ export function templateLightParts(ctx: Ctx): Draft[] {
     templateOf(c, 'green_template') != null &&
     templateOf(c, 'blue_template') != null
   const effects = effectInput(c)
-  noteFlash(c)
   if (rgb)
     unmapped(
       c,
@@ -45,12 +44,19 @@ export function templateLightParts(ctx: Ctx): Draft[] {
       sat: 'input.color.s',
     })
   if (effects != null) variables.effect = 'input.effect'
-  const on = substituteVariables(onTemplate, variables)
-  const off = substituteVariables(offTemplate, { state: "'off'" })
+  // transition (a float, as the service coerces it) and flash reach both templates, as schema_template.py
+  const timing = {
+    transition: '((input.transition | float) if input.transition is defined else input.transition)',
+    flash: 'input.flash',
+  }
+  const on = substituteVariables(onTemplate, { ...variables, ...timing })
+  const off = substituteVariables(offTemplate, { state: "'off'", ...timing })
   const input: Record<string, JsonSchema> = { on: { type: 'boolean' }, brightness: BRIGHTNESS }
   if (ct != null) Object.assign(input, ct.input)
   if (rgb) input.color = colorInput(['rgb', 'hs'])
   if (effects != null) input.effect = effects
+  input.transition = { type: 'number', minimum: 0, maximum: 6553, description: 'seconds to fade over' }
+  input.flash = { type: 'string', enum: ['short', 'long'], description: 'flash the light' }
   const e = stateExpression(templateOf(c, 'state_template'))
   const drafts: Draft[] = [
     action(ctx, '', {

@@ -121,6 +121,32 @@ describe('json schema', () => {
     )
   })
 
+  it('transition and flash, on and off (test_light_json.py test_transition, test_flash_short_and_long)', () => {
+    const t = act(
+      light({
+        schema: 'json',
+        command_topic: 'l/set',
+        flash_time_short: 5,
+        flash_time_long: 15,
+        supported_color_modes: ['brightness'],
+      }),
+    )
+    expect(one(t, { on: true, transition: 15 })).toBe('{"state":"ON","transition":15.0}')
+    expect(one(t, { on: false, transition: 30 })).toBe('{"state":"OFF","transition":30.0}')
+    expect(one(t, { on: true, flash: 'short' })).toBe('{"state":"ON","flash":5}')
+    expect(one(t, { on: false, flash: 'long' })).toBe('{"state":"OFF","flash":15}')
+    expect(one(t, { on: true, transition: 2, brightness: 10 })).toBe(
+      '{"state":"ON","transition":2.0,"brightness":10}',
+    )
+  })
+
+  it('a light with every mode at once stays within the template limit by leaving out transition and flash, counted', () => {
+    expect(a.input).not.toMatchObject({ properties: { transition: {} } })
+    expect(d.unmapped?.options).toContainEqual(
+      expect.objectContaining({ option: 'supported_color_modes', reason: 'partly' }),
+    )
+  })
+
   it('brightness_scale and white_scale', () => {
     const s = act(
       light({
@@ -288,6 +314,20 @@ describe('template schema', () => {
     )
     expect(one(a, { on: true, color_temp_kelvin: 2700 })).toBe('on,,370,--,')
     expect(one(a, { on: false })).toBe('off')
+  })
+
+  it('transition and flash reach both templates (test_light_template.py test_transition, test_flash)', () => {
+    const a = act(
+      light({
+        schema: 'template',
+        command_topic: 'l/set',
+        command_on_template: 'on,{{ transition }},{{ flash }}',
+        command_off_template: 'off,{{ transition }}',
+      }),
+    )
+    expect(one(a, { on: true, transition: 10 })).toBe('on,10.0,')
+    expect(one(a, { on: true, flash: 'short' })).toBe('on,,short')
+    expect(one(a, { on: false, transition: 20 })).toBe('off,20.0')
   })
 })
 
