@@ -1,6 +1,6 @@
 /** The template engine's limits, its error, and the shapes its parts share (template.ts). */
 
-export const MAX_TEMPLATE_LENGTH = 1024
+export const MAX_TEMPLATE_LENGTH = 2048
 export const MAX_RENDERED_BYTES = 16 * 1024
 /** deepest nesting of brackets and of the syntax tree; real templates stay far below */
 export const MAX_BRACKETS = 32

@@ -80,7 +80,7 @@ async function virtualTasmota(url: string) {
 }
 
 // SetOption19 1: arendst/Tasmota tasmota/tasmota_xdrv_driver/xdrv_12_home_assistant.ino
-// (19dcf0df1271066e73120bf9ea317f8b60b8317a) HAssAnnounceRelayLight, as engineer B's fixture
+// (19dcf0df1271066e73120bf9ea317f8b60b8317a) HAssAnnounceRelayLight, as the SetOption19 conformance fixture
 // test/fixtures/devices/tasmota-sonoff-basic.json has it; the device identified by its chip id (%06X)
 const SO19_TOPIC = 'homeassistant/switch/490001_RL_1/config'
 const SO19_CONFIG = {

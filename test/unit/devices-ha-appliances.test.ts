@@ -1,5 +1,5 @@
 /**
- * The components engineer B added (scene, text, event, humidifier, water heater, lawn mower, vacuum, and the
+ * The components added for issue 22 (scene, text, event, humidifier, water heater, lawn mower, vacuum, and the
  * siren's variables): the command each action publishes equals what Home Assistant publishes for the same
  * service call, as its tests assert (home-assistant/core tests/components/mqtt/): test_scene.py
  * test_sending_mqtt_commands, test_text.py test_sending_mqtt_commands_and_optimistic, test_humidifier.py
