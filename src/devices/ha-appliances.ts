@@ -6,7 +6,6 @@
 import { refuse } from './refusal.ts'
 import {
   numberOf,
-  payloadOf,
   templateOf,
   text,
   topicOf,
@@ -21,7 +20,7 @@ import {
   confirm,
   entityOnOff,
   object,
-  onOff,
+  powerOnOff,
   sensor,
   type Ctx,
   type Draft,
@@ -150,21 +149,7 @@ export function waterHeaterParts(ctx: Ctx): Draft[] {
   const fahrenheit = text(c, 'temperature_unit') === 'F'
   const unit = fahrenheit ? '°F' : '°C'
   const drafts: Draft[] = []
-  const power = topicOf(c, 'power_command_topic')
-  if (power != null)
-    drafts.push(
-      ...onOff(ctx, {
-        suffix: '_power',
-        title: `${ctx.title} power`,
-        description: `Turns ${ctx.title} on or off.`,
-        command: power,
-        on: payloadOf(c, 'payload_on', 'ON'),
-        off: payloadOf(c, 'payload_off', 'OFF'),
-        template: templateOf(c, 'power_command_template'),
-        stateOn: 'ON',
-        stateOff: 'OFF',
-      }),
-    )
+  drafts.push(...powerOnOff(ctx))
   const temperature = topicOf(c, 'temperature_command_topic')
   if (temperature != null) {
     const state = topicOf(c, 'temperature_state_topic')

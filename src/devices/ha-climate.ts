@@ -11,16 +11,8 @@
  */
 import type { JsonSchema } from './types.ts'
 import { refuse } from './refusal.ts'
-import {
-  numberOf,
-  payloadOf,
-  readingTemplateOf,
-  strings,
-  templateOf,
-  text,
-  topicOf,
-} from './homeassistant-config.ts'
-import { onOff, sensor, type Ctx, type Draft } from './homeassistant-parts.ts'
+import { numberOf, readingTemplateOf, strings, text, topicOf } from './homeassistant-config.ts'
+import { powerOnOff, sensor, type Ctx, type Draft } from './homeassistant-parts.ts'
 import { choice, setpoint, temperatureRange } from './ha-climate-parts.ts'
 
 /** Home Assistant's HVACAction values, what `action_topic` reports. */
@@ -40,22 +32,7 @@ export function climateParts(ctx: Ctx): Draft[] {
     maximum: max,
     description: `in ${unit}, ${min} to ${max} (the thermostat's step is ${step})`,
   }
-  const power = topicOf(c, 'power_command_topic')
-  if (power != null) {
-    drafts.push(
-      ...onOff(ctx, {
-        suffix: '_power',
-        title: `${ctx.title} power`,
-        description: `Turns ${ctx.title} on or off.`,
-        command: power,
-        on: payloadOf(c, 'payload_on', 'ON'),
-        off: payloadOf(c, 'payload_off', 'OFF'),
-        template: templateOf(c, 'power_command_template'),
-        stateOn: 'ON',
-        stateOff: 'OFF',
-      }),
-    )
-  }
+  drafts.push(...powerOnOff(ctx))
   const asFloat = (name: string) => `(input.${name} | float)`
   drafts.push(
     ...setpoint(ctx, {

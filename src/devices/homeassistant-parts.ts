@@ -128,6 +128,27 @@ export function onOff(ctx: Ctx, o: OnOff): Draft[] {
 }
 
 /**
+ * The `power_command_topic` of climate and water heater entities, as Home Assistant's `turn_on`/`turn_off`
+ * publish it (`payload_on`/`payload_off` through `power_command_template`), or nothing without that topic.
+ */
+export function powerOnOff(ctx: Ctx): Draft[] {
+  const { c } = ctx
+  const power = topicOf(c, 'power_command_topic')
+  if (power == null) return []
+  return onOff(ctx, {
+    suffix: '_power',
+    title: `${ctx.title} power`,
+    description: `Turns ${ctx.title} on or off.`,
+    command: power,
+    on: payloadOf(c, 'payload_on', 'ON'),
+    off: payloadOf(c, 'payload_off', 'OFF'),
+    template: templateOf(c, 'power_command_template'),
+    stateOn: 'ON',
+    stateOff: 'OFF',
+  })
+}
+
+/**
  * The entity's own on/off action (switch, light, fan, siren): `payload_on`/`payload_off` (default `ON`/`OFF`)
  * on `command`, confirmed on `state` (default `state_topic`) through the `stateTemplate` key's template;
  * with `stateWords`, the state reads `state_on`/`state_off` (default the payloads).
