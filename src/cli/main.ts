@@ -8,9 +8,11 @@
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
 import { dirname, join, resolve } from 'node:path'
+import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
+import { NodeStartError } from '../node/start-error.ts'
 import { VERSION } from '../version.ts'
 import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
 import { InitError, initNode } from './init.ts'
@@ -30,6 +32,7 @@ export function buildProgram(): Command {
   const program = new Command('kith')
     .description('a peer-to-peer node that shares capabilities and actions across a household')
     .version(VERSION, '-v, --version')
+    .option('--debug', 'on an unexpected error, print its stack trace after the one-line message')
     .exitOverride()
     .showHelpAfterError()
 
@@ -287,13 +290,17 @@ function identityPath(config: string): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const program = buildProgram()
   try {
-    await buildProgram().parseAsync(argv)
+    await program.parseAsync(argv)
   } catch (err) {
     process.exitCode = exitCodeFor(err)
+    if (program.opts().debug === true && err instanceof Error && !(err instanceof CommanderError))
+      console.error(inspect(err))
   }
 }
 
+/** Prints `err` as the one line users see and returns the exit code; stacks only under `--debug` (main). */
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
   if (err instanceof UsageError) {
@@ -316,7 +323,14 @@ function exitCodeFor(err: unknown): number {
     console.error(`kith: ${err.message}`)
     return 1
   }
-  console.error(`kith: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  if (err instanceof NodeStartError) {
+    printError(err.code, err.message)
+    return 1
+  }
+  printError(
+    'internal',
+    `${err instanceof Error ? err.message : String(err)} (run again with --debug to see where)`,
+  )
   return 1
 }
 
