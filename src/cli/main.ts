@@ -14,7 +14,7 @@ import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/ind
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { NodeStartError } from '../node/start-error.ts'
 import { VERSION } from '../version.ts'
-import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
+import { ApiError, apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
 import { InitError, initNode } from './init.ts'
 import { printError, printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 import { withProgress } from './progress.ts'
@@ -179,7 +179,9 @@ export function buildProgram(): Command {
       ...(opts.timeout != null ? { timeoutMs: Number(opts.timeout) } : {}),
     }
     const client = await apiClient(opts)
-    const result = await withProgress(`calling ${capability}`, () => client.post('/v1/tasks', body))
+    const result = await withProgress(`calling ${capability}`, () =>
+      client.post('/v1/tasks', body, { deadlineMs: taskDeadlineMs(body) }),
+    )
     printTask(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
@@ -207,7 +209,7 @@ export function buildProgram(): Command {
     const client = await apiClient(opts)
     const steps = `${workflow.steps.length} step${workflow.steps.length === 1 ? '' : 's'}`
     const result = await withProgress(`running workflow ${workflow.name} (${steps})`, () =>
-      client.post('/v1/workflows', body),
+      client.post('/v1/workflows', body, { deadlineMs: workflow.timeoutMs }),
     )
     printWorkflow(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
