@@ -2,6 +2,7 @@
  * A second `kith start` on the ports of a running node: one line naming the port, exit 1, no stack trace
  * (issue 23). Before the fix the clean-up after the failed start threw `Pubsub is not started` over the cause.
  */
+import { appendFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, type RunningNode, runCli, startCli, tempDir } from '../helpers.ts'
@@ -79,6 +80,28 @@ describe('kith start on ports already taken', () => {
     expect(res.stderr).toMatch(/^kith: address_in_use: network\.listen: /m)
     expect(res.stderr).toMatch(/^\s+at /m)
   })
+
+  it(
+    'logs the whole error under log.level debug, the user line staying one line',
+    { timeout: 60_000 },
+    async () => {
+      const config = await init('second-log-debug', await freePort(), ports.libp2p)
+      await appendFile(config, 'log:\n  level: debug\n')
+      const res = await runCli(['start', '--config', config], {
+        env: { KITH_MQTT_LISTEN: `127.0.0.1:${await freePort()}` },
+      })
+      expect(res.code).toBe(1)
+      expect(userLines(res.stderr)).toEqual([
+        expect.stringMatching(/^kith: address_in_use: network\.listen: /),
+      ])
+      const failed = res.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; err?: { stack?: string } })
+        .find((entry) => entry.msg === 'start failed')
+      expect(failed?.err?.stack).toMatch(/EADDRINUSE/)
+    },
+  )
 
   it('still serves after the failed starts', async () => {
     const health = await fetch(`${first!.ready.api}/healthz`)
