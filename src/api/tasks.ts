@@ -2,6 +2,9 @@
 import { z } from 'zod'
 import { HttpError, type Route } from './http.ts'
 
+/** The longest deadline a task request may state (ms); a node's own `execution.taskTimeout` is never longer. */
+export const MAX_TASK_TIMEOUT_MS = 600_000
+
 // the descriptions are the OpenAPI document's (GET /openapi.json)
 export const taskBody = z
   .strictObject({
@@ -14,7 +17,7 @@ export const taskBody = z
     intent: z.string().min(1).max(1000).optional().describe('what you want done, in words'),
     tags: z.array(z.string().max(40)).max(16).optional().describe('tags that narrow the intent'),
     input: z.unknown().optional().describe("the capability's input"),
-    timeoutMs: z.number().int().min(100).max(600_000).optional(),
+    timeoutMs: z.number().int().min(100).max(MAX_TASK_TIMEOUT_MS).optional(),
     budget: z.number().int().min(1).max(10).optional().describe('most providers tried'),
     tier: z
       .union([z.literal('auto'), z.literal(1), z.literal(2), z.literal(3)])

@@ -2,7 +2,8 @@
  * The pieces the command line's human output is made of: colours that switch themselves off where they would
  * be noise, aligned tables, short peer ids and human units. Pure functions, so the output is testable.
  */
-import { stripVTControlCharacters, styleText } from 'node:util'
+import { styleText } from 'node:util'
+import { displayWidth, fitWidth } from './terminal-text.ts'
 
 /** What decides about colours: a stream's `isTTY` and the environment. */
 export interface ColorTarget {
@@ -66,9 +67,9 @@ export function styleFor(stream: ColorTarget, env: NodeJS.ProcessEnv = process.e
   return createStyle(colorEnabled(stream, env))
 }
 
-/** How wide `text` shows on a terminal (escape sequences take no room). */
+/** How wide `text` shows on a terminal, in columns (escape sequences take none, wide characters two). */
 export function visibleWidth(text: string): number {
-  return stripVTControlCharacters(text).length
+  return displayWidth(text)
 }
 
 export interface TableOptions {
@@ -107,13 +108,13 @@ export function table(rows: string[][], options: TableOptions = {}): string {
 }
 
 /**
- * Shortens `text` to at most `max` characters, ending in `…` when cut.
+ * Shortens `text` to at most `max` terminal columns, ending in `…` when cut.
  *
  * @example
  * truncate('Virtual dimmable light living_room_lamp', 20) // 'Virtual dimmable li…'
  */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`
+  return fitWidth(text, max)
 }
 
 /**

@@ -8,11 +8,13 @@
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
 import { dirname, join, resolve } from 'node:path'
+import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
+import { NodeStartError } from '../node/start-error.ts'
 import { VERSION } from '../version.ts'
-import { ApiError, apiClient, DEFAULT_CONFIG } from './client.ts'
+import { ApiError, apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
 import { InitError, initNode } from './init.ts'
 import { printError, printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 import { withProgress } from './progress.ts'
@@ -30,6 +32,7 @@ export function buildProgram(): Command {
   const program = new Command('kith')
     .description('a peer-to-peer node that shares capabilities and actions across a household')
     .version(VERSION, '-v, --version')
+    .option('--debug', 'on an unexpected error, print its stack trace after the one-line message')
     .exitOverride()
     .showHelpAfterError()
 
@@ -176,7 +179,9 @@ export function buildProgram(): Command {
       ...(opts.timeout != null ? { timeoutMs: Number(opts.timeout) } : {}),
     }
     const client = await apiClient(opts)
-    const result = await withProgress(`calling ${capability}`, () => client.post('/v1/tasks', body))
+    const result = await withProgress(`calling ${capability}`, () =>
+      client.post('/v1/tasks', body, { deadlineMs: taskDeadlineMs(body) }),
+    )
     printTask(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
   })
@@ -204,7 +209,7 @@ export function buildProgram(): Command {
     const client = await apiClient(opts)
     const steps = `${workflow.steps.length} step${workflow.steps.length === 1 ? '' : 's'}`
     const result = await withProgress(`running workflow ${workflow.name} (${steps})`, () =>
-      client.post('/v1/workflows', body),
+      client.post('/v1/workflows', body, { deadlineMs: workflow.timeoutMs }),
     )
     printWorkflow(result, opts)
     if ((result as { ok?: boolean }).ok !== true) process.exitCode = 1
@@ -287,13 +292,17 @@ function identityPath(config: string): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const program = buildProgram()
   try {
-    await buildProgram().parseAsync(argv)
+    await program.parseAsync(argv)
   } catch (err) {
     process.exitCode = exitCodeFor(err)
+    if (program.opts().debug === true && err instanceof Error && !(err instanceof CommanderError))
+      console.error(inspect(err))
   }
 }
 
+/** Prints `err` as the one line users see and returns the exit code; stacks only under `--debug` (main). */
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
   if (err instanceof UsageError) {
@@ -316,7 +325,14 @@ function exitCodeFor(err: unknown): number {
     console.error(`kith: ${err.message}`)
     return 1
   }
-  console.error(`kith: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  if (err instanceof NodeStartError) {
+    printError(err.code, err.message)
+    return 1
+  }
+  printError(
+    'internal',
+    `${err instanceof Error ? err.message : String(err)} (run again with --debug to see where)`,
+  )
   return 1
 }
 

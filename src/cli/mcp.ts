@@ -25,7 +25,8 @@ export async function serveMcpStdio(options: ClientOptions): Promise<void> {
   const catalog = new ToolCatalog(() => backend.providers(), { maxAgeMs: 1_000 })
   const log = {
     error: (fields: Record<string, unknown>, message: string) =>
-      warn(`${message}: ${String((fields.err as Error | undefined)?.stack ?? JSON.stringify(fields))}`),
+      // the message, not the stack: this line is what an MCP client shows its user
+      warn(`${message}: ${(fields.err as Error | undefined)?.message ?? JSON.stringify(fields)}`),
   }
   const server = createMcpServer({ backend, catalog, log })
   let unreachable = false

@@ -1,11 +1,13 @@
 /**
  * Human-readable output of the client verbs: aligned tables, short peer ids, human units, colours on a
  * terminal only. `--json` prints the API's answer as it is instead. Each `format*` is pure (given a style and
- * the clock), each `print*` writes to stdout.
+ * the clock), each `print*` writes to stdout. Text that other peers wrote (names, titles, error messages)
+ * passes through `clean` first: it reaches the terminal without its control characters and escapes.
  */
 import type { NodeStatus } from '../api/routes.ts'
 import type { PeerInfo } from '../connectivity/peers.ts'
 import { ago, createStyle, duration, shortPeer, type Style, styleFor, table, truncate } from './format.ts'
+import { terminalText as clean, terminalJson } from './terminal-text.ts'
 
 /** How a verb prints: JSON, or a table styled for stdout. */
 export interface PrintOptions {
@@ -17,7 +19,7 @@ const TITLE_WIDTH = 44
 const plain = createStyle(false)
 
 function emit(value: unknown, options: PrintOptions, format: (style: Style) => string): void {
-  if (options.json === true) console.log(JSON.stringify(value, null, 2))
+  if (options.json === true) console.log(terminalJson(value))
   else console.log(format(options.style ?? styleFor(process.stdout)))
 }
 
@@ -68,11 +70,11 @@ export function formatPeers(peers: PeerInfo[], style: Style = plain, now = Date.
       ['PEER', 'NAME', 'DIRECTION', 'SINCE', 'STREAMS', 'ADDRESS'],
       ...peers.map((p) => [
         shortPeer(p.peerId),
-        p.name ?? '-',
+        clean(p.name ?? '-'),
         p.direction + (p.relayed ? ' (relayed)' : ''),
         ago(now - p.since),
         String(p.streams),
-        style.dim(p.addrs[0] ?? ''),
+        style.dim(clean(p.addrs[0] ?? '')),
       ]),
     ],
     { header: true, style, right: [3, 4] },
@@ -108,10 +110,10 @@ export function formatMatches(matches: MatchView[], style: Style = plain): strin
       ...matches.map((m, i) => [
         String(i + 1),
         m.score.toFixed(3),
-        style.bold(m.capability.id),
-        truncate(m.capability.title, TITLE_WIDTH),
-        m.capability.kind,
-        riskWord(m.capability.risk, style),
+        style.bold(clean(m.capability.id)),
+        truncate(clean(m.capability.title), TITLE_WIDTH),
+        clean(m.capability.kind),
+        riskWord(clean(m.capability.risk), style),
         provider(m.peer, m.local, style),
       ]),
     ],
@@ -157,11 +159,11 @@ export function formatTask(t: TaskView, style: Style = plain): string {
     ]),
     ...(t.checks ?? []).map((c, i) => [
       i === 0 ? 'checks' : '',
-      `${c.name} ${checkWord(c.result)} ${shortPeer(c.peer)}${c.reason != null ? ` (${c.reason})` : ''}`,
+      `${clean(c.name)} ${checkWord(clean(c.result))} ${shortPeer(c.peer)}${c.reason != null ? ` (${clean(c.reason)})` : ''}`,
     ]),
   ]
   const head = table(rows.map(([k, v]) => [style.dim(k ?? ''), v ?? '']))
-  return t.ok ? `${head}\n${JSON.stringify(t.output, null, 2)}` : head
+  return t.ok ? `${head}\n${terminalJson(t.output)}` : head
 }
 
 /** Prints a task's outcome; a failed one also gets its error line on stderr (the caller sets the exit code). */
@@ -201,14 +203,14 @@ export function formatWorkflow(w: WorkflowView, style: Style = plain): string {
         s.tier == null ? '-' : String(s.tier),
         duration(s.ms),
         String(s.fallbacks),
-        s.error == null ? '' : style.red(`${s.error.code}: ${s.error.message}`),
+        s.error == null ? '' : style.red(clean(`${s.error.code}: ${s.error.message}`)),
       ]),
     ],
     { header: true, style, right: [3, 4, 5] },
   )
   const outcome = w.ok ? style.green('ok') : style.red(`failed (${w.error?.code ?? 'error'})`)
   const lines = [steps, `workflow ${w.name}: ${outcome} in ${duration(w.ms)}`]
-  if (w.ok && w.output !== undefined) lines.push(JSON.stringify(w.output, null, 2))
+  if (w.ok && w.output !== undefined) lines.push(terminalJson(w.output))
   return lines.join('\n')
 }
 
@@ -230,9 +232,11 @@ export function printError(code: string, message: string): void {
 }
 
 /**
+ * One line, whatever the message holds (a task's error comes from the peer that ran it).
+ *
  * @example
  * formatError('busy', 'every provider is busy') // 'kith: busy: every provider is busy'
  */
 export function formatError(code: string, message: string, style: Style = plain): string {
-  return `kith: ${style.red(code)}: ${message}`
+  return `kith: ${style.red(clean(code))}: ${clean(message)}`
 }

@@ -31,7 +31,11 @@ export async function startNode(options: { config: string; init?: boolean; demo?
 
   stopOnSignals(node, log)
 
-  const ready = await node.start()
+  const ready = await node.start().catch((err: unknown) => {
+    // the CLI prints one line; under log.level debug the log keeps the whole error, stack and cause
+    log.debug({ err }, 'start failed')
+    throw err
+  })
   let announce: (() => Promise<void>) | undefined
   if (options.demo === true) {
     const { startDemo } = await import('./demo.ts')

@@ -22,8 +22,8 @@ export interface EmbeddedBrokerInit {
 }
 
 export class BrokerError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'BrokerError'
   }
 }
@@ -109,6 +109,7 @@ export class EmbeddedBroker {
           ? `cannot run the embedded MQTT broker: ${this.#init.host}:${this.#init.port} is in use ` +
               '(set mqtt.broker to that broker, e.g. mqtt://127.0.0.1:1883, or mqtt.listen to another port)'
           : `cannot run the embedded MQTT broker on ${this.#init.host}:${this.#init.port}: ${(err as Error).message}`,
+        { cause: err },
       )
     }
     log.info({ url: this.url }, 'embedded MQTT broker listening')

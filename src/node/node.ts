@@ -36,6 +36,7 @@ import {
   type ReloadResult,
   type ReloadStatus,
 } from './reload.ts'
+import { startFailure } from './start-error.ts'
 import { evidenceProducer, localReplay } from './trust.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
@@ -265,8 +266,11 @@ export class KithNode {
       this.#offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
       api = await this.#listenApi()
     } catch (err) {
-      await this.#stopPlanes()
-      throw err
+      // a failed start leaves some planes never started, and stopping those throws too: the clean-up's
+      // failures are logged, the cause (often a port in use) is what the caller sees
+      for (const failure of await this.#stopPlanes())
+        this.#log.debug({ err: failure }, 'clean-up after a failed start failed')
+      throw startFailure(err)
     }
     this.#startedAt = Date.now()
     this.apiUrl = api
@@ -284,24 +288,42 @@ export class KithNode {
     this.#stopping = true
     for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
     await this.#api.close()
-    await this.#stopPlanes()
+    const [failure] = await this.#stopPlanes()
+    if (failure !== undefined) throw failure
     this.#log.info('node stopped')
   }
 
-  async #stopPlanes(): Promise<void> {
-    this.#offDevices?.()
-    await this.devices.stop()
-    await this.execution.stop()
-    await this.#sandbox.stop()
-    await this.reputation.stop()
-    await this.discovery.stop()
-    await this.evidence.stop()
-    this.#keeper.stop()
-    this.#names.stop()
-    this.host.removeEventListener('peer:connect', this.#onConnect)
-    this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
-    await this.host.stop()
-    if (this.db.isOpen) this.db.close()
+  /**
+   * Stops every plane in reverse order of start, each one even when an earlier one failed, so that ports and
+   * the database are released; returns the failures, first first.
+   */
+  async #stopPlanes(): Promise<unknown[]> {
+    const failures: unknown[] = []
+    const steps: Array<() => unknown> = [
+      () => this.#offDevices?.(),
+      () => this.devices.stop(),
+      () => this.execution.stop(),
+      () => this.#sandbox.stop(),
+      () => this.reputation.stop(),
+      () => this.discovery.stop(),
+      () => this.evidence.stop(),
+      () => this.#keeper.stop(),
+      () => this.#names.stop(),
+      () => {
+        this.host.removeEventListener('peer:connect', this.#onConnect)
+        this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
+      },
+      () => this.host.stop(),
+      () => (this.db.isOpen ? this.db.close() : undefined),
+    ]
+    for (const step of steps) {
+      try {
+        await step()
+      } catch (err) {
+        failures.push(err)
+      }
+    }
+    return failures
   }
 
   async #listenApi(): Promise<string> {
@@ -311,8 +333,12 @@ export class KithNode {
     try {
       await once(this.#api.server, 'listening')
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
       throw new Error(
-        `api.listen: cannot listen on ${this.config.api.listen}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+        code === 'EADDRINUSE'
+          ? `api.listen: ${this.config.api.listen} is in use (is another kith node running? set api.listen to ` +
+              'another port)'
+          : `api.listen: cannot listen on ${this.config.api.listen}: ${code ?? err}`,
         { cause: err },
       )
     }

@@ -13,6 +13,7 @@ import {
 } from '../../src/cli/format.ts'
 import { formatError, formatMatches, formatPeers, formatTask, formatWorkflow } from '../../src/cli/output.ts'
 import { startProgress } from '../../src/cli/progress.ts'
+import { displayWidth, terminalText } from '../../src/cli/terminal-text.ts'
 
 const PEER = '12D3KooWGEnQnTHFFDSsBtmuKrzs1erQykeYytk352DP4gCnbsdn'
 const ESC = '\x1b['
@@ -266,5 +267,116 @@ describe('progress line', () => {
     vi.advanceTimersByTime(5000)
     progress.stop()
     expect(stream.text).toBe('')
+  })
+})
+
+describe('text from other peers on the terminal', () => {
+  // what a hostile or careless peer can put in a title: a window-title OSC, a clear-screen CSI, a line break,
+  // an 8-bit CSI and a right-to-left override
+  const HOSTILE = '\x1b]0;owned\x07Lamp\x1b[2J\r\nrm -rf\u009b31m on\u202e'
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const RAW = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/
+
+  const match = (id: string, title: string, kind = 'device') => ({
+    peer: PEER,
+    local: false,
+    score: 0.5,
+    capability: { id, title, kind, risk: 'low' },
+  })
+
+  it('strips escape sequences and control characters from titles, ids and kinds', () => {
+    const text = formatMatches([match('lamp\x1b[8m.on', HOSTILE, 'dev\x07ice'), match('b', 'plain')], off)
+    expect(text).not.toMatch(RAW)
+    const lines = text.split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[1]).toContain('lamp.on')
+    expect(lines[1]).toContain('Lamp rm -rf on')
+    expect(lines[1]).toContain('device')
+  })
+
+  it('keeps the columns aligned by display width: wide characters two, combining marks none', () => {
+    const lines = formatMatches(
+      [
+        match('a', '台所の電気', 'kind1'),
+        match('b', '💡 lamp 👨‍👩‍👧 🇩🇪', 'kind2'),
+        match('c', 'Cafe\u0301 light', 'kind3'),
+        match('d', 'plain title', 'kind4'),
+      ],
+      off,
+    ).split('\n')
+    // measured as a terminal would, independently of the table's own measure
+    const column = (line: string, word: string) => displayWidth(line.slice(0, line.indexOf(word)))
+    const kind = column(lines[0]!, 'KIND')
+    for (const [i, line] of lines.slice(1).entries()) expect(column(line, `kind${i + 1}`)).toBe(kind)
+  })
+
+  it('cuts long wide titles by columns, never inside a character', () => {
+    const lines = formatMatches([match('a', '💡'.repeat(40)), match('b', '電'.repeat(40))], off).split('\n')
+    for (const line of lines.slice(1)) {
+      expect(line).toContain('…')
+      expect(line).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/)
+    }
+    expect(truncate('電'.repeat(40), 44)).toBe(`${'電'.repeat(21)}…`)
+    expect(visibleWidth(truncate('💡'.repeat(40), 44))).toBeLessThanOrEqual(44)
+  })
+
+  it('removes every kind of escape sequence, keeping the text around it', () => {
+    expect(terminalText('a\x1b[1;31mb\x1b[0mc')).toBe('abc')
+    expect(terminalText('a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b')).toBe('alinkb')
+    expect(terminalText('a\x1bPq#0;2\x1b\\b')).toBe('ab')
+    expect(terminalText('a\x1b(Bb\x1bcc')).toBe('abc')
+    expect(terminalText('a\u009d0;title\u009cb\u0085c')).toBe('ab c')
+    expect(terminalText('tab\there\x00\x7f')).toBe('tab here')
+    expect(terminalText('Café 台所 💡')).toBe('Café 台所 💡')
+  })
+
+  it('measures display width as a terminal shows it', () => {
+    expect(visibleWidth('lamp')).toBe(4)
+    expect(visibleWidth('台所')).toBe(4)
+    expect(visibleWidth('ｈｕｂ')).toBe(6)
+    expect(visibleWidth('e\u0301')).toBe(1)
+    expect(visibleWidth('👍🏽')).toBe(2)
+    expect(visibleWidth('👨‍👩‍👧')).toBe(2)
+    expect(visibleWidth('🇩🇪')).toBe(2)
+    expect(visibleWidth('a\u200bb')).toBe(2)
+    expect(visibleWidth(on.red('台'))).toBe(2)
+  })
+
+  it('strips them from peer names, task errors and check reasons, and escapes them in JSON output', () => {
+    const peers = formatPeers(
+      [
+        {
+          peerId: PEER,
+          addrs: [],
+          direction: 'inbound',
+          relayed: false,
+          since: 0,
+          streams: 1,
+          name: HOSTILE,
+        },
+      ],
+      off,
+      0,
+    )
+    expect(peers).not.toMatch(RAW)
+    expect(peers.split('\n')).toHaveLength(2)
+    expect(formatError('failed', `provider says:\n${HOSTILE}`, off)).toBe(
+      'kith: failed: provider says: Lamp rm -rf on',
+    )
+    const task = formatTask(
+      {
+        id: 't',
+        ok: true,
+        status: 'ok',
+        output: { text: 'a\u009b2Jb\u202e' },
+        fallbacks: 0,
+        attempts: [],
+        checks: [{ name: 'canary', result: 'fail', peer: PEER, reason: HOSTILE }],
+      },
+      off,
+    )
+    expect(task).not.toMatch(RAW)
+    expect(task).toContain('"text": "a\\u009b2Jb\\u202e"')
+    expect(JSON.parse(task.slice(task.indexOf('{')))).toEqual({ text: 'a\u009b2Jb\u202e' })
   })
 })

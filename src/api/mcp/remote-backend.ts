@@ -4,11 +4,12 @@
  */
 import type { Capability } from '../../discovery/descriptor.ts'
 import type { Match } from '../../discovery/matcher/index.ts'
+import { MAX_TASK_TIMEOUT_MS } from '../tasks.ts'
 import { BackendError, type LiveProvider, type McpBackend, type TaskRecord } from './backend.ts'
 
 export interface HttpApi {
   get(path: string): Promise<unknown>
-  post(path: string, body: unknown): Promise<unknown>
+  post(path: string, body: unknown, options?: { deadlineMs?: number }): Promise<unknown>
 }
 
 interface DescriptorJson {
@@ -50,7 +51,11 @@ export function remoteBackend(api: HttpApi): McpBackend {
       const { matches } = await call<{ matches: Match[] }>(() => api.get(`/v1/capabilities?${query}`))
       return matches
     },
-    runTask: (request) => call<TaskRecord>(() => api.post('/v1/tasks', request)),
+    // waits as long as the task may run: its own deadline, or the longest a node gives one without
+    runTask: (request) =>
+      call<TaskRecord>(() =>
+        api.post('/v1/tasks', request, { deadlineMs: request.timeoutMs ?? MAX_TASK_TIMEOUT_MS }),
+      ),
     runWorkflow: (request) => call<Record<string, unknown>>(() => api.post('/v1/workflows', request)),
     async peers() {
       return (await call<{ peers: Array<Record<string, unknown>> }>(() => api.get('/v1/peers'))).peers
