@@ -120,6 +120,8 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
     token: config.apiToken,
     maxBodyBytes: config.api.maxBodyBytes,
     maxConnections: config.api.maxConnections,
+    maxConnectionsPerAddress: config.api.maxConnectionsPerAddress,
+    firstByteTimeoutMs: config.api.firstByteTimeoutMs,
     onError: (err, req) => log.error({ err, ...req }, 'request failed'),
   })
   return {
