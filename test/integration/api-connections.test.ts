@@ -75,6 +75,9 @@ describe('API connection limits', () => {
 
     await waitFor('the server to close every idle socket', () => closedCount() === 80, CLOSED_WITHIN_MS)
     expect(idle.filter((s) => s.received().includes(' 408 ')).length).toBe(held)
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toContain(`kith_api_connections_refused_total{reason="reserved"} ${80 - held}`)
+    expect(metrics).toContain(`kith_api_connections_refused_total{reason="first_byte_timeout"} ${held}`)
   })
 
   it('caps the sockets of one other host', async () => {
