@@ -157,6 +157,13 @@ describe('createHttpServer connection limits (issue 23)', () => {
     expect(await res.json()).toEqual({ status: 'ok' })
   })
 
+  it('counts the sockets Node closes at the whole cap', async () => {
+    const { port, refusals } = await limited(60_000)
+    for (let i = 0; i < 10; i++) idle.push(await openIdle(port))
+    await waitFor('the sockets over the cap to close', () => idle.filter((s) => s.isClosed()).length === 2)
+    await waitFor('the closed sockets to be counted', () => refusals.full === 2)
+  })
+
   it('caps the sockets of one address, and counts the refused ones', async () => {
     const { port, base, refusals } = await limited(60_000)
     idle.push(...(await openIdleFrom(port, 1, 5)))
