@@ -30,6 +30,11 @@ export interface ConnectionRefusals {
   firstByteTimeout: number
 }
 
+/** Sockets at once from one other host, where the caller sets none (`api.maxConnectionsPerAddress`). */
+export const DEFAULT_MAX_PER_ADDRESS = 16
+/** ms a new socket may stay silent, where the caller sets none (`api.firstByteTimeoutMs`). */
+export const DEFAULT_FIRST_BYTE_MS = 5_000
+
 export const emptyRefusals = (): ConnectionRefusals => ({
   full: 0,
   reserved: 0,

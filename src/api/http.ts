@@ -5,7 +5,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ZodType } from 'zod'
-import { emptyRefusals, guardConnections, type ConnectionRefusals } from './connection-guard.ts'
+import {
+  DEFAULT_FIRST_BYTE_MS,
+  DEFAULT_MAX_PER_ADDRESS,
+  emptyRefusals,
+  guardConnections,
+  type ConnectionRefusals,
+} from './connection-guard.ts'
 
 export class HttpError extends Error {
   readonly status: number
@@ -133,8 +139,8 @@ export function createHttpServer(init: HttpServerInit): Server {
     server,
     {
       maxConnections: init.maxConnections,
-      maxPerAddress: init.maxConnectionsPerAddress ?? 16,
-      firstByteMs: init.firstByteTimeoutMs ?? 5_000,
+      maxPerAddress: init.maxConnectionsPerAddress ?? DEFAULT_MAX_PER_ADDRESS,
+      firstByteMs: init.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_MS,
     },
     init.refusals ?? emptyRefusals(),
   )

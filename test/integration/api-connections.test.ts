@@ -18,7 +18,7 @@ import { openIdle, openIdleFrom, type IdleSocket } from '../idle-sockets.ts'
 
 const MAX_CONNECTIONS = 64
 const PER_ADDRESS = 16
-const FIRST_BYTE_MS = 1_500
+const FIRST_BYTE_MS = 3_000
 /** below Node's headers timeout (10 s), which closed idle sockets before the fix */
 const CLOSED_WITHIN_MS = 8_000
 
