@@ -5,6 +5,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ZodType } from 'zod'
+import {
+  DEFAULT_FIRST_BYTE_MS,
+  DEFAULT_MAX_PER_ADDRESS,
+  emptyRefusals,
+  guardConnections,
+  type ConnectionRefusals,
+} from './connection-guard.ts'
 
 export class HttpError extends Error {
   readonly status: number
@@ -67,6 +74,12 @@ export interface HttpServerInit {
   token?: string
   maxBodyBytes: number
   maxConnections: number
+  /** sockets at once from one host other than this machine; default 16 */
+  maxConnectionsPerAddress?: number
+  /** ms a new socket may stay silent before it is closed; default 5,000 */
+  firstByteTimeoutMs?: number
+  /** counters the server adds its refused connections to, by reason (for the metrics) */
+  refusals?: ConnectionRefusals
   onError?(err: unknown, req: { method: string; path: string }): void
 }
 
@@ -105,7 +118,13 @@ export function createHttpServer(init: HttpServerInit): Server {
   }
 
   const server = createServer(
-    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
+    {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      // Node sweeps the two timeouts above at this interval (30 s by default, which let idle sockets sit)
+      connectionsCheckingInterval: 1_000,
+    },
     (req, res) => {
       const url = new URL(req.url ?? '/', 'http://kith')
       const method = req.method ?? 'GET'
@@ -116,7 +135,15 @@ export function createHttpServer(init: HttpServerInit): Server {
       })
     },
   )
-  server.maxConnections = init.maxConnections
+  guardConnections(
+    server,
+    {
+      maxConnections: init.maxConnections,
+      maxPerAddress: init.maxConnectionsPerAddress ?? DEFAULT_MAX_PER_ADDRESS,
+      firstByteMs: init.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_MS,
+    },
+    init.refusals ?? emptyRefusals(),
+  )
   server.keepAliveTimeout = 5_000
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {

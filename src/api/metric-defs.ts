@@ -248,4 +248,28 @@ const STATE: MetricDef[] = [
   ),
 ]
 
-export const METRIC_DEFS: readonly MetricDef[] = [...DISCOVERY, ...EXECUTION, ...DEVICES, ...TRUST, ...STATE]
+const API: MetricDef[] = [
+  counter(
+    'kith_api_connections_refused_total',
+    'Connections to this API closed before an answer (cap full, share kept for this machine, per-address cap, no byte in time), by reason',
+    (s) => {
+      const r = s.apiRefusals()
+      return by('reason', {
+        full: r.full,
+        reserved: r.reserved,
+        per_address: r.perAddress,
+        first_byte_timeout: r.firstByteTimeout,
+      })
+    },
+    ['reason'],
+  ),
+]
+
+export const METRIC_DEFS: readonly MetricDef[] = [
+  ...DISCOVERY,
+  ...EXECUTION,
+  ...DEVICES,
+  ...TRUST,
+  ...STATE,
+  ...API,
+]

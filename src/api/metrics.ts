@@ -10,6 +10,7 @@ import type { NodeState } from '../discovery/descriptor.ts'
 import type { StoreCounters } from '../discovery/store.ts'
 import type { WorkerSandboxCounters } from '../execution/sandbox/index.ts'
 import type { TaskCount } from '../execution/task-counts.ts'
+import type { ConnectionRefusals } from './connection-guard.ts'
 import { RESPONDED, type Route } from './http.ts'
 import { METRIC_DEFS } from './metric-defs.ts'
 
@@ -22,6 +23,8 @@ export interface MetricsSource {
   tasks(): Iterable<Readonly<TaskCount>>
   /** task-protocol requests and streams refused before any task ran, by reason */
   taskRefusals(): Readonly<Record<string, number>>
+  /** connections to this API closed before they were answered, by reason */
+  apiRefusals(): Readonly<ConnectionRefusals>
   /** the sandbox's counters, and the CPU time its scripts took (ms, inside the VM) */
   sandbox(): { counters: WorkerSandboxCounters; cpuMs: number }
   /** undefined when the node has no MQTT */

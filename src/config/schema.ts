@@ -102,6 +102,10 @@ const api = z.strictObject({
     .max(16 * 1024 * 1024)
     .default(1024 * 1024),
   maxConnections: z.number().int().min(1).max(4096).default(64),
+  /** sockets at once from one host other than this machine; a quarter of maxConnections stays for this machine */
+  maxConnectionsPerAddress: z.number().int().min(1).max(4096).default(16),
+  /** a socket that sends no byte for this long after connecting is closed (idle sockets must not fill the cap) */
+  firstByteTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
 })
 
 const network = z.strictObject({

@@ -6,6 +6,7 @@ import type { AgentCardInit } from '../api/agent-card.ts'
 import type { ApiNode, NodeStatus } from '../api/routes.ts'
 import type { EventSourceDef } from '../api/events.ts'
 import type { TrustView } from '../api/trust.ts'
+import type { ConnectionRefusals } from '../api/connection-guard.ts'
 import type { MetricsSource } from '../api/metrics.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
@@ -102,6 +103,8 @@ export function metricsView(parts: {
   reputation: Reputation
   canaries: CanaryBook
   local: LocalState
+  /** the API server's refused connections, counted by reason */
+  apiRefusals: ConnectionRefusals
 }): MetricsSource {
   const { discovery, devices } = parts
   return {
@@ -114,6 +117,7 @@ export function metricsView(parts: {
     discovery: () => ({ store: discovery.store.counters, gossip: discovery.announcer.counters }),
     tasks: () => parts.execution.tasks.rows(),
     taskRefusals: () => parts.execution.refused(),
+    apiRefusals: () => parts.apiRefusals,
     sandbox: () => ({ counters: parts.sandbox.counters, cpuMs: parts.sandboxCpuMs() }),
     mqtt: () => {
       const link = devices.link

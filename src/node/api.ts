@@ -7,6 +7,7 @@ import type { Server } from 'node:http'
 import { agentCardRoute } from '../api/agent-card.ts'
 import { dashboardRoutes, loadDashboard } from '../api/dashboard.ts'
 import { createEvents } from '../api/events.ts'
+import { emptyRefusals } from '../api/connection-guard.ts'
 import { createHttpServer } from '../api/http.ts'
 import { createMcpHttp } from '../api/mcp/index.ts'
 import { metricsRegistry, metricsRoute } from '../api/metrics.ts'
@@ -85,7 +86,9 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
     apiUrl: () => parts.apiUrl() || `http://${parts.current().api.listen}`,
     tokenRequired,
   })
+  const apiRefusals = emptyRefusals()
   const metrics = metricsView({
+    apiRefusals,
     host,
     discovery,
     execution,
@@ -120,6 +123,9 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
     token: config.apiToken,
     maxBodyBytes: config.api.maxBodyBytes,
     maxConnections: config.api.maxConnections,
+    maxConnectionsPerAddress: config.api.maxConnectionsPerAddress,
+    firstByteTimeoutMs: config.api.firstByteTimeoutMs,
+    refusals: apiRefusals,
     onError: (err, req) => log.error({ err, ...req }, 'request failed'),
   })
   return {

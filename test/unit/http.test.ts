@@ -2,7 +2,10 @@ import { request } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { emptyRefusals } from '../../src/api/connection-guard.ts'
 import { createHttpServer, HttpError, loopbackHost, type Route } from '../../src/api/http.ts'
+import { waitFor } from '../helpers.ts'
+import { openIdle, openIdleFrom, type IdleSocket } from '../idle-sockets.ts'
 
 let server: Server | undefined
 afterEach(async () => {
@@ -110,5 +113,63 @@ describe('createHttpServer', () => {
     for (const host of [`evil.example:${port}`, 'kith.local', '10.0.0.2', '127.0.0.1.evil.example'])
       expect(await statusFor(host), host).toBe(403)
     expect(loopbackHost(undefined)).toBe(true)
+  })
+})
+
+describe('createHttpServer connection limits (issue 23)', () => {
+  const idle: IdleSocket[] = []
+  afterEach(() => {
+    for (const s of idle.splice(0)) s.socket.destroy()
+  })
+
+  async function limited(firstByteTimeoutMs: number) {
+    const refusals = emptyRefusals()
+    server = createHttpServer({
+      routes,
+      maxBodyBytes: 1024,
+      maxConnections: 8,
+      maxConnectionsPerAddress: 2,
+      firstByteTimeoutMs,
+      refusals,
+    })
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    return { port, base: `http://127.0.0.1:${port}`, refusals }
+  }
+
+  it('closes a socket that sends no byte within the first-byte bound, with a 408', async () => {
+    const { port, refusals } = await limited(300)
+    const socket = await openIdle(port)
+    idle.push(socket)
+    await socket.closed
+    expect(socket.received()).toMatch(/^HTTP\/1\.1 408 .*"code":"request_timeout"/s)
+    expect(refusals.firstByteTimeout).toBe(1)
+  })
+
+  it('keeps a quarter of the cap for this machine when other hosts fill the rest', async () => {
+    const { port, base, refusals } = await limited(60_000)
+    // 8 sockets from 4 other hosts: the first 6 (8 less the reserve of 2) are held, the rest refused
+    idle.push(...(await openIdleFrom(port, 4, 2)))
+    await waitFor('the refused sockets to close', () => idle.filter((s) => s.isClosed()).length === 2)
+    expect(idle.filter((s) => s.isClosed()).every((s) => s.received().includes(' 503 '))).toBe(true)
+    expect(refusals.reserved).toBe(2)
+    const res = await fetch(`${base}/healthz`)
+    expect(await res.json()).toEqual({ status: 'ok' })
+  })
+
+  it('counts the sockets Node closes at the whole cap', async () => {
+    const { port, refusals } = await limited(60_000)
+    for (let i = 0; i < 10; i++) idle.push(await openIdle(port))
+    await waitFor('the sockets over the cap to close', () => idle.filter((s) => s.isClosed()).length === 2)
+    await waitFor('the closed sockets to be counted', () => refusals.full === 2)
+  })
+
+  it('caps the sockets of one address, and counts the refused ones', async () => {
+    const { port, base, refusals } = await limited(60_000)
+    idle.push(...(await openIdleFrom(port, 1, 5)))
+    await waitFor('the refused sockets to close', () => idle.filter((s) => s.isClosed()).length === 3)
+    expect(idle[2]?.received()).toMatch(/^HTTP\/1\.1 503 .*"code":"too_many_connections"/s)
+    expect(refusals).toEqual({ full: 0, reserved: 0, perAddress: 3, firstByteTimeout: 0 })
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
   })
 })

@@ -117,6 +117,7 @@ function fakeSource(state: NodeState, tasks = new TaskCounts()): MetricsSource {
     }),
     tasks: () => tasks.rows(),
     taskRefusals: () => ({ expired: 2, too_many_streams: 1 }),
+    apiRefusals: () => ({ full: 1, reserved: 0, perAddress: 3, firstByteTimeout: 5 }),
     sandbox: () => ({
       counters: {
         tasks: 3,
@@ -181,6 +182,8 @@ describe('metricsRegistry', () => {
     expect(value(families, 'kith_sandbox_cpu_seconds_total')).toBe(1.5)
     expect(value(families, 'kith_task_requests_refused_total', { reason: 'expired' })).toBe(2)
     expect(value(families, 'kith_task_requests_refused_total', { reason: 'too_many_streams' })).toBe(1)
+    expect(value(families, 'kith_api_connections_refused_total', { reason: 'per_address' })).toBe(3)
+    expect(value(families, 'kith_api_connections_refused_total', { reason: 'first_byte_timeout' })).toBe(5)
     expect(value(families, 'kith_verification_failures_total', { check: 'canary' })).toBe(2)
     expect(value(families, 'kith_verification_failures_total', { check: 'replay' })).toBe(1)
     expect(value(families, 'kith_canary_challenges_total', { result: 'passed' })).toBe(4)
