@@ -265,10 +265,7 @@ export class Announcer {
       await this.#announceNow()
     } catch (err) {
       this.counters.announceFailed++
-      this.#c.log.warn(
-        { err: (err as Error).message },
-        'could not announce this node; the next refresh tries again',
-      )
+      this.#c.log.warn({ err }, 'could not announce this node; the next refresh tries again')
     }
   }
 
@@ -324,7 +321,7 @@ export class Announcer {
         'announced',
       )
     } catch (err) {
-      this.#c.log.debug({ err: (err as Error).message }, 'publish failed')
+      this.#c.log.debug({ err }, 'publish failed')
     }
   }
 
@@ -351,7 +348,7 @@ export class Announcer {
           version: this.wire.version,
           caps: parts.caps.length,
           held: this.#own?.descriptor.seq ?? null,
-          err: (err as Error).message,
+          err,
         },
         this.#own != null
           ? 'this node offers more than its descriptor can carry: still announcing the last one signed; offer fewer capabilities or devices'
@@ -428,7 +425,7 @@ export class Announcer {
         bytes = await this.wire.pull(this.#c.host, source, notice.peer, notice.digest)
       } catch (err) {
         this.counters.pullFailures++
-        this.#c.log.debug({ from: source.toString(), err: (err as Error).message }, 'pull failed')
+        this.#c.log.debug({ from: source.toString(), err }, 'pull failed')
         continue
       }
       if (bytes == null) {
@@ -469,7 +466,7 @@ export class Announcer {
       if (err instanceof DescriptorError || err instanceof DigestMismatchError || err instanceof PageError)
         return this.#strike(from, err.message)
       this.counters.pullFailures++
-      this.#c.log.debug({ from: from.toString(), err: (err as Error).message }, 'taking a body failed')
+      this.#c.log.debug({ from: from.toString(), err }, 'taking a body failed')
       return TopicValidatorResult.Ignore
     }
     if (outcome.result === 'limited' || outcome.result === 'ignored') return TopicValidatorResult.Ignore
