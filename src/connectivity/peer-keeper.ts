@@ -50,7 +50,7 @@ export class PeerKeeper {
         })
         seeded++
       } catch (err) {
-        this.#log.warn({ peer: peer.peerId, err: (err as Error).message }, 'dropping unusable cached peer')
+        this.#log.warn({ peer: peer.peerId, err }, 'dropping unusable cached peer')
         this.#cache.forget(peer.peerId)
       }
     }
@@ -99,11 +99,11 @@ export class PeerKeeper {
     try {
       this.#cache.remember(result.peerId.toString(), addrs)
     } catch (err) {
-      this.#log.error({ err: (err as Error).message }, 'could not write the peer cache')
+      this.#log.error({ err }, 'could not write the peer cache')
       return
     }
     this.#host.peerStore
       .merge(result.peerId, { tags: { [KEEP_ALIVE_TAG]: { value: 50 } } })
-      .catch((err: Error) => this.#log.debug({ err: err.message }, 'could not tag peer keep-alive'))
+      .catch((err: Error) => this.#log.debug({ err }, 'could not tag peer keep-alive'))
   }
 }

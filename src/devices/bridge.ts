@@ -116,7 +116,7 @@ export class DeviceBridge {
       () => {
         this.births += 1
       },
-      (err: Error) => this.#init.log.warn({ err: err.message, topic: birth.topic }, 'birth message not sent'),
+      (err: Error) => this.#init.log.warn({ err, topic: birth.topic }, 'birth message not sent'),
     )
   }
 

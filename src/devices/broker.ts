@@ -79,10 +79,8 @@ export class EmbeddedBroker {
       },
       authorizeForward: (_client, packet) => (packet.payload.length > maxPayloadBytes ? null : packet),
     })
-    broker.on('clientError', (client, err) =>
-      log.debug({ client: client.id, err: err.message }, 'client error'),
-    )
-    broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'))
+    broker.on('clientError', (client, err) => log.debug({ client: client.id, err }, 'client error'))
+    broker.on('connectionError', (_client, err) => log.debug({ err }, 'connection error'))
     const server = createServer({ noDelay: true }, (socket) => {
       if (this.#sockets.size >= this.#init.maxClients) {
         this.refused.clients += 1

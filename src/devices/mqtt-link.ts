@@ -249,7 +249,7 @@ export class MqttLink {
         }
         // unreachable for now (the broker may start after us): keep reconnecting in the background
         settle()
-        log.warn({ url: this.#init.url, err: err.message }, 'MQTT broker unreachable, will keep trying')
+        log.warn({ url: this.#init.url, err }, 'MQTT broker unreachable, will keep trying')
         this.#client = client
         this.#wire(client)
         resolve()
@@ -267,7 +267,7 @@ export class MqttLink {
 
   #wire(client: MqttClient): void {
     const { log } = this.#init
-    client.on('error', (err) => log.warn({ err: err.message }, 'MQTT error'))
+    client.on('error', (err) => log.warn({ err }, 'MQTT error'))
     client.on('connect', () => this.#connected(this.#everConnected))
     client.on('close', () => {
       if (this.#client !== client) return
@@ -296,7 +296,7 @@ export class MqttLink {
     // (e.g. the bridge re-sending unconfirmed commands) run once the subscriptions are back
     this.#client
       .subscribeAsync(filters, { qos: 1 })
-      .catch((err: Error) => this.#init.log.warn({ err: err.message }, 'MQTT resubscribe failed'))
+      .catch((err: Error) => this.#init.log.warn({ err }, 'MQTT resubscribe failed'))
       .finally(notify)
   }
 

@@ -98,6 +98,15 @@ export interface AnnouncerCounters {
   noticesRejected: { malformed: number; unsigned: number; foreign: number; clock_skew: number; old: number }
   /** what taking in bodies cost: signatures checked and avoided */
   intake: IntakeCounters
+  /** capabilities the body last signed could not carry (over its size or entry limits); 0 when all fit */
+  capabilitiesLeft: number
+  /**
+   * bodies that could not be signed (what the node offers is over the wire's limits); the last body signed,
+   * if any, is announced instead
+   */
+  signRefused: number
+  /** announce rounds that failed for another reason (the state or the seq store threw); the next one retries */
+  announceFailed: number
 }
 
 export class Announcer {
@@ -117,6 +126,8 @@ export class Announcer {
   #own: OwnBody | undefined
   /** what `#own` was signed from (addresses, every capability, attestation), encoded to compare */
   #offer: Buffer | undefined
+  /** the last offer the wire refused to sign, so that it is not tried (and logged) on every refresh */
+  #refused: Buffer | undefined
   #state: NodeState | undefined
   #seq = 0
   #resign = false
@@ -156,6 +167,9 @@ export class Announcer {
       heartbeats: 0,
       noticesRejected: { malformed: 0, unsigned: 0, foreign: 0, clock_skew: 0, old: 0 },
       intake: this.wire.counters,
+      capabilitiesLeft: 0,
+      signRefused: 0,
+      announceFailed: 0,
     }
   }
 
@@ -246,31 +260,40 @@ export class Announcer {
       }, wait)
       return
     }
+    // callers fire and forget (timers, reloads, band changes): a throw here must not end the process
+    try {
+      await this.#announceNow()
+    } catch (err) {
+      this.counters.announceFailed++
+      this.#c.log.warn({ err }, 'could not announce this node; the next refresh tries again')
+    }
+  }
+
+  async #announceNow(): Promise<void> {
     const now = Date.now()
     this.#lastAt = now
     const peer = this.#c.host.peerId.toString()
     const parts = this.#c.describe()
+    const offer = offerOf(parts)
     let own = this.#own
-    const heartbeat =
+    const unchanged =
       own != null &&
       !this.#resign &&
       now - own.descriptor.iat < this.#resignAfterMs &&
-      this.#offer?.equals(offerOf(parts)) === true &&
+      this.#offer?.equals(offer) === true &&
       (this.#mode === 'bodyless' || sameState(own.descriptor.state, parts.state))
-    if (own == null || !heartbeat) {
-      this.#resign = false
-      this.#seq++
-      this.#c.seq.save(this.#seq)
-      own = this.wire.sign({ peer, seq: this.#seq, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
-      this.#own = own
-      this.#offer = offerOf(parts)
-      if (own.left != null && own.left.length > 0)
-        this.#c.log.warn(
-          { version: this.wire.version, left: own.left.length },
-          'capabilities left out of the descriptor: they do not fit its size limits',
-        )
-      if (this.#c.storeOwn !== false) this.#c.store.put(own)
-    } else if (this.#c.storeOwn !== false) {
+    // an offer refused once is not signed again until it changes or a re-sign is asked for
+    const refusedBefore = !this.#resign && this.#refused?.equals(offer) === true
+    let heartbeat = true
+    if (own == null || (!unchanged && !refusedBefore)) {
+      const signed = this.#signOwn(peer, now, parts, offer)
+      if (signed != null) {
+        own = signed
+        heartbeat = false
+      }
+    }
+    if (own == null) return
+    if (heartbeat && this.#c.storeOwn !== false) {
       this.#c.store.touch(peer, own.descriptor.seq, Buffer.from(own.digest).toString('hex'), {
         at: now,
         state: parts.state,
@@ -298,8 +321,55 @@ export class Announcer {
         'announced',
       )
     } catch (err) {
-      this.#c.log.debug({ err: (err as Error).message }, 'publish failed')
+      this.#c.log.debug({ err }, 'publish failed')
     }
+  }
+
+  /**
+   * Signs a new body (seq + 1) from `parts`, stores it as this node's own and returns it; or, when the wire
+   * refuses it (over its limits even after fitting), counts and logs the refusal and returns undefined, so
+   * the caller keeps announcing the last body signed.
+   */
+  #signOwn(
+    peer: string,
+    now: number,
+    parts: ReturnType<AnnouncerComponents['describe']>,
+    offer: Buffer,
+  ): OwnBody | undefined {
+    let own: OwnBody
+    try {
+      own = this.wire.sign({ peer, seq: this.#seq + 1, iat: now, ttl: this.#ttlMs, ...parts }, this.#c.sign)
+    } catch (err) {
+      this.#refused = offer
+      this.#resign = false
+      this.counters.signRefused++
+      this.#c.log.warn(
+        {
+          version: this.wire.version,
+          caps: parts.caps.length,
+          held: this.#own?.descriptor.seq ?? null,
+          err,
+        },
+        this.#own != null
+          ? 'this node offers more than its descriptor can carry: still announcing the last one signed; offer fewer capabilities or devices'
+          : 'this node offers more than its descriptor can carry: nothing is announced; offer fewer capabilities or devices',
+      )
+      return undefined
+    }
+    this.#refused = undefined
+    this.#resign = false
+    this.#seq++
+    this.#c.seq.save(this.#seq)
+    this.#own = own
+    this.#offer = offer
+    this.counters.capabilitiesLeft = own.left?.length ?? 0
+    if (own.left != null && own.left.length > 0)
+      this.#c.log.warn(
+        { version: this.wire.version, left: own.left.length },
+        'capabilities left out of the descriptor: they do not fit its size limits',
+      )
+    if (this.#c.storeOwn !== false) this.#c.store.put(own)
+    return own
   }
 
   async #validateAnnounce(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
@@ -355,7 +425,7 @@ export class Announcer {
         bytes = await this.wire.pull(this.#c.host, source, notice.peer, notice.digest)
       } catch (err) {
         this.counters.pullFailures++
-        this.#c.log.debug({ from: source.toString(), err: (err as Error).message }, 'pull failed')
+        this.#c.log.debug({ from: source.toString(), err }, 'pull failed')
         continue
       }
       if (bytes == null) {
@@ -396,7 +466,7 @@ export class Announcer {
       if (err instanceof DescriptorError || err instanceof DigestMismatchError || err instanceof PageError)
         return this.#strike(from, err.message)
       this.counters.pullFailures++
-      this.#c.log.debug({ from: from.toString(), err: (err as Error).message }, 'taking a body failed')
+      this.#c.log.debug({ from: from.toString(), err }, 'taking a body failed')
       return TopicValidatorResult.Ignore
     }
     if (outcome.result === 'limited' || outcome.result === 'ignored') return TopicValidatorResult.Ignore

@@ -19,6 +19,8 @@ import type { CatalogInfo } from './summary.ts'
 export const DESCRIPTOR_VERSION = 1
 /** Largest descriptor accepted or produced, encoded. */
 export const MAX_DESCRIPTOR_BYTES = 16 * 1024
+/** Most capabilities one v1 descriptor carries. */
+export const MAX_DESCRIPTOR_CAPS = 64
 
 const text = (max: number) => z.string().max(max)
 const bytes = (min: number, max: number) =>
@@ -77,7 +79,7 @@ const unsignedSchema = z.strictObject({
     .max(24 * 3600_000),
   addrs: z.array(text(256)).max(16),
   state: stateSchema,
-  caps: z.array(capabilitySchema).max(64),
+  caps: z.array(capabilitySchema).max(MAX_DESCRIPTOR_CAPS),
   attest: z.strictObject({ tpm: z.boolean(), akPub: bytes(1, 1024).optional() }),
 })
 

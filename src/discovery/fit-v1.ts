@@ -3,14 +3,16 @@
  * only v1, and all a `discovery.version: 1` node offers. A v2 node's summary carries every capability in its
  * catalog pages; only this v1 copy leaves some out.
  */
-import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES } from './descriptor.ts'
+import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES, MAX_DESCRIPTOR_CAPS } from './descriptor.ts'
 
 /** Room for capabilities in a descriptor: its 16 KiB cap less the other fields and the signature. */
 const CAPABILITY_BUDGET = MAX_DESCRIPTOR_BYTES - 2048
 
 /**
- * The node's own capabilities, then device actions, then sensors, as many as fit in one descriptor; `left`
- * counts the rest (still runnable here, and in the v2 catalog, but not in the v1 copy).
+ * The node's own capabilities, then device actions, then sensors, as many as fit in one descriptor (its
+ * bytes and its {@link MAX_DESCRIPTOR_CAPS} entries); `left` counts the rest (still runnable here, and in the
+ * v2 catalog, but not in the v1 copy). The node's own are fitted like the others: a config may list more of
+ * them than one descriptor holds, and a descriptor over its limits could not be signed at all.
  *
  * @example
  * const { offered, left } = fitDescriptor(scriptCaps, deviceCaps)
@@ -20,18 +22,20 @@ export function fitDescriptor(
   devices: Capability[],
 ): { offered: Capability[]; left: number } {
   const ordered = [
+    ...own,
     ...devices.filter((c) => c.kind === 'device'),
     ...devices.filter((c) => c.kind !== 'device'),
   ]
-  let used = own.reduce((n, c) => n + canonicalEncode(c).byteLength, 0)
-  const offered = [...own]
+  let used = 0
+  const offered: Capability[] = []
   for (const c of ordered) {
+    if (offered.length >= MAX_DESCRIPTOR_CAPS) break
     const size = canonicalEncode(c).byteLength
     if (used + size > CAPABILITY_BUDGET) continue
     used += size
     offered.push(c)
   }
-  return { offered, left: own.length + devices.length - offered.length }
+  return { offered, left: ordered.length - offered.length }
 }
 
 /** {@link fitDescriptor} over one list: script capabilities are the node's own and always come first. */

@@ -119,7 +119,7 @@ export class StateSampler {
       const reading = await withTimeout(this.#inflight, this.#readTimeoutMs, 'state read')
       if (epoch === this.#epoch) this.#apply(reading)
     } catch (err) {
-      this.#log.debug({ err: (err as Error).message }, 'state read failed; keeping the last good state')
+      this.#log.debug({ err }, 'state read failed; keeping the last good state')
     }
     return this.current()
   }
@@ -160,7 +160,7 @@ export class StateSampler {
       try {
         call(listener)
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'sampler listener failed')
+        this.#log.warn({ err }, 'sampler listener failed')
       }
     }
   }

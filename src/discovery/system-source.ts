@@ -150,7 +150,7 @@ export class SystemStateSource implements StateSource {
     try {
       apply(await withTimeout(running, this.#callTimeoutMs, `systeminformation ${kind}`))
     } catch (err) {
-      this.#log.debug({ kind, err: (err as Error).message }, 'state read failed; keeping the last good value')
+      this.#log.debug({ kind, err }, 'state read failed; keeping the last good value')
     }
   }
 

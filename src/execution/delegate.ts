@@ -130,8 +130,11 @@ export interface DelegateComponents {
   /** told what each attempt on another peer showed (not `busy` or `denied`: those are the rules, not faults) */
   recordOutcome?(outcome: TaskOutcome): void
   verification?: Verification
-  /** a fresh task id (journalled by the caller's journal as it sees fit) */
-  newId?(): string
+  /**
+   * a fresh task id (journalled by the caller's journal as it sees fit); required because Tier 3's checks
+   * (evidence, replay) are keyed by the id the provider was sent, so without one they could not run
+   */
+  newId(): string
   /** the clock the request's deadline is kept by (ms); Date.now by default, virtual time in the simulator */
   now?(): number
   /** uniform in [0, 1): the order unproven candidates are tried in once one lied; Math.random by default */
@@ -272,7 +275,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       checks.push({ name: 'canary', result: 'pass', peer: candidate.peer })
     }
 
-    const taskId = c.newId?.()
+    const taskId = c.newId()
     let reply: Omit<TaskReply, 't' | 'id'>
     try {
       const left = Math.max(1, deadline - now())
@@ -292,7 +295,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
       report(c, candidate, status)
       continue
     }
-    if (reply.status === 'ok' && remote && v !== undefined && taskId !== undefined) {
+    if (reply.status === 'ok' && remote && v !== undefined) {
       const found = await v.verify({
         taskId,
         peer: candidate.peer,

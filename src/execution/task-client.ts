@@ -218,7 +218,7 @@ export class TaskClient {
           channel.pending.get(frame.id)?.resolve(frame)
         }
       } catch (err) {
-        this.#log.debug({ peer: peer.toString(), err: (err as Error).message }, 'task channel closed')
+        this.#log.debug({ peer: peer.toString(), err }, 'task channel closed')
         stream.abort(err as Error)
       } finally {
         forget()

@@ -178,7 +178,12 @@ export function buildDevices(parts: {
       }
     },
     async stop() {
-      await bridge.stop().catch(() => undefined)
+      // the link and the broker are stopped whatever the bridge did, so no socket outlives the node
+      await bridge
+        .stop()
+        .catch((err: unknown) =>
+          log.warn({ err }, 'the device bridge did not stop cleanly; stopping the MQTT link anyway'),
+        )
       await link?.stop()
       await broker?.stop()
     },

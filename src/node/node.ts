@@ -286,7 +286,11 @@ export class KithNode {
 
   async stop(): Promise<void> {
     this.#stopping = true
-    for (const task of this.#beforeStop.splice(0)) await task().catch(() => undefined)
+    for (const task of this.#beforeStop.splice(0))
+      // one task failing (a demo device that will not stop) must not keep the node from stopping
+      await task().catch((err: unknown) =>
+        this.#log.warn({ err }, 'a task run before the node stops failed; stopping the node anyway'),
+      )
     await this.#api.close()
     const [failure] = await this.#stopPlanes()
     if (failure !== undefined) throw failure

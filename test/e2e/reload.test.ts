@@ -3,7 +3,7 @@
  * ttl and a new device from its rewritten config without a restart (and drops them again), keeps serving
  * its config when the new one is invalid, and reports a changed API address as needing a restart.
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/connectivity/identity.ts'
@@ -139,6 +139,42 @@ describe('kith start reloads its config', () => {
         applied: [],
         restartRequired: ['api.listen'],
       })
+    } finally {
+      expect(await node.stop()).toBe(0)
+    }
+  })
+
+  it('survives a reload that adds more script capabilities than a v1 descriptor holds', async () => {
+    const own = join(dir, 'many')
+    await mkdir(own, { recursive: true })
+    await createIdentity(join(own, 'identity.key'))
+    await writeFile(join(own, 'double.js'), 'function run(input) { return input.x * 2 }\n')
+    const file = join(own, 'kith.yaml')
+    await writeFile(file, `${BASE.join('\n')}\n`)
+    const node = await startCli(file)
+    try {
+      const many = [
+        ...BASE,
+        'capabilities:',
+        ...Array.from(
+          { length: 100 },
+          (_, i) => `  - { id: double-${i}, kind: script, title: Double ${i}, script: double.js }`,
+        ),
+      ]
+      await writeFile(file, `${many.join('\n')}\n`)
+      await waitFor('the reload', async () => (await get<Status>(node, '/v1/status')).reload.reloads >= 1)
+      await waitFor(
+        'every capability in the descriptor',
+        async () => (await descriptor(node)).caps.length === 100,
+      )
+      // the v1 copy for v1-only peers carries what fits and counts the rest; the process is still up
+      const stats = await get<{ legacy: { capabilitiesLeft: number; signRefused: number } }>(
+        node,
+        '/v1/discovery/stats',
+      )
+      expect(stats.legacy).toMatchObject({ capabilitiesLeft: 36, signRefused: 0 })
+      expect(node.child.exitCode).toBeNull()
+      expect((await fetch(`${node.ready.api}/healthz`)).status).toBe(200)
     } finally {
       expect(await node.stop()).toBe(0)
     }

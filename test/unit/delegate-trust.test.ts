@@ -122,3 +122,55 @@ describe('delegation with the trust plane', () => {
     expect(called).toEqual(['other', 'other'])
   })
 })
+
+describe('Tier 3 verification', () => {
+  it('runs its checks on the task id the provider was sent', async () => {
+    const sent: (string | undefined)[] = []
+    const verified: string[] = []
+    const verification: Verification = {
+      plan: () => ({ tier: 3, challenge: false, evidence: true }),
+      challenge: () => undefined,
+      evidenceFor: () => 'tpm',
+      verify: async ({ taskId, peer }) => {
+        verified.push(taskId)
+        return [{ name: 'evidence', result: 'pass', peer }]
+      },
+      learn: () => undefined,
+    }
+    const components: DelegateComponents = {
+      providers: { of: () => [{ peer: 'hub', capability: double, local: false }] },
+      index: {} as CapabilityIndex,
+      client: {
+        call: async (_peer: string, req: { id?: string; input: { x: number } }) => {
+          sent.push(req.id)
+          return { status: 'ok', output: { value: req.input.x * 2 } }
+        },
+      } as unknown as TaskClient,
+      runLocal: async () => ({ status: 'error' }),
+      verification,
+      newId: () => 'task-tier3',
+    }
+    const result = await delegate(components, {
+      target: { capability: 'math.double' },
+      input: { x: 5 },
+      timeoutMs: 1_000,
+      tier: 3,
+    })
+    expect(result).toMatchObject({ ok: true, provider: 'hub', output: { value: 10 } })
+    expect(sent).toEqual(['task-tier3'])
+    expect(verified).toEqual(['task-tier3'])
+    expect(result.checks).toContainEqual({ name: 'evidence', result: 'pass', peer: 'hub' })
+  })
+
+  it('cannot be wired without a task id source (a type error, checked by tsc)', () => {
+    const partial = {
+      providers: { of: () => [] },
+      index: {} as CapabilityIndex,
+      client: {} as TaskClient,
+      runLocal: async () => ({ status: 'error' as const }),
+    }
+    // @ts-expect-error newId is required: without it Tier 3 has no task id to check and would be skipped
+    const components: DelegateComponents = partial
+    expect(components).toBe(partial)
+  })
+})

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Capability } from '../../src/discovery/descriptor.ts'
+import { MAX_DESCRIPTOR_CAPS } from '../../src/discovery/descriptor.ts'
 import { fitDescriptor } from '../../src/discovery/fit-v1.ts'
 
 const cap = (id: string, kind: Capability['kind']): Capability => ({
@@ -31,5 +32,20 @@ describe('fitDescriptor', () => {
     expect(offered[0]?.id).toBe('own')
     expect(offered.filter((c) => c.kind === 'device')).toHaveLength(20)
     expect(offered.length + left).toBe(121)
+  })
+
+  it('fits the node’s own capabilities too, by entries and by bytes, so the copy can always be signed', () => {
+    const small = Array.from({ length: 100 }, (_, i) => ({ ...cap(`own${i}`, 'script'), description: '' }))
+    const byCount = fitDescriptor(small, [cap('d.set', 'device')])
+    expect(byCount.offered).toHaveLength(MAX_DESCRIPTOR_CAPS)
+    expect(byCount.offered.every((c) => c.kind === 'script')).toBe(true)
+    expect(byCount.left).toBe(101 - MAX_DESCRIPTOR_CAPS)
+    const large = Array.from({ length: 20 }, (_, i) => ({
+      ...cap(`big${i}`, 'script'),
+      description: 'x'.repeat(2000),
+    }))
+    const byBytes = fitDescriptor(large, [])
+    expect(byBytes.offered.length).toBeLessThan(20)
+    expect(byBytes.offered.length + byBytes.left).toBe(20)
   })
 })

@@ -4,6 +4,8 @@
  * test/integration/tpm.test.ts.)
  */
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configSchema } from '../../src/config/schema.ts'
 import { createIdentity, type Identity } from '../../src/connectivity/identity.ts'
@@ -15,6 +17,7 @@ import {
   verifyEvidence,
 } from '../../src/trust/evidence/index.ts'
 import { hasResourceManager, resolveTcti, TpmTools } from '../../src/trust/evidence/tpm-tools.ts'
+import { componentLogger } from '../../src/util/logger.ts'
 import { tempDir } from '../helpers.ts'
 
 let dir: string
@@ -161,4 +164,34 @@ describe('provider without a usable TPM', () => {
       await provider.stop()
     })
   }
+})
+
+describe('provider logging', () => {
+  it('writes each log line with one component key, the one its caller named', async () => {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l.length > 0),
+        )
+        done()
+      },
+    })
+    const root = pino({ level: 'info' }, sink)
+    const provider = createEvidenceProvider({
+      config: configSchema.parse({ trust: { tpm: { enabled: false } } }),
+      identity,
+      dataDir: dir,
+      logger: componentLogger(root, 'kith:trust:evidence'),
+    })
+    await provider.start()
+    await provider.stop()
+    const line = lines.find((l) => l.includes('no TPM'))
+    expect(line).toBeDefined()
+    expect(line?.match(/"component"/g)).toHaveLength(1)
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ component: 'kith:trust:evidence' })
+  })
 })

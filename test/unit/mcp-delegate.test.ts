@@ -31,6 +31,7 @@ function components(called: string[], failing: string[] = []): DelegateComponent
       },
     } as unknown as TaskClient,
     runLocal: async () => ({ status: 'error' }),
+    newId: () => 'task-1',
   }
 }
 

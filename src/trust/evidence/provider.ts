@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import type { ConfigFile } from '../../config/schema.ts'
 import type { Identity } from '../../connectivity/identity.ts'
 import { sha256 } from '../../discovery/descriptor.ts'
-import { componentLogger, type Logger, silentLogger } from '../../util/logger.ts'
+import { type Logger, silentLogger } from '../../util/logger.ts'
 import { type AttestationKey, loadOrCreateAttestationKey } from './attestation-key.ts'
 import type { EvidencePackage, PcrHash, TpmQuote } from './package.ts'
 import { parsePcrSpec } from './quote.ts'
@@ -27,6 +27,7 @@ export interface EvidenceProviderInit {
   identity: Pick<Identity, 'peerId' | 'sign'>
   /** the node's data directory; the AK's blobs go to `<dataDir>/tpm/` */
   dataDir: string
+  /** the component's logger, already named (`kith:trust:evidence`) by its caller; silent when absent */
   logger?: Logger
   /** environment of the tpm2-tools processes; default process.env */
   env?: NodeJS.ProcessEnv
@@ -61,7 +62,8 @@ class Provider implements EvidenceProvider {
 
   constructor(init: EvidenceProviderInit) {
     this.init = init
-    this.log = componentLogger(init.logger ?? silentLogger(), 'kith:trust:evidence')
+    // the caller named this logger: a second child with `component` would write the key twice on every line
+    this.log = init.logger ?? silentLogger()
     this.peer = init.identity.peerId.toString()
     const spec = parsePcrSpec(init.config.trust.tpm.pcrs)
     if (!spec.ok) throw new Error(`trust.tpm.pcrs: ${spec.reason}`)

@@ -85,7 +85,7 @@ export class OpinionGossip {
       this.counters.publishBytes += bytes.byteLength * recipients.length
     } catch (err) {
       this.counters.publishFailures++
-      this.#c.log.debug({ err: (err as Error).message }, 'opinion publish failed')
+      this.#c.log.debug({ err }, 'opinion publish failed')
     }
   }
 
