@@ -151,6 +151,11 @@ export class TaskServer {
         this.#log.debug({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply not written')
       })
     }
+    const replyLater = (frame: TaskReply): void => {
+      reply(frame).catch((err: unknown) => {
+        this.#log.error({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply failed')
+      })
+    }
     // one timer per stream, pushed back by every frame (a fresh AbortSignal.timeout per read would keep a
     // timer and a signal alive for the whole idle timeout after each request); idle with work in flight
     // is fine: the requester is waiting for us, not the other way round
@@ -181,7 +186,7 @@ export class TaskServer {
         if (refusal != null) {
           if (!authenticate()) throw this.#forged()
           this.#reject(refusal.code)
-          void reply({
+          replyLater({
             t: 'res',
             id: request.id,
             status: refusal.status,
