@@ -1,16 +1,17 @@
 /**
  * A reply over the task protocol's frame limit (issue 23): a script's output that fits the sandbox's
- * `maxOutputBytes` (JSON) can still grow past MAX_FRAME_BYTES in msgpack, where every float is 9 bytes. The
- * provider answers the requester with an error it can act on, counts it, and stays up to serve the next task.
- * Two real nodes over TCP on 127.0.0.1, the script run by the real sandbox.
+ * `maxOutputBytes` (JSON) can still grow past MAX_FRAME_BYTES in msgpack, where every float is 9 bytes. It used
+ * to reject unhandled in the task server and end the provider's process. Now the provider answers the requester
+ * with an error it can act on, counts it, and stays up to serve the next task. The provider is a real
+ * `kith start` process (an unhandled rejection ends it), the requester a node in this process, over TCP on
+ * 127.0.0.1; the script runs in the real sandbox.
  */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeFrame, FrameError, MAX_FRAME_BYTES } from '../../src/execution/task-wire.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { tempDir, waitFor, writeText } from '../helpers.ts'
-import { startTestNode } from '../nodes.ts'
+import { type RunningNode, startCli, tempDir, waitFor } from '../helpers.ts'
+import { startTestNode, writeNodeDir } from '../nodes.ts'
 
 /** Elements of the script's output array: `0.1,` is 4 bytes of JSON and 9 of msgpack (a float64). */
 const FLOATS = 250_000
@@ -24,32 +25,32 @@ const BIG = `function run(input) {
 `
 const SMALL = 'function run(input) { return { echo: input } }\n'
 
-let root: string
 let cleanup: () => Promise<void>
-let provider: KithNode
+let provider: RunningNode
 let requester: KithNode
 
 beforeAll(async () => {
-  ;({ dir: root, cleanup } = await tempDir('kith-big-reply-'))
-  const dir = join(root, 'provider')
-  await mkdir(dir, { recursive: true })
-  await writeText(dir, 'big.js', BIG)
-  await writeText(dir, 'small.js', SMALL)
-  provider = await startTestNode(dir, {
+  const t = await tempDir('kith-big-reply-')
+  cleanup = t.cleanup
+  const config = await writeNodeDir(join(t.dir, 'provider'), {
+    files: { 'big.js': BIG, 'small.js': SMALL },
     yaml: [
       'mqtt: { broker: off }',
-      `execution: { maxTaskTimeout: 60000, sandbox: { maxOutputBytes: ${MAX_OUTPUT_BYTES} } }`,
+      `execution: { sandbox: { maxOutputBytes: ${MAX_OUTPUT_BYTES} } }`,
       'capabilities:',
       '  - { id: big, kind: script, title: A large output, script: big.js }',
       '  - { id: small, kind: script, title: Echo the input, script: small.js }',
     ],
   })
-  requester = await startTestNode(join(root, 'requester'), {
-    bootstrap: [provider.host.getMultiaddrs()[0]!.toString()],
+  provider = await startCli(config)
+  requester = await startTestNode(join(t.dir, 'requester'), {
+    bootstrap: [`${provider.ready.listen[0]}`],
     yaml: ['mqtt: { broker: off }'],
   })
-  const peer = provider.host.peerId.toString()
-  await waitFor('the requester to know the provider', () => requester.discovery.store.get(peer) != null)
+  await waitFor(
+    'the requester to know the provider',
+    () => requester.discovery.store.get(provider.ready.peerId) != null,
+  )
 }, 60_000)
 
 afterAll(async () => {
@@ -76,10 +77,9 @@ describe('a reply over the frame limit', () => {
       ok: false,
       status: 'error',
       error: { code: 'output_too_large' },
-      attempts: [{ peer: provider.host.peerId.toString(), status: 'error' }],
+      attempts: [{ peer: provider.ready.peerId, status: 'error' }],
     })
     expect(big.error?.message).toContain(String(MAX_FRAME_BYTES))
-    expect(provider.execution.refused().output_too_large).toBe(1)
 
     const small = await requester.execution.delegate({
       target: { capability: 'small' },
@@ -88,5 +88,8 @@ describe('a reply over the frame limit', () => {
       budget: 1,
     })
     expect(small).toMatchObject({ ok: true, output: { echo: { hi: 1 } } })
+    expect(provider.child.exitCode).toBeNull()
+    const metrics = await (await fetch(`${provider.ready.api}/metrics`)).text()
+    expect(metrics).toContain('kith_task_requests_refused_total{reason="output_too_large"} 1')
   })
 })
