@@ -129,7 +129,7 @@ const EXECUTION: MetricDef[] = [
   ),
   counter(
     'kith_task_requests_refused_total',
-    'Task requests and streams refused before any task ran (malformed, forged, expired, replayed, too many streams), by reason',
+    'Task requests and streams refused before any task ran (malformed, forged, expired, replayed, too many streams), and replies sent as an error because their output could not be sent, by reason',
     (s) => by('reason', { ...s.taskRefusals() }),
     ['reason'],
   ),

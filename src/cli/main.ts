@@ -337,4 +337,9 @@ function exitCodeFor(err: unknown): number {
 }
 
 // no top-level await: the single-binary build bundles this file as CommonJS; main() handles every error itself
-if (!runSandboxWorkerIfRequested()) void main(process.argv)
+// (the catch is for a failure in that handling itself: one line, no stack, exit 1)
+if (!runSandboxWorkerIfRequested())
+  main(process.argv).catch((err: unknown) => {
+    console.error(`kith: ${err instanceof Error ? err.message : String(err)}`)
+    process.exitCode = 1
+  })

@@ -55,12 +55,16 @@ export async function serveMcpStdio(options: ClientOptions): Promise<void> {
   await server.connect(transport)
   const drained = trackRequests(transport)
   warn(`serving MCP on stdio for the node at ${api.url}`)
-  const stop = () => void server.close()
+  const stop = () => {
+    server.close().catch((err: Error) => warn(`closing: ${err.message}`))
+  }
   // input ended (a client that sent its last request and closed the pipe): answer what is in flight first
   process.stdin.once('end', () => {
     const late = setTimeout(stop, DRAIN_TIMEOUT_MS)
     late.unref()
-    void drained().then(stop)
+    drained()
+      .then(stop)
+      .catch((err: Error) => warn(`draining: ${err.message}`))
   })
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)

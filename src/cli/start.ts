@@ -64,7 +64,9 @@ async function watchConfig(load: () => Promise<Config>, node: KithNode, log: Log
     onError: (err) => log.warn({ err: err.message }, 'config watch failed'),
   })
   await watcher.start()
-  const onHangup = () => void watcher.reload('SIGHUP')
+  const onHangup = () => {
+    watcher.reload('SIGHUP').catch((err: Error) => log.warn({ err: err.message }, 'config reload failed'))
+  }
   process.on('SIGHUP', onHangup)
   node.onStop(async () => {
     process.off('SIGHUP', onHangup)

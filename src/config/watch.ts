@@ -34,7 +34,7 @@ export function watchedFiles(config: Config): string[] {
  * @example
  * const watcher = new ConfigWatcher({ files: watchedFiles(config), onChange: (why) => node.reload(load, why) })
  * await watcher.start()
- * process.on('SIGHUP', () => void watcher.reload('SIGHUP'))
+ * process.on('SIGHUP', () => watcher.reload('SIGHUP').catch((err) => log.warn({ err }, 'reload failed')))
  */
 export class ConfigWatcher {
   readonly #init: ConfigWatcherInit
@@ -109,7 +109,9 @@ export class ConfigWatcher {
   #schedule(): void {
     if (this.#stopped) return
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#run('watch', false), this.#init.debounceMs ?? WATCH_DEBOUNCE_MS)
+    // #run reports a failed reload to onError itself; the catch is for anything that escapes it
+    const run = () => void this.#run('watch', false).catch((err: Error) => this.#init.onError?.(err))
+    this.#timer = setTimeout(run, this.#init.debounceMs ?? WATCH_DEBOUNCE_MS)
   }
 
   async #run(reason: string, force: boolean): Promise<void> {

@@ -87,7 +87,9 @@ export class PeerKeeper {
         } catch {
           this.#retryLater(peer)
         }
-      })()
+      })().catch((err: unknown) => {
+        this.#log.warn({ peer: key, err: (err as Error).message }, 'cached peer retry failed')
+      })
     }, GIVE_UP_RETRY_MS)
     timer.unref()
     this.#retries.set(key, timer)

@@ -334,7 +334,10 @@ export class DeviceBridge {
       }
       if (event.type === 'remove') {
         if (existing != null && existing.spec.source !== importer.source) continue
-        void this.#remove(event.deviceId, true)
+        // an unsubscribe the broker refuses must not end the node: the device is gone from here either way
+        this.#remove(event.deviceId, true).catch((err: Error) =>
+          this.#init.log.warn({ err: err.message, device: event.deviceId }, 'device removal failed'),
+        )
         continue
       }
       const override = this.#init.overrides[id]

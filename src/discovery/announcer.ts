@@ -220,12 +220,19 @@ export class Announcer {
     this.#ttlMs = ttlMs
     if (!this.#running) return
     this.#startRefresh()
-    void this.announce({ resign: true })
+    this.#announceLater({ resign: true })
   }
 
   #startRefresh(): void {
     clearInterval(this.#refresh)
-    this.#refresh = setInterval(() => void this.announce(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
+    this.#refresh = setInterval(() => this.#announceLater(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
+  }
+
+  /** {@link announce} from a timer: nobody awaits it, so a failure is logged, not left to end the node. */
+  #announceLater(options: { resign?: boolean } = {}): void {
+    this.announce(options).catch((err: unknown) => {
+      this.#c.log.error({ err: (err as Error).message }, 'announce failed; the next refresh tries again')
+    })
   }
 
   async stop(): Promise<void> {
@@ -256,7 +263,7 @@ export class Announcer {
     if (wait > 0) {
       this.#pending ??= setTimeout(() => {
         this.#pending = undefined
-        void this.announce()
+        this.#announceLater()
       }, wait)
       return
     }

@@ -85,7 +85,12 @@ export class StateSampler {
   /** Takes the first sample (at most `readTimeoutMs`), then samples every `intervalMs`. */
   async start(): Promise<void> {
     if (this.#timer !== undefined) return
-    this.#timer = setInterval(() => void this.sampleNow(), this.#intervalMs)
+    // sampleNow() keeps its read failures to itself; the catch is for anything else (a band listener, the queue)
+    const sample = () =>
+      void this.sampleNow().catch((err: unknown) => {
+        this.#log.warn({ err: (err as Error).message }, 'state sample failed')
+      })
+    this.#timer = setInterval(sample, this.#intervalMs)
     this.#timer.unref()
     await this.sampleNow()
   }

@@ -102,7 +102,11 @@ export class Checkpointer {
 
   #armIdle(): void {
     clearTimeout(this.#idle)
-    this.#idle = setTimeout(() => void this.#end(), this.#idleMs).unref()
+    const end = () =>
+      void this.#end().catch((err: unknown) => {
+        this.#log?.warn({ err: (err as Error).message }, 'the idle WAL checkpoint thread did not end cleanly')
+      })
+    this.#idle = setTimeout(end, this.#idleMs).unref()
   }
 
   async #spawn(): Promise<void> {

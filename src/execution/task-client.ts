@@ -210,7 +210,7 @@ export class TaskClient {
     lazyWindowUpdates(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
     const channel: Channel = { stream, write: (data) => lp.write(data), pending: new Map() }
-    void (async () => {
+    ;(async () => {
       try {
         for (;;) {
           const frame = decodeFrame((await lp.read()).subarray(), this.#verify)
@@ -224,7 +224,9 @@ export class TaskClient {
         forget()
         for (const p of [...channel.pending.values()]) p.reject(new ConnectionLostError())
       }
-    })()
+    })().catch((err: unknown) => {
+      this.#log.warn({ peer: peer.toString(), err: (err as Error).message }, 'task channel clean-up failed')
+    })
     return channel
   }
 }

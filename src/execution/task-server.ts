@@ -15,7 +15,7 @@ import { lazyWindowUpdates } from './stream-window.ts'
 import {
   decodeFrame,
   decodeFrameLength,
-  encodeFrame,
+  encodeReply,
   FrameError,
   MAX_FRAME_BYTES,
   MAX_REQUEST_WINDOW_MS,
@@ -139,7 +139,23 @@ export class TaskServer {
     lazyWindowUpdates(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, lengthDecoder: decodeFrameLength })
     const inflight = new Map<string, AbortController>()
-    const reply = (frame: TaskReply) => lp.write(encodeFrame(frame)).catch(() => {})
+    // never rejects: an unsendable reply goes out as an error (counted), and a failed write means the stream
+    // is gone, which the read loop below finds out for itself
+    const reply = (frame: TaskReply): Promise<void> => {
+      const { bytes, unsent } = encodeReply(frame)
+      if (unsent !== undefined) {
+        this.#reject(unsent)
+        this.#log.warn({ peer: remote, id: frame.id, reason: unsent }, 'task reply sent as an error')
+      }
+      return lp.write(bytes).catch((err: unknown) => {
+        this.#log.debug({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply not written')
+      })
+    }
+    const replyLater = (frame: TaskReply): void => {
+      reply(frame).catch((err: unknown) => {
+        this.#log.error({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply failed')
+      })
+    }
     // one timer per stream, pushed back by every frame (a fresh AbortSignal.timeout per read would keep a
     // timer and a signal alive for the whole idle timeout after each request); idle with work in flight
     // is fine: the requester is waiting for us, not the other way round
@@ -170,7 +186,7 @@ export class TaskServer {
         if (refusal != null) {
           if (!authenticate()) throw this.#forged()
           this.#reject(refusal.code)
-          void reply({
+          replyLater({
             t: 'res',
             id: request.id,
             status: refusal.status,
@@ -204,6 +220,13 @@ export class TaskServer {
           .finally(() => {
             clearTimeout(timer)
             inflight.delete(request.id)
+          })
+          // a throw here would end the node as an unhandled rejection: it costs this request its reply only
+          .catch((err: unknown) => {
+            this.#log.error(
+              { peer: remote, id: request.id, err: (err as Error).message },
+              'task reply failed',
+            )
           })
       }
     } catch (err) {

@@ -126,6 +126,32 @@ export function encodeFrame(frame: Frame): Uint8Array {
   return out
 }
 
+/** Why {@link encodeReply} sent an error in place of a reply: the code the requester gets and the server counts. */
+export type UnsentReason = 'output_too_large' | 'bad_output'
+
+/**
+ * The bytes of a reply; never throws. A reply that cannot be sent as it is (its output over
+ * {@link MAX_FRAME_BYTES}: a JSON output within the sandbox's limit can grow in msgpack, where every float
+ * takes 9 bytes; or an output msgpack cannot encode) becomes an error reply to the same request, so the
+ * requester hears why instead of waiting out its deadline; `unsent` says why, for the caller to count.
+ *
+ * @example
+ * const { bytes, unsent } = encodeReply({ t: 'res', id, status: 'ok', output })
+ */
+export function encodeReply(frame: TaskReply): { bytes: Uint8Array; unsent?: UnsentReason } {
+  try {
+    return { bytes: encodeFrame(frame) }
+  } catch (err) {
+    const tooLarge = err instanceof FrameError && err.code === 'too_large'
+    const unsent: UnsentReason = tooLarge ? 'output_too_large' : 'bad_output'
+    const message = tooLarge
+      ? `the reply is too large to send (${err.message}): ask the capability for a smaller output`
+      : `the output cannot be encoded (${(err as Error).message.slice(0, 200)}): return plain JSON values`
+    const error = { code: unsent, message }
+    return { bytes: encodeFrame({ t: 'res', id: frame.id, status: 'error', error }), unsent }
+  }
+}
+
 /**
  * Decodes one frame. With `verify`, a request has its signature checked against `from`; without, the
  * caller checks it later ({@link verifyRequest}). Throws {@link FrameError}.

@@ -171,7 +171,13 @@ export function buildDiscovery(parts: {
   const v1Wire = descriptorWire({ store, verify: parts.verify, self }, fitV1)
   // a v2 node: its summary for v2 peers, and the v1 copy, gossiped only while a v1-only peer is connected
   let legacy: Announcer | undefined
-  const legacyPeers = new LegacyPeers(host, () => void legacy?.announce({ resign: false }))
+  // announces nobody awaits (a v1 peer arrived, a band was crossed): a failure is logged, not left to end the node
+  const log = componentLogger(parts.logger, 'kith:discovery')
+  const unannounced = (err: unknown) =>
+    log.error({ err: (err as Error).message }, 'announce failed; the next refresh tries again')
+  const legacyPeers = new LegacyPeers(host, () => {
+    legacy?.announce({ resign: false }).catch(unannounced)
+  })
   if (v2)
     legacy = new Announcer(
       {
@@ -231,7 +237,9 @@ export function buildDiscovery(parts: {
       await announcer.start()
       // a band crossing goes out at once as a heartbeat with the new state; a capability withdrawn or
       // restored differs from the signed body, so the announcer signs a new one
-      unwatch = local.watch?.(() => void announce())
+      unwatch = local.watch?.(() => {
+        announce().catch(unannounced)
+      })
       unwatchClock = watchClock(clock, componentLogger(parts.logger, 'kith:discovery:clock'))
     },
     async stop() {

@@ -209,7 +209,12 @@ export class KithNode {
         devices: this.devices,
         local: this.#local,
         setTtl: (ttlMs) => this.discovery.setTtl(ttlMs),
-        announce: () => void this.discovery.announce(),
+        // nobody awaits a reload's announce: a failure is logged, not left to end the node
+        announce: () => {
+          this.discovery.announce().catch((err: unknown) => {
+            this.#log.error({ err: (err as Error).message }, 'announce after a reload failed')
+          })
+        },
         logger: this.#root,
       },
       this.#config,

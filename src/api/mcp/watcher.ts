@@ -34,8 +34,10 @@ export class ToolListWatcher {
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener)
     if (this.#timer === undefined) {
-      void this.poll()
-      this.#timer = setInterval(() => void this.poll(), this.#init.intervalMs)
+      // poll() reports its failures to onError itself; this catch is for anything that escapes it
+      const poll = () => void this.poll().catch((err: unknown) => this.#init.onError?.(err))
+      poll()
+      this.#timer = setInterval(poll, this.#init.intervalMs)
       this.#timer.unref()
     }
     return () => {

@@ -19,6 +19,10 @@ export function runSandboxWorkerIfRequested(): boolean {
   if (isMainThread || parentPort === null || !isSandboxWorkerData(workerData)) return false
   const port = parentPort
   const data = workerData
-  void import('./worker-loop.ts').then(({ serveSandboxWorker }) => serveSandboxWorker(port, data))
+  // a failure the loop could not report ends this thread (process.exit ends only a worker): its slot sees
+  // the exit, fails the job and starts another worker, as it does for a crash
+  import('./worker-loop.ts')
+    .then(({ serveSandboxWorker }) => serveSandboxWorker(port, data))
+    .catch(() => process.exit(1))
   return true
 }

@@ -87,7 +87,9 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'hostresult') settle(message)
-    else void runJob(message)
+    // runJob reports every failure of its job; one it cannot report (the port is gone) ends this thread, and
+    // the slot on the other side fails the job and starts another worker
+    else runJob(message).catch(() => process.exit(1))
   })
   try {
     await sandbox.start()

@@ -283,7 +283,7 @@ export class WorkerSandbox {
       clearTimeout(this.#recycling.get(slot))
       this.#recycling.delete(slot)
       this.counters.workerRetires++
-      void slot.terminate()
+      this.#end(slot)
     }, this.#idleTimeoutMs).unref()
     this.#retiring.set(slot, timer)
   }
@@ -298,9 +298,16 @@ export class WorkerSandbox {
       this.#idle.splice(at, 1)
       this.counters.workerRecycles++
       this.#spawn()
-      void slot.terminate()
+      this.#end(slot)
     }, this.#recycleIdleMs).unref()
     this.#recycling.set(slot, timer)
+  }
+
+  /** Ends an idle worker that has left the pool; nobody waits for it, so a failure is only logged. */
+  #end(slot: WorkerSlot): void {
+    slot.terminate().catch((err: unknown) => {
+      this.#logger?.debug({ err: (err as Error).message }, 'an idle sandbox worker did not end cleanly')
+    })
   }
 
   /** Drops a dead worker (once, whoever notices first) and starts another. */

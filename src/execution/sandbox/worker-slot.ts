@@ -136,7 +136,11 @@ export class WorkerSlot {
     const onMessage = (message: FromWorker) => {
       if (message.type === 'hostcall' && message.id === id) {
         hostCalls++
-        void this.#hostCall(message, job, (hostController ??= new AbortController()).signal)
+        // a host call answers its own failures; one it cannot answer ends the job, or it would wait forever
+        this.#hostCall(message, job, (hostController ??= new AbortController()).signal).catch(
+          (err: unknown) =>
+            this.#kill({ code: 'internal', message: `a host call failed: ${messageOf(err)}` }),
+        )
       } else if (message.type === 'result' && message.id === id) {
         const { engineLoads, engineDiscards, prewarmed } = message
         finish('result' in message ? { result: decodeResult(message.result) } : { thrown: message.thrown }, {
@@ -181,7 +185,8 @@ export class WorkerSlot {
   #kill(failure: SandboxFailure): void {
     const end = this.#end
     this.#dead = true
-    void this.#worker.terminate()
+    // terminate() is fulfilled with the exit code once the thread is gone; it has nothing to reject with
+    this.#worker.terminate().catch(() => undefined)
     end?.(failure)
   }
 

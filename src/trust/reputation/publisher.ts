@@ -61,8 +61,15 @@ export class OpinionPublisher {
   start(): void {
     if (this.#running) return
     this.#running = true
-    this.#timer = setInterval(() => void this.publishAll(), this.#interval).unref()
-    void this.publishAll()
+    this.#timer = setInterval(() => this.#publishLater(this.publishAll()), this.#interval).unref()
+    this.#publishLater(this.publishAll())
+  }
+
+  /** A publication from a timer: nobody awaits it, so a failed send is logged, not left to end the node. */
+  #publishLater(publication: Promise<void>): void {
+    publication.catch((err: unknown) => {
+      this.#c.log.warn({ err: (err as Error).message }, 'opinions not published; the next round tries again')
+    })
   }
 
   stop(): void {
@@ -115,7 +122,7 @@ export class OpinionPublisher {
     const wait = Math.max(0, this.#lastAt + this.#gap - this.#c.now())
     this.#soon = setTimeout(() => {
       this.#soon = undefined
-      void this.#publishChanged()
+      this.#publishLater(this.#publishChanged())
     }, wait).unref()
   }
 
