@@ -61,11 +61,11 @@ async function watchConfig(load: () => Promise<Config>, node: KithNode, log: Log
       await node.reload(load, reason)
       await watcher.setFiles(watchedFiles(node.config))
     },
-    onError: (err) => log.warn({ err: err.message }, 'config watch failed'),
+    onError: (err) => log.warn({ err }, 'config watch failed'),
   })
   await watcher.start()
   const onHangup = () => {
-    watcher.reload('SIGHUP').catch((err: Error) => log.warn({ err: err.message }, 'config reload failed'))
+    watcher.reload('SIGHUP').catch((err: Error) => log.warn({ err }, 'config reload failed'))
   }
   process.on('SIGHUP', onHangup)
   node.onStop(async () => {

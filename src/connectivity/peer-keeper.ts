@@ -88,7 +88,7 @@ export class PeerKeeper {
           this.#retryLater(peer)
         }
       })().catch((err: unknown) => {
-        this.#log.warn({ peer: key, err: (err as Error).message }, 'cached peer retry failed')
+        this.#log.warn({ peer: key, err }, 'cached peer retry failed')
       })
     }, GIVE_UP_RETRY_MS)
     timer.unref()

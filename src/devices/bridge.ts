@@ -336,7 +336,7 @@ export class DeviceBridge {
         if (existing != null && existing.spec.source !== importer.source) continue
         // an unsubscribe the broker refuses must not end the node: the device is gone from here either way
         this.#remove(event.deviceId, true).catch((err: Error) =>
-          this.#init.log.warn({ err: err.message, device: event.deviceId }, 'device removal failed'),
+          this.#init.log.warn({ err, device: event.deviceId }, 'device removal failed'),
         )
         continue
       }

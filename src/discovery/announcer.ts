@@ -231,7 +231,7 @@ export class Announcer {
   /** {@link announce} from a timer: nobody awaits it, so a failure is logged, not left to end the node. */
   #announceLater(options: { resign?: boolean } = {}): void {
     this.announce(options).catch((err: unknown) => {
-      this.#c.log.error({ err: (err as Error).message }, 'announce failed; the next refresh tries again')
+      this.#c.log.error({ err }, 'announce failed; the next refresh tries again')
     })
   }
 

@@ -88,7 +88,7 @@ export class StateSampler {
     // sampleNow() keeps its read failures to itself; the catch is for anything else (a band listener, the queue)
     const sample = () =>
       void this.sampleNow().catch((err: unknown) => {
-        this.#log.warn({ err: (err as Error).message }, 'state sample failed')
+        this.#log.warn({ err }, 'state sample failed')
       })
     this.#timer = setInterval(sample, this.#intervalMs)
     this.#timer.unref()

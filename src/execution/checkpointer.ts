@@ -104,7 +104,7 @@ export class Checkpointer {
     clearTimeout(this.#idle)
     const end = () =>
       void this.#end().catch((err: unknown) => {
-        this.#log?.warn({ err: (err as Error).message }, 'the idle WAL checkpoint thread did not end cleanly')
+        this.#log?.warn({ err }, 'the idle WAL checkpoint thread did not end cleanly')
       })
     this.#idle = setTimeout(end, this.#idleMs).unref()
   }

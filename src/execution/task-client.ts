@@ -225,7 +225,7 @@ export class TaskClient {
         for (const p of [...channel.pending.values()]) p.reject(new ConnectionLostError())
       }
     })().catch((err: unknown) => {
-      this.#log.warn({ peer: peer.toString(), err: (err as Error).message }, 'task channel clean-up failed')
+      this.#log.warn({ peer: peer.toString(), err }, 'task channel clean-up failed')
     })
     return channel
   }

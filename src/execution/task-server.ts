@@ -148,12 +148,12 @@ export class TaskServer {
         this.#log.warn({ peer: remote, id: frame.id, reason: unsent }, 'task reply sent as an error')
       }
       return lp.write(bytes).catch((err: unknown) => {
-        this.#log.debug({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply not written')
+        this.#log.debug({ peer: remote, id: frame.id, err }, 'task reply not written')
       })
     }
     const replyLater = (frame: TaskReply): void => {
       reply(frame).catch((err: unknown) => {
-        this.#log.error({ peer: remote, id: frame.id, err: (err as Error).message }, 'task reply failed')
+        this.#log.error({ peer: remote, id: frame.id, err }, 'task reply failed')
       })
     }
     // one timer per stream, pushed back by every frame (a fresh AbortSignal.timeout per read would keep a
@@ -199,7 +199,7 @@ export class TaskServer {
         const timer = setTimeout(() => controller.abort(), Math.max(0, request.deadline - Date.now()))
         this.#handle(request, controller.signal, authenticate)
           .catch((err: Error) => {
-            this.#log.error({ err: err.message, id: request.id }, 'task handler failed')
+            this.#log.error({ err, id: request.id }, 'task handler failed')
             return { status: 'error' as const, error: { code: 'internal', message: 'the provider failed' } }
           })
           .then((result) => {
@@ -223,14 +223,11 @@ export class TaskServer {
           })
           // a throw here would end the node as an unhandled rejection: it costs this request its reply only
           .catch((err: unknown) => {
-            this.#log.error(
-              { peer: remote, id: request.id, err: (err as Error).message },
-              'task reply failed',
-            )
+            this.#log.error({ peer: remote, id: request.id, err }, 'task reply failed')
           })
       }
     } catch (err) {
-      this.#log.debug({ peer: remote, err: (err as Error).message }, 'task stream ended')
+      this.#log.debug({ peer: remote, err }, 'task stream ended')
       for (const c of inflight.values()) c.abort()
       stream.abort(err as Error)
     } finally {

@@ -173,8 +173,7 @@ export function buildDiscovery(parts: {
   let legacy: Announcer | undefined
   // announces nobody awaits (a v1 peer arrived, a band was crossed): a failure is logged, not left to end the node
   const log = componentLogger(parts.logger, 'kith:discovery')
-  const unannounced = (err: unknown) =>
-    log.error({ err: (err as Error).message }, 'announce failed; the next refresh tries again')
+  const unannounced = (err: unknown) => log.error({ err }, 'announce failed; the next refresh tries again')
   const legacyPeers = new LegacyPeers(host, () => {
     legacy?.announce({ resign: false }).catch(unannounced)
   })

@@ -212,7 +212,7 @@ export class KithNode {
         // nobody awaits a reload's announce: a failure is logged, not left to end the node
         announce: () => {
           this.discovery.announce().catch((err: unknown) => {
-            this.#log.error({ err: (err as Error).message }, 'announce after a reload failed')
+            this.#log.error({ err }, 'announce after a reload failed')
           })
         },
         logger: this.#root,

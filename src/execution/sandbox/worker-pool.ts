@@ -306,7 +306,7 @@ export class WorkerSandbox {
   /** Ends an idle worker that has left the pool; nobody waits for it, so a failure is only logged. */
   #end(slot: WorkerSlot): void {
     slot.terminate().catch((err: unknown) => {
-      this.#logger?.debug({ err: (err as Error).message }, 'an idle sandbox worker did not end cleanly')
+      this.#logger?.debug({ err }, 'an idle sandbox worker did not end cleanly')
     })
   }
 

@@ -68,7 +68,7 @@ export class OpinionPublisher {
   /** A publication from a timer: nobody awaits it, so a failed send is logged, not left to end the node. */
   #publishLater(publication: Promise<void>): void {
     publication.catch((err: unknown) => {
-      this.#c.log.warn({ err: (err as Error).message }, 'opinions not published; the next round tries again')
+      this.#c.log.warn({ err }, 'opinions not published; the next round tries again')
     })
   }
 
