@@ -116,7 +116,9 @@ export function sensorReading(c: Config): { kind: string; unit?: string; schema?
   }
   // a class with one unit implies it (a battery is in %), as Home Assistant's unit conversions assume
   const implied = unit ?? (units?.length === 1 ? units[0] : undefined)
-  const numeric = units != null || unit != null || text(c, 'state_class') != null
+  // read whatever the unit says: a state class marks a numeric reading even without a unit
+  const stateClass = text(c, 'state_class')
+  const numeric = units != null || unit != null || stateClass != null
   const description =
     deviceClass != null
       ? `${deviceClass.replace(/_/g, ' ')}${implied != null ? ` in ${implied}` : ''}`
