@@ -13,7 +13,7 @@ export interface InitOptions {
   bootstrap?: string[]
 }
 
-const HEADER = `# kith node configuration. Every key, its default and its meaning: README.md, "Configuration".
+const HEADER = `# kith node configuration. Every key, its default and its meaning: docs/configuration.md.
 # Check it with: kith config check <this file>
 `
 

@@ -67,7 +67,7 @@ const TOKEN_FILE = join(CONFIG_DIR, 'api.token')
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/
 
 const HEADER = `# kith node configuration, written by \`kith install --systemd\`. Every key, its default and its
-# meaning: README.md, "Configuration". Check it with: kith config check ${UNIT_CONFIG}
+# meaning: docs/configuration.md. Check it with: kith config check ${UNIT_CONFIG}
 # After a change: systemctl restart kith
 `
 

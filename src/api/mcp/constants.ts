@@ -1,4 +1,4 @@
-/** Limits and defaults of the MCP server (README, "MCP"). */
+/** Limits and defaults of the MCP server (docs/mcp.md). */
 
 /** Most tools made from network capabilities; the rest stay reachable through find/call_capability. */
 export const MAX_DYNAMIC_TOOLS = 500

@@ -1,5 +1,5 @@
 /**
- * kith's MCP server (README, "MCP"): streamable HTTP at `/mcp` on the node's API, built here from the same
+ * kith's MCP server (docs/mcp.md): streamable HTTP at `/mcp` on the node's API, built here from the same
  * node functions the other routes call, and the parts `kith mcp` (stdio) assembles over the HTTP API.
  */
 import { HttpError, RESPONDED, type Route, type RouteDoc } from '../http.ts'

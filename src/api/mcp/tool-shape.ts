@@ -14,7 +14,7 @@ export function tierForRisk(risk: Risk): 1 | 2 | 3 {
   return risk === 'high' ? 3 : risk === 'medium' ? 2 : 1
 }
 
-/** High-risk capabilities run only after the user confirmed (README, "MCP"). */
+/** High-risk capabilities run only after the user confirmed (docs/mcp.md). */
 export function needsConfirmation(capability: Pick<Capability, 'risk'>): boolean {
   return capability.risk === 'high'
 }
