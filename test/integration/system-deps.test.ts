@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ROOT, tempDir } from '../helpers.ts'
-import { skipWithout } from '../system.ts'
+import { MissingSystemPartError, skipWithout } from '../system.ts'
 
 const SCRIPT = join(ROOT, 'scripts', 'system-deps.sh')
 /** What the script looks for on PATH; qemu-user-static and chromium it finds by their absolute paths. */
@@ -140,4 +140,45 @@ describe('scripts/system-deps.sh', () => {
       expect(existsSync(aptLog(bin))).toBe(false)
     },
   )
+})
+
+describe('skipWithout, the tests’ one skip policy', () => {
+  /** Runs `fn` with PATH emptied (swtpm then looks missing) and CI set to `ci`, then puts both back. */
+  function withoutPath<T>(ci: string | undefined, fn: () => T): T {
+    const saved = { PATH: process.env.PATH, CI: process.env.CI }
+    process.env.PATH = join(dir, 'empty')
+    if (ci == null) delete process.env.CI
+    else process.env.CI = ci
+    try {
+      return fn()
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value == null) delete process.env[key]
+        else process.env[key] = value
+      }
+    }
+  }
+
+  it('skips a test whose part is missing when CI is not set, and says what to install', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      expect(withoutPath(undefined, () => skipWithout('swtpm'))).toBe(true)
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/run: sudo apt-get install -y swtpm swtpm-tools tpm2-tools/),
+      )
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('fails under CI=true instead, naming the install command', () => {
+    expect(() => withoutPath('true', () => skipWithout('swtpm'))).toThrow(MissingSystemPartError)
+    expect(() => withoutPath('true', () => skipWithout('swtpm'))).toThrow(
+      /CI runs every test, and swtpm or tpm2-tools is missing: run: sudo apt-get install -y swtpm swtpm-tools tpm2-tools/,
+    )
+  })
+
+  it('runs a test whose parts are there', () => {
+    expect(skipWithout()).toBe(false)
+  })
 })
