@@ -2,21 +2,10 @@
  * Network namespaces for tests that need a LAN of their own (mDNS, partitions): two namespaces joined by a
  * veth pair that never exists on the host, so no packet reaches the machine's real interfaces.
  */
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
-
-/** Why this machine cannot run a test that makes network namespaces (`ip netns`), or null when it can. */
-export function netnsUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for `ip netns`'
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
-  } catch {
-    return '`ip netns` is unavailable (install iproute2)'
-  }
-  return null
-}
 
 /** `ip ARGS…`; resolves with its stdout. */
 export async function ip(...args: string[]): Promise<string> {

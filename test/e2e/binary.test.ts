@@ -4,17 +4,17 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanEnv, ROOT, startCli, tempDir, waitFor } from '../helpers.ts'
+import { ARM64_SYSROOT, QEMU_AARCH64, skipWithout } from '../system.ts'
 
 const run = promisify(execFile)
-const QEMU = '/usr/bin/qemu-aarch64-static'
-const SYSROOT = join(ROOT, '.cache', 'arm64-sysroot')
-const arm64Runs = existsSync(QEMU) && existsSync(join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))
+const QEMU = QEMU_AARCH64
+const SYSROOT = ARM64_SYSROOT
+const arm64Runs = !skipWithout('qemu-arm64')
 
 let out: string
 let cleanupOut: () => Promise<void>

@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice } from '../../firmware-bridge/virtual-device.ts'
-import { MOSQUITTO, startMosquitto } from '../brokers.ts'
+import { startMosquitto } from '../brokers.ts'
 import { apiJson, freePort, type RunningNode, startCli, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode, writeNodeConfig, writeNodeDir } from '../nodes.ts'
+import { skipWithout } from '../system.ts'
 
 const TRIALS = Number(process.env.KITH_FAULT_TRIALS ?? 20)
 /** how long the provider's script works: long enough to be caught running, short enough for 100 trials */
@@ -333,7 +334,7 @@ function inspect(file: string, peer: string) {
   }
 }
 
-describe.skipIf(MOSQUITTO == null)('MQTT broker restarted under 1,000 QoS 1 commands', () => {
+describe.skipIf(skipWithout('mosquitto'))('MQTT broker restarted under 1,000 QoS 1 commands', () => {
   it('applies every command exactly once at the device and answers every caller', async () => {
     const COMMANDS = 1000
     const dir = join(root, 'mqtt')

@@ -11,9 +11,10 @@ import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DeviceSummary } from '../../src/devices/bridge.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { MOSQUITTO, startMosquitto } from '../brokers.ts'
+import { startMosquitto } from '../brokers.ts'
 import { tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
+import { skipWithout } from '../system.ts'
 import { startZigbee2Mqtt, type Z2mKind } from '../zigbee2mqtt.ts'
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -95,7 +96,7 @@ describe('a Zigbee2MQTT household', () => {
     await watcher.endAsync()
   })
 
-  it.skipIf(MOSQUITTO == null)(
+  it.skipIf(skipWithout('mosquitto'))(
     'started after its devices, kith sends the birth message and reads the states they publish again',
     async () => {
       const dir = await scratch()
@@ -131,7 +132,7 @@ describe('a Zigbee2MQTT household', () => {
     expect(z2m.births).toBe(0)
   })
 
-  it.skipIf(MOSQUITTO == null)(
+  it.skipIf(skipWithout('mosquitto', 'openssl'))(
     'reaches the household through mosquitto over TLS with a password',
     async () => {
       const dir = await scratch()

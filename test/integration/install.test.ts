@@ -12,12 +12,9 @@ import { loadConfig } from '../../src/config/index.ts'
 import { loadIdentity } from '../../src/connectivity/identity.ts'
 import { systemdUnit } from '../../src/cli/systemd-unit.ts'
 import { type CliResult, cleanEnv, CLI, ROOT, runCli, tempDir } from '../helpers.ts'
+import { skipWithout } from '../system.ts'
 
 const NOBODY = 65534
-
-function onPath(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0
-}
 
 /** The CLI as another user (nobody), to see what it does without root. */
 function runCliAs(uid: number, args: string[]): Promise<CliResult> {
@@ -151,7 +148,7 @@ describe('kith install --systemd --root', () => {
   // every unit the service depends on (sysinit.target…) inside DIR too, so instead a copy of the written unit
   // whose ExecStart names the staged binary is verified on the host. Verify exits 0 even for unknown keys,
   // so any complaint about the unit on stderr fails the test as well.
-  it.skipIf(!onPath('systemd-analyze'))('writes a unit that systemd-analyze verify accepts', async () => {
+  it.skipIf(skipWithout('systemd-analyze'))('writes a unit that systemd-analyze verify accepts', async () => {
     const withTss = join(dir, 'verify-tss')
     await mkdir(join(withTss, 'etc'), { recursive: true })
     await writeFile(join(withTss, 'etc/group'), 'tss:x:110:\n')
@@ -233,7 +230,7 @@ describe('kith install --systemd without root', () => {
 })
 
 describe('scripts/install-pi.sh', () => {
-  it.skipIf(!onPath('xz') || !onPath('sha256sum'))(
+  it.skipIf(skipWithout('xz'))(
     'checks the SHA-256, unpacks .xz and hands its arguments to BINARY install --systemd',
     async () => {
       const work = join(dir, 'release')

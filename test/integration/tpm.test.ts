@@ -24,13 +24,14 @@ import {
   signReceipt,
   verifyEvidence,
 } from '../../src/trust/evidence/index.ts'
-import { freePortPair, HAVE_SWTPM, startSwtpm, type Swtpm } from '../fixtures/tpm/swtpm.ts'
+import { freePortPair, startSwtpm, type Swtpm } from '../fixtures/tpm/swtpm.ts'
 import { freePort, ROOT, tempDir } from '../helpers.ts'
+import { skipWithout } from '../system.ts'
 
 const run = promisify(execFile)
 const ZERO = '00'.repeat(32)
 
-describe.skipIf(!HAVE_SWTPM)('Tier 3 evidence with swtpm', () => {
+describe.skipIf(skipWithout('swtpm'))('Tier 3 evidence with swtpm', () => {
   let dir: string
   let cleanup: () => Promise<void>
   let tpm: Swtpm

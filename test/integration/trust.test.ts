@@ -7,9 +7,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Capability, NodeState } from '../../src/discovery/descriptor.ts'
 import { type KithNode } from '../../src/node/node.ts'
-import { HAVE_SWTPM, startSwtpm, type Swtpm } from '../fixtures/tpm/swtpm.ts'
+import { startSwtpm, type Swtpm } from '../fixtures/tpm/swtpm.ts'
 import { tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
+import { skipWithout } from '../system.ts'
 
 const cap = (id: string): Capability => ({
   id,
@@ -201,7 +202,7 @@ describe('tiered verification', () => {
     )
   })
 
-  it.skipIf(!HAVE_SWTPM)(
+  it.skipIf(skipWithout('swtpm'))(
     'Tier 3 from a provider with a TPM: its descriptor carries the attestation key, the answer a verified quote',
     async () => {
       await mkdir(join(root, 'swtpm'), { recursive: true })
