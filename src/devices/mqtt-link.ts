@@ -17,7 +17,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { type IClientOptions, MqttClient } from 'mqtt'
 import type { Logger } from '../util/logger.ts'
 import { RetainedCache } from './retained-cache.ts'
-import { TopicRouter } from './topics.ts'
+import { TopicRouter, topicMatches } from './topics.ts'
 
 export interface MqttLinkInit {
   url: string
@@ -149,7 +149,8 @@ export class MqttLink {
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (!this.#router.remove(filter, handler)) return
-    this.#retained.prune((topic) => this.#router.match(topic).length > 0)
+    // only the topics this filter covered can have lost their last reader
+    this.#retained.prune((topic) => !topicMatches(filter, topic) || this.#router.match(topic).length > 0)
     if (this.connected) await this.#client?.unsubscribeAsync(filter).catch(() => undefined)
   }
 
