@@ -3,23 +3,14 @@
  * string the device echoes back, an event is a stream of typed occurrences read as a sensor.
  */
 import { refuse } from './refusal.ts'
-import {
-  numberOf,
-  payloadOf,
-  templateOf,
-  text,
-  topicOf,
-  stateExpression,
-  equals,
-  lit,
-} from './homeassistant-config.ts'
+import { numberOf, payloadOf, templateOf, text, topicOf, lit } from './homeassistant-config.ts'
 import { strings } from './homeassistant-climate.ts'
 import {
   action,
   commandPayload,
-  confirm,
   object,
   sensor,
+  stringSetter,
   type Ctx,
   type Draft,
 } from './homeassistant-parts.ts'
@@ -68,30 +59,12 @@ export function textParts(ctx: Ctx): Draft[] {
       'partly',
       'a password text is set like any other; its value is not hidden from readers',
     )
-  const state = topicOf(c, 'state_topic')
-  const stateTemplate = templateOf(c, 'value_template')
-  const e = stateExpression(stateTemplate)
-  const drafts: Draft[] = [
-    action(ctx, '', {
-      title: ctx.title,
-      description: `Sets the text of ${ctx.title}.`,
-      input: object({ text: { type: 'string', minLength: min, maxLength: max } }, ['text']),
-      commandTopic: topicOf(c, 'command_topic', true),
-      payload: commandPayload(templateOf(c, 'command_template'), { value: 'input.text' }, 'command_template'),
-      confirm: confirm(state, e && `{{ ${equals(e, 'input.text')} }}`, ctx),
-    }),
-  ]
-  if (state != null)
-    drafts.push(
-      sensor('_state', {
-        title: ctx.title,
-        kind: 'text',
-        topic: state,
-        value: stateTemplate,
-        schema: { type: 'string' },
-      }),
-    )
-  return drafts
+  return stringSetter(ctx, {
+    field: 'text',
+    schema: { type: 'string', minLength: min, maxLength: max },
+    description: `Sets the text of ${ctx.title}.`,
+    kind: 'text',
+  })
 }
 
 /**

@@ -11,7 +11,6 @@ import {
   templateOf,
   stateExpression,
   lit,
-  equals,
   type HaComponent,
 } from './homeassistant-config.ts'
 import {
@@ -25,6 +24,7 @@ import {
   switchParts,
   lightParts,
   lockParts,
+  stringSetter,
   type Draft,
   type Ctx,
 } from './homeassistant-parts.ts'
@@ -80,34 +80,12 @@ function numberParts(ctx: Ctx): Draft[] {
 function selectParts(ctx: Ctx): Draft[] {
   const { c } = ctx
   const options = strings(c.options) ?? refuse('missing_field', 'a select needs "options"')
-  const state = topicOf(c, 'state_topic')
-  const stateTemplate = templateOf(c, 'value_template')
-  const e = stateExpression(stateTemplate)
-  const drafts: Draft[] = [
-    action(ctx, '', {
-      title: ctx.title,
-      description: `Selects an option of ${ctx.title}.`,
-      input: object({ option: { type: 'string', enum: options } }, ['option']),
-      commandTopic: topicOf(c, 'command_topic', true),
-      payload: commandPayload(
-        templateOf(c, 'command_template'),
-        { value: 'input.option' },
-        'command_template',
-      ),
-      confirm: confirm(state, e && `{{ ${equals(e, 'input.option')} }}`, ctx),
-    }),
-  ]
-  if (state != null)
-    drafts.push(
-      sensor('_state', {
-        title: ctx.title,
-        kind: 'state',
-        topic: state,
-        value: stateTemplate,
-        schema: { type: 'string' },
-      }),
-    )
-  return drafts
+  return stringSetter(ctx, {
+    field: 'option',
+    schema: { type: 'string', enum: options },
+    description: `Selects an option of ${ctx.title}.`,
+    kind: 'state',
+  })
 }
 
 function buttonParts(ctx: Ctx): Draft[] {

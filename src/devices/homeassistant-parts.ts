@@ -128,6 +128,45 @@ export function onOff(ctx: Ctx, o: OnOff): Draft[] {
 }
 
 /**
+ * An entity set to one string (a select's option, a text's value): the action publishes it through
+ * `command_template` on `command_topic` and is confirmed when the state reads it back; the state is a sensor.
+ */
+export function stringSetter(
+  ctx: Ctx,
+  o: { field: string; schema: JsonSchema; description: string; kind: string },
+): Draft[] {
+  const { c } = ctx
+  const state = topicOf(c, 'state_topic')
+  const stateTemplate = templateOf(c, 'value_template')
+  const e = stateExpression(stateTemplate)
+  const drafts: Draft[] = [
+    action(ctx, '', {
+      title: ctx.title,
+      description: o.description,
+      input: object({ [o.field]: o.schema }, [o.field]),
+      commandTopic: topicOf(c, 'command_topic', true),
+      payload: commandPayload(
+        templateOf(c, 'command_template'),
+        { value: `input.${o.field}` },
+        'command_template',
+      ),
+      confirm: confirm(state, e && `{{ ${equals(e, `input.${o.field}`)} }}`, ctx),
+    }),
+  ]
+  if (state != null)
+    drafts.push(
+      sensor('_state', {
+        title: ctx.title,
+        kind: o.kind,
+        topic: state,
+        value: stateTemplate,
+        schema: { type: 'string' },
+      }),
+    )
+  return drafts
+}
+
+/**
  * The `power_command_topic` of climate and water heater entities, as Home Assistant's `turn_on`/`turn_off`
  * publish it (`payload_on`/`payload_off` through `power_command_template`), or nothing without that topic.
  */
