@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN, loadConfig } from '../config/index.ts'
 import { createIdentity } from '../connectivity/identity.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface InitOptions {
   dir: string
@@ -17,7 +18,10 @@ const HEADER = `# kith node configuration. Every key, its default and its meanin
 # Check it with: kith config check <this file>
 `
 
-export class InitError extends Error {
+/** `kith init` refuses: a config or identity is already there, or the directory cannot be written. */
+export class InitError extends KithError {
+  static override readonly code = 'init_refused'
+  static override readonly status = 409
   constructor(message: string) {
     super(message)
     this.name = 'InitError'

@@ -18,6 +18,7 @@ import { type IClientOptions, MqttClient } from 'mqtt'
 import type { Logger } from '../util/logger.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface MqttLinkInit {
   url: string
@@ -38,12 +39,13 @@ export interface MqttLinkInit {
   retainedCacheBytes?: number
 }
 
-export class MqttLinkError extends Error {
-  readonly code: string
+/** The MQTT link refused or failed an operation; `code` says which (`bad_topic`, `stopped`, `refused`, …). */
+export class MqttLinkError extends KithError {
+  static override readonly code = 'mqtt_failed'
+  static override readonly status = 502
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'MqttLinkError'
-    this.code = code
   }
 }
 

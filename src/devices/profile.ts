@@ -11,6 +11,7 @@ import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from '../config/errors.ts'
 import { parseYamlSource } from '../config/yaml-source.ts'
 import { DEVICE_ID, PART_ID, type DeviceSpec } from './types.ts'
+import { EXIT, KithError } from '../util/errors.ts'
 
 /** Largest profile file read; the shipped ones are about 2 KiB. */
 export const MAX_PROFILE_BYTES = 64 * 1024
@@ -220,8 +221,10 @@ export interface DeviceProblem {
 }
 
 /** A config entry that does not fit its profile; carries every problem found. */
-export class DeviceConfigError extends Error {
-  static readonly code: string = 'ERR_DEVICE_CONFIG'
+export class DeviceConfigError extends KithError {
+  static override readonly code = 'bad_device_config'
+  static override readonly status = 400
+  static override readonly exitCode = EXIT.config
   readonly problems: DeviceProblem[]
 
   constructor(problems: DeviceProblem[], message = 'invalid device entry') {

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { Packr } from 'msgpackr'
 import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import { KithError } from '../util/errors.ts'
 
 export const TASK_PROTOCOL = '/kith/task/1.0.0'
 /** Largest frame either side accepts: the input cap plus room for the envelope. */
@@ -84,12 +85,13 @@ export function decodeFrameLength(data: { byteLength: number; get(index: number)
   throw PREFIX_INCOMPLETE
 }
 
-export class FrameError extends Error {
-  readonly code: string
+/** A task frame kith refuses; `code` says why (`too_large`, `malformed`, `bad_signature`). */
+export class FrameError extends KithError {
+  static override readonly code = 'bad_frame'
+  static override readonly status = 502
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'FrameError'
-    this.code = code
   }
 }
 
