@@ -19,6 +19,7 @@ import { KithError, toApiError } from '../util/errors.ts'
 export class HttpError extends KithError {
   static override readonly code = 'bad_request'
   static override readonly status = 400
+  static override readonly codeVaries = true
 
   constructor(status: number, code: string, message: string) {
     super(message, { status, code })

@@ -59,6 +59,7 @@ export interface ApiClient {
 export class ApiError extends KithError {
   static override readonly code = 'api_error'
   static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(status: number, code: string, message: string) {
     super(message, { status, code })
     this.name = 'ApiError'

@@ -11,14 +11,14 @@ import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.t
 import { dirname, join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
-import { ConfigError, formatProblem, loadConfig } from '../config/index.ts'
+import { ConfigError, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
-import { EXIT, isKithError, userMessage } from '../util/errors.ts'
 import { VERSION } from '../version.ts'
 import { apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
 import { initNode } from './init.ts'
-import { printError, printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
+import { printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 import { withProgress } from './progress.ts'
+import { reportError } from './report-error.ts'
 import { UsageError } from './usage-error.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
@@ -285,32 +285,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv)
   } catch (err) {
-    process.exitCode = exitCodeFor(err)
+    process.exitCode = reportError(err)
     if (program.opts().debug === true && err instanceof Error && !(err instanceof CommanderError))
       console.error(inspect(err))
   }
-}
-
-/**
- * Prints `err` as the one line users see and returns its exit code; stacks only under `--debug` (main). A
- * config's (or workflow's) problems are one `FILE:LINE: path: problem` line each, as `kith config check` promises.
- */
-function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT.usage
-  if (err instanceof ConfigError && err.problems.length > 0) {
-    for (const p of err.problems) console.error(formatProblem(p))
-    return err.exitCode
-  }
-  if (isKithError(err)) {
-    const { code, message } = userMessage(err)
-    printError(code, message)
-    return err.exitCode
-  }
-  printError(
-    'internal',
-    `${err instanceof Error ? err.message : String(err)} (run again with --debug to see where)`,
-  )
-  return EXIT.failure
 }
 
 // no top-level await: the single-binary build bundles this file as CommonJS; main() handles every error itself

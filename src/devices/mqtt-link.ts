@@ -43,6 +43,7 @@ export interface MqttLinkInit {
 export class MqttLinkError extends KithError {
   static override readonly code = 'mqtt_failed'
   static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
     super(message, { code })
     this.name = 'MqttLinkError'

@@ -25,6 +25,7 @@ export type CapabilityRunner = (input: unknown, signal: AbortSignal, context?: R
 /** A capability's run failed; `code` is what the task's result reports (`bad_input`, `device_offline`, …). */
 export class TaskFailure extends KithError {
   static override readonly code = 'task_failed'
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
     super(message, { code })
     this.name = 'TaskFailure'

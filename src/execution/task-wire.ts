@@ -89,6 +89,7 @@ export function decodeFrameLength(data: { byteLength: number; get(index: number)
 export class FrameError extends KithError {
   static override readonly code = 'bad_frame'
   static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
     super(message, { code })
     this.name = 'FrameError'

@@ -9,6 +9,7 @@ import { hasErrorName, KithError } from '../util/errors.ts'
 /** A failed start: `code` is `address_in_use` when a port is taken, `start_failed` otherwise. */
 export class NodeStartError extends KithError {
   static override readonly code = 'start_failed'
+  static override readonly codeVaries = true
   declare readonly code: 'address_in_use' | 'start_failed'
   constructor(code: NodeStartError['code'], message: string, options?: ErrorOptions) {
     super(message, { ...options, code })

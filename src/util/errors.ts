@@ -43,6 +43,8 @@ export class KithError extends Error {
   static readonly code: string = 'internal'
   static readonly status: number = 500
   static readonly exitCode: number = EXIT.failure
+  /** true for classes whose instances are given their code where they are thrown (an API refusal) */
+  static readonly codeVaries: boolean = false
 
   readonly code: string
   readonly status: number

@@ -68,6 +68,7 @@ export interface McpBackend {
 export class BackendError extends KithError {
   static override readonly code = 'backend_failed'
   static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
     super(message, { code })
     this.name = 'BackendError'

@@ -14,7 +14,8 @@ import { KithError } from '../../util/errors.ts'
  * throw new TaskFailed({ code: 'bad_script', message: 'no run()' })
  */
 export class TaskFailed extends KithError {
-  static override readonly code = 'task_failed'
+  static override readonly code = 'sandbox_failed'
+  static override readonly codeVaries = true
   readonly failure: SandboxFailure
 
   constructor(failure: SandboxFailure) {
