@@ -22,8 +22,8 @@ const HEADER = `# kith node configuration. Every key, its default and its meanin
 export class InitError extends KithError {
   static override readonly code = 'init_refused'
   static override readonly status = 409
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, hint?: string) {
+    super(message, hint !== undefined ? { hint } : {})
     this.name = 'InitError'
   }
 }
@@ -49,9 +49,12 @@ export async function initNode(options: InitOptions): Promise<{ peerId: string; 
     handle = await open(configPath, 'wx', 0o644)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new InitError(
-      `${configPath}: ${code === 'EEXIST' ? 'already exists; refusing to overwrite it' : code}`,
-    )
+    if (code === 'EEXIST')
+      throw new InitError(
+        `${configPath}: already exists; refusing to overwrite it`,
+        `run that node with kith start --config ${configPath}, or give init another --dir`,
+      )
+    throw new InitError(`${configPath}: ${code}`)
   }
   try {
     await handle.writeFile(HEADER + stringify(doc))
