@@ -36,14 +36,9 @@ const capability = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'The same input always gives the same output (lets Tier 2 learn canaries).' }),
-  sensors: z
-    .array(capabilityId)
-    .max(64)
-    .default([])
-    .meta({
-      description:
-        'Sensor capabilities (<device>.<sensor>) the script may read with `await device.read(id)`.',
-    }),
+  sensors: z.array(capabilityId).max(64).default([]).meta({
+    description: 'Sensor capabilities (<device>.<sensor>) the script may read with `await device.read(id)`.',
+  }),
   minBattery: z.number().min(0).max(100).optional().meta({
     description:
       'Percent; below it, on battery power and not charging, the capability is withdrawn from the descriptor.',
@@ -75,21 +70,17 @@ const sandbox = z
         description:
           "QuickJS stack of one task (bytes); above 256 KiB Node's own stack could overflow first.",
       }),
-    timeoutMs: int(10, 600_000)
-      .optional()
-      .meta({
-        description: 'Longest a script runs (ms, host calls included). Absent: execution.maxTaskTimeout.',
-      }),
+    timeoutMs: int(10, 600_000).optional().meta({
+      description: 'Longest a script runs (ms, host calls included). Absent: execution.maxTaskTimeout.',
+    }),
     maxOutputBytes: int(KiB, MiB)
       .default(256 * KiB)
       .meta({
         description: 'Largest output of one task (bytes of JSON); a reply frame holds at most 1 MiB.',
       }),
-    workers: int(1, 64)
-      .optional()
-      .meta({
-        description: 'Worker threads running scripts. Absent: execution.maxConcurrent, else the core count.',
-      }),
+    workers: int(1, 64).optional().meta({
+      description: 'Worker threads running scripts. Absent: execution.maxConcurrent, else the core count.',
+    }),
     warmWorkers: int(0, 64)
       .default(1)
       .meta({
@@ -100,12 +91,9 @@ const sandbox = z
     idleTimeout: int(1_000, 86_400_000)
       .default(60_000)
       .meta({ description: 'How long a worker beyond warmWorkers may sit idle before it ends (ms).' }),
-    workerHeapMb: int(32, 4096)
-      .default(256)
-      .meta({
-        description:
-          "Cap of each worker's V8 heap (MiB; the scripts' own heaps are outside it); a fail-safe.",
-      }),
+    workerHeapMb: int(32, 4096).default(256).meta({
+      description: "Cap of each worker's V8 heap (MiB; the scripts' own heaps are outside it); a fail-safe.",
+    }),
   })
   .prefault({})
   .meta({
@@ -135,11 +123,9 @@ const perPeer = z
 /** `execution:` */
 export const executionSection = z
   .strictObject({
-    maxConcurrent: int(1, 256)
-      .optional()
-      .meta({
-        description: "Tasks run at once. Absent: the machine's core count (os.availableParallelism()).",
-      }),
+    maxConcurrent: int(1, 256).optional().meta({
+      description: "Tasks run at once. Absent: the machine's core count (os.availableParallelism()).",
+    }),
     maxQueue: int(0, 1024)
       .default(16)
       .meta({ description: 'Tasks waiting for a slot; beyond it a request is answered `busy` at once.' }),
@@ -153,13 +139,9 @@ export const executionSection = z
       .default(256 * KiB)
       .meta({ description: 'The largest task input accepted (encoded bytes).' }),
     perPeer,
-    allowPeers: z
-      .array(peerIdString)
-      .max(1024)
-      .optional()
-      .meta({
-        description: 'When set, only these peers (and trust.pretrusted) may delegate tasks to this node.',
-      }),
+    allowPeers: z.array(peerIdString).max(1024).optional().meta({
+      description: 'When set, only these peers (and trust.pretrusted) may delegate tasks to this node.',
+    }),
     sandbox,
   })
   .refine((e) => e.taskTimeout <= e.maxTaskTimeout, {

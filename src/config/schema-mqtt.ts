@@ -62,13 +62,9 @@ const imported = z
     z.string().regex(DEVICE_ID, 'not a device id'),
     z.strictObject({
       risk: riskValue.optional().meta({ description: "Overrides the risk of the device's actions." }),
-      allow: z
-        .array(peerIdString)
-        .max(256)
-        .optional()
-        .meta({
-          description: 'Peers (besides this node and trust.pretrusted) that may run its high-risk actions.',
-        }),
+      allow: z.array(peerIdString).max(256).optional().meta({
+        description: 'Peers (besides this node and trust.pretrusted) that may run its high-risk actions.',
+      }),
       ignore: z.boolean().optional().meta({ description: '`true`: do not import this device.' }),
     }),
   )
@@ -130,11 +126,9 @@ const mqtt = z
       .enum(['auto', '5', '3.1.1'])
       .default('auto')
       .meta({ description: 'MQTT version; auto tries 5 where the broker speaks it, else 3.1.1.' }),
-    outbox: int(0, 100_000)
-      .default(1000)
-      .meta({
-        description: 'Commands held while the broker is unreachable; beyond it a command fails at once.',
-      }),
+    outbox: int(0, 100_000).default(1000).meta({
+      description: 'Commands held while the broker is unreachable; beyond it a command fails at once.',
+    }),
     maxPayloadBytes: int(256, 1024 * 1024)
       .default(64 * 1024)
       .meta({

@@ -16,13 +16,9 @@ export const networkSection = z
         description: 'libp2p listen addresses. Use /ip4/0.0.0.0/tcp/7701 to be reachable on the LAN.',
         examples: [['/ip4/0.0.0.0/tcp/7701']],
       }),
-    announce: z
-      .array(multiaddrString)
-      .max(16)
-      .default([])
-      .meta({
-        description: 'Addresses to advertise instead of the listen ones (e.g. behind port forwarding).',
-      }),
+    announce: z.array(multiaddrString).max(16).default([]).meta({
+      description: 'Addresses to advertise instead of the listen ones (e.g. behind port forwarding).',
+    }),
     bootstrap: z
       .array(dialableMultiaddr)
       .max(64)
@@ -31,18 +27,12 @@ export const networkSection = z
         description: 'Peers to dial at start, each address ending in /p2p/<peer id>.',
         examples: [['/ip4/192.168.1.20/tcp/7701/p2p/12D3KooW…']],
       }),
-    mdns: z
-      .boolean()
-      .default(true)
-      .meta({
-        description: 'Find peers on the LAN by mDNS; off by itself when every listen address is loopback.',
-      }),
-    dht: z
-      .enum(['off', 'client', 'server'])
-      .default('client')
-      .meta({
-        description: "kith's own DHT (/kith/kad/1.0.0): off, query only (client), or also serve (server).",
-      }),
+    mdns: z.boolean().default(true).meta({
+      description: 'Find peers on the LAN by mDNS; off by itself when every listen address is loopback.',
+    }),
+    dht: z.enum(['off', 'client', 'server']).default('client').meta({
+      description: "kith's own DHT (/kith/kad/1.0.0): off, query only (client), or also serve (server).",
+    }),
     relay: z
       .strictObject({
         client: z.boolean().default(true).meta({
@@ -52,12 +42,10 @@ export const networkSection = z
       })
       .prefault({})
       .meta({ description: 'Circuit relay, for peers that cannot dial each other directly.' }),
-    maxConnections: int(2, 1024)
-      .default(32)
-      .meta({
-        description:
-          'Peer connections at once; small on purpose: a hub talks to a household, not the internet.',
-      }),
+    maxConnections: int(2, 1024).default(32).meta({
+      description:
+        'Peer connections at once; small on purpose: a hub talks to a household, not the internet.',
+    }),
     maxIncomingPendingConnections: int(1, 256)
       .default(8)
       .meta({ description: 'Incoming connections still in their handshake at once.' }),
@@ -74,11 +62,9 @@ export const networkSection = z
 /** `discovery:` */
 export const discoverySection = z
   .strictObject({
-    ttl: int(3_000, 3_600_000)
-      .default(15_000)
-      .meta({
-        description: 'How long a descriptor stays live without a refresh (ms); it is refreshed every ttl/3.',
-      }),
+    ttl: int(3_000, 3_600_000).default(15_000).meta({
+      description: 'How long a descriptor stays live without a refresh (ms); it is refreshed every ttl/3.',
+    }),
     mode: z
       .enum(['bodyless', 'flood'])
       .default('bodyless')

@@ -15,14 +15,9 @@ const PCR_HEX_LENGTH = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 } as cons
 
 const reputation = z
   .strictObject({
-    alpha: z
-      .number()
-      .min(0.01)
-      .max(0.9)
-      .default(0.15)
-      .meta({
-        description: "Share of trust that always flows back to the pre-trusted peers (EigenTrust's a).",
-      }),
+    alpha: z.number().min(0.01).max(0.9).default(0.15).meta({
+      description: "Share of trust that always flows back to the pre-trusted peers (EigenTrust's a).",
+    }),
     halfLife: int(60_000, 365 * DAY)
       .default(7 * DAY)
       .meta({ description: 'An observed outcome weighs half after this long (ms).' }),
@@ -38,11 +33,9 @@ const reputation = z
     maxPeers: int(16, 100_000)
       .default(1000)
       .meta({ description: 'Peers whose records are kept; the least recently seen are forgotten first.' }),
-    opinionInterval: int(1_000, 3_600_000)
-      .default(300_000)
-      .meta({
-        description: 'How often this node gossips its opinions (ms); also early after a significant change.',
-      }),
+    opinionInterval: int(1_000, 3_600_000).default(300_000).meta({
+      description: 'How often this node gossips its opinions (ms); also early after a significant change.',
+    }),
   })
   .prefault({})
   .meta({
@@ -179,12 +172,10 @@ export const trustSection = z
       }),
     canary: z
       .strictObject({
-        learn: int(0, 256)
-          .default(16)
-          .meta({
-            description:
-              'Verified answers of deterministic capabilities kept as further canaries, per capability.',
-          }),
+        learn: int(0, 256).default(16).meta({
+          description:
+            'Verified answers of deterministic capabilities kept as further canaries, per capability.',
+        }),
         rate: z
           .number()
           .min(0)
