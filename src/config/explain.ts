@@ -83,7 +83,8 @@ function typeOf(s: Json): string {
 }
 
 function plural(type: string): string {
-  return /^(map|string|integer|number|boolean)$/.test(type) ? `${type}s` : type
+  if (type.startsWith('list of ')) return `lists of ${type.slice('list of '.length)}`
+  return /^(map|string|integer|number|boolean|peer id|multiaddr)$/.test(type) ? `${type}s` : type
 }
 
 function allowedOf(s: Json): string | undefined {
@@ -151,7 +152,7 @@ export function configKeys(schema: z.ZodType = configSchema): ConfigKey[] {
  * valueText(['/ip4/127.0.0.1/tcp/7701']) // '["/ip4/127.0.0.1/tcp/7701"]'
  */
 export function valueText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value)
+  return typeof value === 'string' && value !== '' ? value : JSON.stringify(value)
 }
 
 function segments(path: string): string[] {

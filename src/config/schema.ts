@@ -36,7 +36,7 @@ export const configSchema = z
       .optional()
       .meta({
         description:
-          'A name for this node, shown to its peers and on the dashboard: 1-63 letters, digits, . _ -',
+          'A name for this node, shown to its peers and on the dashboard: 1-63 letters, digits, ".", "_" or "-".',
         examples: ['hall-hub'],
       }),
     fleet: z

@@ -66,7 +66,7 @@ describe('configKeys', () => {
     })
     expect(findKey(keys, 'network.dht')?.type).toBe('`off` | `client` | `server`')
     expect(findKey(keys, 'network.listen')).toMatchObject({
-      type: 'list of multiaddr',
+      type: 'list of multiaddrs',
       allowed: '1 … 16 entries',
     })
   })
