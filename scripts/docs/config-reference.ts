@@ -12,14 +12,14 @@ function reloadNote(key: ConfigKey): string {
   return key.children.length > 0 ? ' *Live on reload, with all its keys.*' : ' *Live on reload.*'
 }
 
-function row(key: ConfigKey): string {
+function row(key: ConfigKey, described = true): string {
   const type = key.allowed != null ? `${key.type}, ${key.allowed}` : key.type
   const dflt = key.default !== undefined ? `\`${valueText(key.default)}\`` : ''
   const examples = (key.examples ?? []).map((e) => `\`${valueText(e)}\``)
-  let text = key.description
+  let text = described ? key.description : ''
   if (examples.length > 0) text += ` Example: ${examples.join(', ')}.`
   text += reloadNote(key)
-  return `| \`${key.path}\` | ${cell(type)} | ${cell(dflt)} | ${cell(text)} |`
+  return `| \`${key.path}\` | ${cell(type)} | ${cell(dflt)} | ${cell(text.trim())} |`
 }
 
 const HEAD = '| key | type | default | what it does |\n| --- | --- | --- | --- |'
@@ -39,12 +39,12 @@ export function configReference(keys: readonly ConfigKey[] = configKeys()): stri
     })
   const top = keys.filter((k) => !/[.[]/.test(k.path))
   const leaves = top.filter((k) => k.children.length === 0)
-  const out = ['## Top-level keys', '', HEAD, ...leaves.map(row)]
+  const out = ['## Top-level keys', '', HEAD, ...leaves.map((k) => row(k))]
   for (const section of top.filter((k) => k.children.length > 0)) {
     // a map's own row would only repeat the paragraph above; a list's says its size and default
-    const own = section.type === 'map' ? [] : [row(section)]
+    const own = section.type === 'map' ? [] : [row(section, false)]
     out.push('', `## \`${section.path}\``, '', section.description, '', HEAD, ...own)
-    out.push(...descendants(section).map(row))
+    out.push(...descendants(section).map((k) => row(k)))
   }
   return out.join('\n')
 }

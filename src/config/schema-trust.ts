@@ -82,8 +82,8 @@ const tpm = z
       .default(0x81014b49)
       .meta({
         description:
-          'The persistent handle (owner range) the attestation key is kept at; when taken or refused, the key ' +
-          'is loaded per quote.',
+          'The persistent handle the attestation key is kept at, in the owner range 0x81000000 … 0x817fffff ' +
+          '(default 0x81014b49); when taken or refused, the key is loaded per quote.',
       }),
   })
   .superRefine((value, ctx) => {
@@ -113,7 +113,8 @@ const policy = z
       .record(z.string().min(1).max(80), tierValue)
       .default({})
       .meta({
-        description: "Tier per capability id or tag (globs: *, ?), over the risk's; the first match wins.",
+        description:
+          "Tier per capability id or tag (globs: `*`, `?`), over the risk's; the first match wins.",
         examples: [{ 'lock.*': 3 }],
       }),
     minTrust: z
@@ -154,7 +155,7 @@ export const trustSection = z
           .default([])
           .meta({
             description:
-              'Capability ids or tags (globs: *, ?) whose results must carry TPM evidence; software-only ' +
+              'Capability ids or tags (globs: `*`, `?`) whose results must carry TPM evidence; software-only ' +
               'evidence is refused for them.',
           }),
       })
