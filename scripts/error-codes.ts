@@ -146,7 +146,7 @@ and a stable snake_case \`code\`, the HTTP status the API answers with and the e
   from the connection guard before any request is read: 408 \`request_timeout\` (no request in time) and 503
   \`too_many_connections\`.
 - **CLI**: one line on stderr, \`kith: <code>: <message>\` (a hint, where the error has one, in parentheses), and
-  the error's exit code. A config or workflow file's problems are one \`FILE:LINE: path: problem\` line each. No
+  the error's exit code; a usage error (exit 2) is \`kith: <message>\`. A config or workflow file's problems are one \`FILE:LINE: path: problem\` line each. No
   stack trace unless \`--debug\` asks for one.
 - **MCP**: a failed tool call is a result with \`isError: true\`; its text reads \`<tool>: <code>: <message>\` and its
   \`structuredContent\` is \`{"error":{"code","message"}}\`, as the API's body.

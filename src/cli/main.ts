@@ -3,8 +3,9 @@
  * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
  * Exit codes: 0 success, 1 failure (an API error, a failed task or workflow), 2 usage, 78 configuration
  * (sysexits EX_CONFIG): each kith error carries its own (src/util/errors.ts, docs/errors.md). Verbs that print
- * data take `--json` (init, config check, fleet render, status, peers, find, call, run); errors are one line on
- * stderr, `kith: <code>: <message>`, and a config's problems one `FILE:LINE: path: problem` line each.
+ * data take `--json` (init, config check, config explain, fleet render, status, peers, find, call, run); errors
+ * are one line on stderr, `kith: <code>: <message>`, and a config's problems one `FILE:LINE: path: problem` line
+ * each.
  */
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
@@ -101,6 +102,21 @@ export function buildProgram(): Command {
         throw err
       }
       console.log(opts.json === true ? JSON.stringify({ file, ok: true, problems: [] }) : `${file}: ok`)
+    })
+
+  config
+    .command('explain')
+    .description(
+      'what a config key means: its type, allowed values, default, env variable and description (a section ' +
+        'lists its keys; no key: the top-level ones); an unknown key exits 2 naming the nearest ones',
+    )
+    .argument('[key]', 'a dotted key, e.g. api.maxConnections or network.relay')
+    .option('--json', 'print the key as JSON')
+    .action(async (key: string | undefined, opts) => {
+      const { explainConfigKey } = await import('./config-explain.ts')
+      const outcome = explainConfigKey(key, opts)
+      if (!outcome.ok) throw new UsageError(outcome.message)
+      console.log(outcome.text)
     })
 
   program

@@ -5,7 +5,7 @@ import { EXIT, KithError } from '../util/errors.ts'
  * A command line that cannot be run as given (options that exclude each other, `--input` that is not JSON).
  *
  * @example
- * throw new UsageError('--tier must be auto, 1, 2 or 3') // kith: usage: --tier must be auto, 1, 2 or 3
+ * throw new UsageError('--tier must be auto, 1, 2 or 3') // kith: --tier must be auto, 1, 2 or 3, exit 2
  */
 export class UsageError extends KithError {
   static override readonly code = 'usage'

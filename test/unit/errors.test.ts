@@ -197,8 +197,9 @@ describe('the CLI line', () => {
 
   it('is one line, kith: <code>: <message>, and the exit code is the error’s', () => {
     capture()
+    // a usage error is about the command line: no code, as commander's own
     expect(reportError(new UsageError('--tier must be auto, 1, 2 or 3'))).toBe(EXIT.usage)
-    expect(stderr).toBe('kith: usage: --tier must be auto, 1, 2 or 3\n')
+    expect(stderr).toBe('kith: --tier must be auto, 1, 2 or 3\n')
     capture()
     expect(
       reportError(new NodeStartError('address_in_use', 'network.listen: /ip4/127.0.0.1/tcp/7701 is in use')),
