@@ -1,7 +1,7 @@
 /**
  * `npm run docs`: rewrites the generated parts of docs/configuration.md (from the config schema's
- * descriptions) and docs/http-api.md (from the OpenAPI document of the API's routes). The prose around them
- * is hand-written. `--check` writes nothing and exits 1 naming the pages that are out of date.
+ * descriptions), docs/http-api.md (from the OpenAPI document of the API's routes) and docs/errors.md (from the
+ * error classes). The prose around them is hand-written. `--check` writes nothing and exits 1 naming the pages that are out of date.
  */
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'

@@ -5,12 +5,14 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { configReference } from './config-reference.ts'
+import { errorReference } from './error-reference.ts'
 import { replaceGenerated } from './generated-block.ts'
 import { httpReference } from './http-reference.ts'
 
 export const GENERATED_PAGES: ReadonlyArray<{ file: string; block: () => string }> = [
   { file: 'docs/configuration.md', block: () => configReference() },
   { file: 'docs/http-api.md', block: () => httpReference() },
+  { file: 'docs/errors.md', block: () => errorReference() },
 ]
 
 /**
