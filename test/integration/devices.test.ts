@@ -220,7 +220,10 @@ describe('profile devices through mosquitto', () => {
     expect((await call(n, 'relay1.set', { state: 'ON' })).ok).toBe(true)
   })
 
-  it('delivers each of 200 commands exactly once to the device across a broker restart, and answers every caller', async () => {
+  // not "exactly once": a call may end `busy`, `error` or `timeout` (unknown: maybe applied late), and a result
+  // carries no task id to match against what the device applied, so this checks at most once per command,
+  // and that the number applied lies between the calls answered ok and those plus the unknown ones
+  it('applies each of 200 commands at most once at the device across a broker restart, at least as many as were answered ok, and answers every caller', async () => {
     const { dir, cleanup } = await tempDir()
     cleanups.push(cleanup)
     const broker = await startMosquitto(dir)

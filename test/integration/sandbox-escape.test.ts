@@ -25,7 +25,7 @@ import {
 } from '../../src/execution/sandbox/index.ts'
 import { sandboxInitFromConfig } from '../../src/node/execution.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { tempDir, writeText } from '../helpers.ts'
+import { tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
 /** the deadline of every case that does not set its own; spinning cases get `SPIN_MS` */
@@ -581,6 +581,7 @@ describe('sandbox escape battery (the node’s WorkerSandbox)', () => {
       'weak: [typeof WeakRef, typeof FinalizationRegistry, typeof performance] } }'
     const job = { source, deterministic: true, now: 1_700_000_000_000, seed: 7 }
     const first = output(await run(job)) as Record<string, unknown>
+    // the real clock moves on between the two runs: only the fixed one keeps the outputs equal
     await new Promise((resolve) => setTimeout(resolve, 30))
     expect(output(await run(job))).toEqual(first)
     expect(first).toMatchObject({
@@ -717,7 +718,7 @@ describe('hostile script capabilities on a real node', () => {
       ended = performance.now()
       return result
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitFor('the spin to start', () => node.execution.scheduler.running > 0)
     const health = await fetch(`${node.apiUrl}/healthz`)
     const answered = performance.now()
     expect(health.status).toBe(200)

@@ -234,8 +234,17 @@ describe('WorkerSandbox queue and stop', () => {
   it('stop() terminates every worker: running tasks end aborted, new ones are refused', async () => {
     const sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 30_000 } })
     await sandbox.start()
-    const running = [sandbox.run({ source: SPIN }), sandbox.run({ source: SPIN })]
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // each task tells the host it runs, then spins: stop() then meets two workers busy in JavaScript
+    let spinning = 0
+    const grants: Record<string, HostFunction> = {
+      'device.started': () => {
+        spinning++
+        return null
+      },
+    }
+    const source = `async function run() { await device.started(); ${SPIN.slice('function run() {'.length)}`
+    const running = [sandbox.run({ source, grants }), sandbox.run({ source, grants })]
+    await vi.waitFor(() => expect(spinning).toBe(2), { timeout: 10_000 })
     const started = performance.now()
     await sandbox.stop()
     expect((await Promise.all(running)).map(failure)).toEqual(['aborted', 'aborted'])
@@ -262,7 +271,11 @@ describe('WorkerSandbox memory', () => {
           Array.from({ length: 30 }, (_, i) => sandbox.run({ source: BOMBS[i % 2]! })),
         )
         expect(new Set(results.map(failure))).toEqual(new Set(['memory']))
-        await new Promise((resolve) => setTimeout(resolve, 500))
+        // a worker that dropped engines is replaced once it has sat idle for recycleIdleMs
+        const recycled = sandbox.counters.workerRecycles
+        await vi.waitFor(() => expect(sandbox.counters.workerRecycles).toBeGreaterThan(recycled), {
+          timeout: 10_000,
+        })
       }
       // every worker dropped engines and then sat idle: each was replaced at least once
       expect(sandbox.counters.workerRecycles).toBeGreaterThanOrEqual(2)
@@ -306,15 +319,21 @@ describe('WorkerSandbox idle workers', () => {
   })
 
   it('keeps warmWorkers running however long they are idle', async () => {
+    // fake timeouts: the idle timers are the pool's own, so advancing them shows every one of them fired
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const sandbox = new WorkerSandbox({ workers: 2, warmWorkers: 1, idleTimeoutMs: 50 })
-    await sandbox.start()
     try {
+      await sandbox.start()
       await Promise.all([sandbox.run(TINY), sandbox.run(TINY)])
-      await vi.waitFor(() => expect(sandbox.counters.workerRetires).toBe(1), { timeout: 10_000 })
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await vi.advanceTimersByTimeAsync(50)
+      expect(sandbox.counters.workerRetires).toBe(1)
+      // six more idle timeouts pass: the warm worker stays
+      await vi.advanceTimersByTimeAsync(300)
+      expect(vi.getTimerCount()).toBe(0)
       expect(sandbox.counters.workerRetires).toBe(1)
       expect(sandbox.counters.workerRestarts).toBe(0)
     } finally {
+      vi.useRealTimers()
       await sandbox.stop()
     }
   })
