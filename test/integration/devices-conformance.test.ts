@@ -40,6 +40,20 @@ describe('conformance fixtures', () => {
 })
 
 describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
+  // a pending fixture is a known limitation, and checked as one: the import still refuses part of it and
+  // counts why; once kith takes the whole fixture this fails, and its `pending` note goes
+  it.runIf(f.pending != null)(
+    `still refuses part of it, as its pending note says: ${f.pending}`,
+    async () => {
+      const { broker, bridge } = await hub(cleanups)
+      const device = await client(broker.url)
+      for (const m of [...(f.availability ?? []), ...f.discovery])
+        await device.publishAsync(m.topic, text(m.payload), { retain: true, qos: 1 })
+      await waitFor(`${f.name}: a refusal counted`, () => Object.keys(bridge.rejected).length > 0, 10_000)
+      for (const reason of Object.keys(bridge.rejected)) expect(f.pending, reason).toContain(reason)
+    },
+  )
+
   it.skipIf(f.pending != null)(
     'imports, publishes what Home Assistant publishes, and reads the state reply',
     async () => {
