@@ -10,6 +10,7 @@ import {
   type SandboxResult,
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
+import { MAX_JSON_DEPTH } from '../../src/execution/sandbox/constants.ts'
 
 const WORKER = new URL('../../src/execution/sandbox/worker.ts', import.meta.url)
 const TINY = { source: 'function run(x) { return x + 1 }', input: 41 }
@@ -175,17 +176,20 @@ describe('WorkerSandbox', () => {
     expect(output(await sandbox.run(TINY))).toBe(42)
   })
 
-  it('carries outputs and host call arguments as JSON text, refusing more than 256 levels of nesting', async () => {
+  it(`carries outputs and host call arguments as JSON text, refusing more than ${MAX_JSON_DEPTH} levels of nesting`, async () => {
     const restarts = sandbox.counters.workerRestarts
     const nest = (depth: number) => `let o = []; for (let i = 1; i < ${depth}; i++) o = [o]`
-    const deep = await sandbox.run({ source: `function run() { ${nest(5000)}; return o }` })
+    // the deadline is wall-clock time: on a loaded machine the suite's 300 ms can pass before the check
+    const limits = { timeoutMs: 10_000 }
+    const deep = await sandbox.run({ source: `function run() { ${nest(5000)}; return o }`, limits })
     expect(deep).toMatchObject({
       ok: false,
-      error: { code: 'bad_output', message: 'the output is nested deeper than 256 levels' },
+      error: { code: 'bad_output', message: `the output is nested deeper than ${MAX_JSON_DEPTH} levels` },
     })
     let depth = 0
     const result = await sandbox.run({
-      source: `function run() { ${nest(255)}; return h.depth(o) }`,
+      limits,
+      source: `function run() { ${nest(MAX_JSON_DEPTH - 1)}; return h.depth(o) }`,
       grants: {
         'h.depth': ([value]) => {
           for (let o = value; Array.isArray(o); o = o[0]) depth++
@@ -193,8 +197,8 @@ describe('WorkerSandbox', () => {
         },
       },
     })
-    expect(depth).toBe(255)
-    expect(JSON.stringify(output(result))).toBe('['.repeat(256) + ']'.repeat(256))
+    expect(depth).toBe(MAX_JSON_DEPTH - 1)
+    expect(JSON.stringify(output(result))).toBe('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH))
     expect(sandbox.counters.workerRestarts).toBe(restarts)
   })
 
