@@ -10,7 +10,8 @@ import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.t
 import { dirname, join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
-import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
+import { ConfigError, EX_CONFIG, formatProblem } from '../config/index.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { NodeStartError } from '../node/start-error.ts'
 import { VERSION } from '../version.ts'
@@ -86,7 +87,7 @@ export function buildProgram(): Command {
     .option('--json', 'print {"file","ok","problems"} on stdout as well (the exit code is the same)')
     .action(async (file: string, opts) => {
       try {
-        const loaded = await loadConfig(file)
+        const loaded = await loadNodeConfig(file)
         try {
           await loadIdentity(loaded.paths.identity)
         } catch (err) {
@@ -137,7 +138,7 @@ export function buildProgram(): Command {
         throw new UsageError('--stdout needs exactly one --node')
       if (opts.out == null && opts.check !== true && opts.stdout !== true)
         throw new UsageError('give --out DIR, --check or --stdout')
-      const { FleetNodeError } = await import('../config/fleet.ts')
+      const { FleetNodeError } = await import('../fleet/fleet.ts')
       const { renderFleetCommand } = await import('./fleet.ts')
       try {
         await renderFleetCommand(file, opts)
