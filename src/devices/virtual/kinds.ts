@@ -61,33 +61,42 @@ export interface KindModel {
   homie: { nodes: Record<string, { name: string; type: string }>; properties: HomieProperty[] }
 }
 
+/** `v` rounded to `digits` decimals. */
 export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
+/** A reading after one random step of at most `step`, kept within `min`..`max`. */
 export const drift = (v: number, step: number, min: number, max: number, random: () => number) =>
   round(Math.min(max, Math.max(min, v + (random() * 2 - 1) * step)))
 
+/** The ON/OFF state a command word asks for (`TOGGLE` flips `current`), or undefined for any other word. */
 export function onOff(current: StateValue | undefined, asked: unknown): 'ON' | 'OFF' | undefined {
   const word = typeof asked === 'string' ? asked.toUpperCase() : undefined
   if (word === 'TOGGLE') return current === 'ON' ? 'OFF' : 'ON'
   return word === 'ON' || word === 'OFF' ? word : undefined
 }
 
+/** `asked` as a number within `min`..`max` (a numeric string counts), or undefined. */
 export function numberIn(asked: unknown, min: number, max: number): number | undefined {
   const n = typeof asked === 'string' ? Number(asked) : asked
   return typeof n === 'number' && Number.isFinite(n) && n >= min && n <= max ? n : undefined
 }
 
 // Homie codecs: a property's payload text <-> the state value under its key.
+/** A read-only number property. */
 export const asNumber = { encode: (v: StateValue) => String(v) }
+/** A number property that takes `/set` values within `min`..`max`. */
 export const settableNumber = (min: number, max: number) => ({
   encode: (v: StateValue) => String(v),
   decode: (p: string) => numberIn(p, min, max),
 })
+/** A read-only boolean property, true where `truth` holds for the state value. */
 export const asBool = (truth: (v: StateValue) => boolean) => ({ encode: (v: StateValue) => String(truth(v)) })
+/** A boolean property whose state value is one of two words, settable with `true`/`false`. */
 export const settableWords = (yes: string, no: string) => ({
   encode: (v: StateValue) => String(v === yes),
   decode: (p: string) => (p === 'true' ? yes : p === 'false' ? no : undefined),
 })
 
+/** The battery level (0-100 %) as a Homie property of `node`. */
 export const battery = (node: string): HomieProperty => ({
   node,
   id: 'battery',
@@ -99,6 +108,7 @@ export const battery = (node: string): HomieProperty => ({
   ...asNumber,
 })
 
+/** A Home Assistant sensor entity reading `key` of the JSON state. */
 export const sensor = (
   objectId: string,
   key: string,
@@ -118,6 +128,7 @@ export const sensor = (
   },
 })
 
+/** A Home Assistant switch entity on `key` of the JSON state, commanded with ON/OFF on `~/set`. */
 export const onOffSwitch = (key: string, cmdTpl?: string): HaEntity => ({
   component: 'switch',
   objectId: 'switch',

@@ -18,6 +18,7 @@ import {
   settableWords,
 } from './kinds.ts'
 
+/** The kinds that obey commands, by name. */
 export const ACTUATOR_MODELS: Record<'plug' | 'light' | 'lock' | 'thermostat' | 'diy-relay', KindModel> = {
   plug: {
     title: 'Virtual smart plug',

@@ -4,6 +4,7 @@
  */
 import { asBool, asNumber, battery, drift, type KindModel, sensor } from './kinds.ts'
 
+/** The kinds that only report, by name. */
 export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', KindModel> = {
   contact: {
     title: 'Virtual door contact',

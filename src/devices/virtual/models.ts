@@ -5,6 +5,7 @@ import type { KindModel, VirtualDeviceKind } from './kinds.ts'
 import { ACTUATOR_MODELS } from './models-actuators.ts'
 import { SENSOR_MODELS } from './models-sensors.ts'
 
+/** What each kind is, by name. */
 export const MODELS: Record<VirtualDeviceKind, KindModel> = {
   plug: ACTUATOR_MODELS.plug,
   light: ACTUATOR_MODELS.light,
