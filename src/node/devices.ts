@@ -13,9 +13,7 @@ import { HomeAssistantImporter } from '../devices/homeassistant.ts'
 import { HomieImporter } from '../devices/homie.ts'
 import { MqttLink } from '../devices/mqtt-link.ts'
 import { TasmotaImporter } from '../devices/tasmota.ts'
-import { devicesFromConfig } from '../devices/config-devices.ts'
-import { builtinProfileDir, loadProfiles } from '../devices/profile.ts'
-import { compileTemplate } from '../devices/template.ts'
+import { configuredDevices } from '../devices/config-devices.ts'
 import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
 import type { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
@@ -54,15 +52,6 @@ export function deviceAccess(config: Pick<Config, 'trust' | 'devices'>): {
     trusted: config.trust.pretrusted,
     allow: Object.fromEntries(config.devices.flatMap((d) => (d.allow != null ? [[d.id, d.allow]] : []))),
   }
-}
-
-/** The device specs of the config's `devices:` list, from the built-in and configured profile folders. */
-export async function configuredDevices(config: Config): Promise<DeviceSpec[]> {
-  if (config.devices.length === 0) return []
-  const profiles = await loadProfiles([builtinProfileDir(), ...config.mqtt.profiles], {
-    checkTemplate: compileTemplate,
-  })
-  return devicesFromConfig(config.devices, profiles, { locate: config.locate })
 }
 
 export function buildDevices(parts: {
