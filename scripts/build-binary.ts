@@ -71,7 +71,7 @@ export async function bundle(out: string): Promise<{ main: string; worker: strin
     keepNames: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    // every `import.meta` use in src/ has a CommonJS fallback (sandbox worker, shipped profiles, `--demo`)
+    // every `import.meta` use in src/ has a CommonJS fallback (sandbox worker, shipped profiles, dashboard)
     logOverride: { 'empty-import-meta': 'silent' },
     define: {
       __KITH_PROFILES__: JSON.stringify(JSON.stringify(profiles)),

@@ -1,6 +1,6 @@
 /**
  * The soak run: N real `kith start` processes on loopback (scripts/testbed.ts), node 0 a hub with the
- * embedded MQTT broker and the demo household's virtual devices (firmware-bridge/household.ts), and a
+ * embedded MQTT broker and the demo household's virtual devices (src/devices/virtual/household.ts), and a
  * steady stream of tasks from every node: script capabilities of other nodes by id and by intent, device
  * commands and sensor reads on the hub. It fails when
  *
@@ -18,7 +18,7 @@ import { writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { type DemoHousehold, startDemoHousehold } from '../firmware-bridge/household.ts'
+import { type DemoHousehold, startDemoHousehold } from '../src/devices/virtual/household.ts'
 import { readMemoryStatus } from './bench/lib/process.ts'
 import { seededRandom } from './bench/lib/random.ts'
 import { median } from './bench/lib/stats.ts'

@@ -15,7 +15,7 @@ import * as cliInit from '../../src/cli/init.ts'
 import * as cliInstallSystem from '../../src/cli/install-system.ts'
 import * as cliUsageError from '../../src/cli/usage-error.ts'
 import * as configErrors from '../../src/config/errors.ts'
-import * as configFleet from '../../src/config/fleet.ts'
+import * as fleetFleet from '../../src/fleet/fleet.ts'
 import * as connectivityIdentity from '../../src/connectivity/identity.ts'
 import * as devicesBroker from '../../src/devices/broker.ts'
 import * as devicesMqttLink from '../../src/devices/mqtt-link.ts'
@@ -59,7 +59,7 @@ export const ERROR_MODULES: Readonly<Record<string, Record<string, unknown>>> = 
   'src/cli/install-system.ts': cliInstallSystem,
   'src/cli/usage-error.ts': cliUsageError,
   'src/config/errors.ts': configErrors,
-  'src/config/fleet.ts': configFleet,
+  'src/fleet/fleet.ts': fleetFleet,
   'src/connectivity/identity.ts': connectivityIdentity,
   'src/devices/broker.ts': devicesBroker,
   'src/devices/mqtt-link.ts': devicesMqttLink,

@@ -1,7 +1,8 @@
 /** How the client verbs (`status`, `peers`, `find`, …) reach the running node: its HTTP API. */
 import { existsSync } from 'node:fs'
 import { MAX_TASK_TIMEOUT_MS } from '../api/tasks.ts'
-import { loadConfig, parseHostPort } from '../config/index.ts'
+import { parseHostPort } from '../config/index.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { hasErrorName, KithError } from '../util/errors.ts'
 
 export const DEFAULT_CONFIG = '.kith/kith.yaml'
@@ -73,7 +74,7 @@ export async function apiClient(options: ClientOptions): Promise<ApiClient> {
   const configPath = options.config ?? process.env.KITH_CONFIG ?? DEFAULT_CONFIG
   if (url == null || token == null) {
     if (url == null || existsSync(configPath)) {
-      const config = await loadConfig(configPath)
+      const config = await loadNodeConfig(configPath)
       if (url == null) {
         const bind = parseHostPort(config.api.listen)
         const host =

@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { type Config, CONFIG_VERSION, loadConfig } from '../config/index.ts'
+import { type Config, CONFIG_VERSION } from '../config/index.ts'
 import { createIdentity } from '../connectivity/identity.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { createNode, type KithNode } from '../node/node.ts'
 import type { Logger } from '../util/logger.ts'
 
@@ -144,7 +145,7 @@ export const DEMO_CANARY = {
  * The first node's config with the demo canary added (in memory only; the file stays as the user wrote it).
  *
  * @example
- * const config = withDemoCanary(await loadConfig('.kith/kith.yaml'))
+ * const config = withDemoCanary(await loadNodeConfig('.kith/kith.yaml'))
  */
 export function withDemoCanary(config: Config): Config {
   if (config.trust.canaries.some((c) => c.capability === DEMO_CANARY.capability)) return config
@@ -194,7 +195,7 @@ export async function startDemoPeer(init: {
   const file = join(init.dir, 'kith.yaml')
   await writeIfChanged(file, HEADER + stringify(doc))
   // the first node's KITH_* overrides (its ports, say) are not this node's
-  const config = await loadConfig(file, { env: {} })
+  const config = await loadNodeConfig(file, { env: {} })
   const node = await createNode(config, init.logger.child({ node: 'demo-peer' }, { level: config.log.level }))
   await node.start() // stops what it started when it fails
   return node

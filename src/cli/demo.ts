@@ -1,12 +1,12 @@
 /**
  * `kith start --demo` (what `npm start` runs): the default household around a freshly started node. Virtual
- * devices on its embedded broker (firmware-bridge/household.ts) and a second kith node in this process with
+ * devices on its embedded broker (devices/virtual/household.ts) and a second kith node in this process with
  * script capabilities (demo-peer.ts), so `kith find`, `kith call`, the MCP tools and the agent card have real
  * entries at once; then, when both are visible to the first node, a "try this" block on stderr. Stdout keeps
  * only the ready line.
  */
 import { dirname, join } from 'node:path'
-import type { DemoHousehold } from '../../firmware-bridge/household.ts'
+import type { DemoHousehold } from '../devices/virtual/household.ts'
 import { type Config, loadConfig, parseHostPort } from '../config/index.ts'
 import type { KithNode, ReadyInfo } from '../node/node.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
@@ -50,7 +50,7 @@ export async function startDemo(init: {
   const brokerUrl = node.devices.brokerUrl()
   let household: DemoHousehold | undefined
   if (brokerUrl != null) {
-    const { startDemoHousehold } = await import('../../firmware-bridge/household.ts')
+    const { startDemoHousehold } = await import('../devices/virtual/household.ts')
     household = await startDemoHousehold(brokerUrl)
     log.info({ devices: household.ids }, 'demo household running')
   }

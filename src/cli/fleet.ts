@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { loadFleet, renderedPath, renderFleet } from '../config/fleet.ts'
+import { loadFleet, renderedPath, renderFleet } from '../fleet/fleet.ts'
 
 export interface FleetRenderOptions {
   out?: string

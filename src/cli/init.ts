@@ -2,7 +2,8 @@
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN, loadConfig } from '../config/index.ts'
+import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN } from '../config/index.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { createIdentity } from '../connectivity/identity.ts'
 import { KithError } from '../util/errors.ts'
 
@@ -62,7 +63,7 @@ export async function initNode(options: InitOptions): Promise<{ peerId: string; 
     await handle.close()
   }
   // validate what was written (flags such as --listen may be bad) before making an identity for it
-  await loadConfig(configPath, { env: {} })
+  await loadNodeConfig(configPath, { env: {} })
   const identity = await createIdentity(join(options.dir, 'identity.key'))
   return { peerId: identity.peerId.toString(), config: configPath }
 }

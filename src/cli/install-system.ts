@@ -123,3 +123,26 @@ function findEntry(file: string, name: string): string[] | undefined {
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === name)
 }
+
+/** What every install step shares: where files go, and whether it acts or only says what it would do. */
+export interface Run {
+  root: string
+  staging: boolean
+  dryRun: boolean
+  user: string
+  /** `path` under the root */
+  at(path: string): string
+  say(line: string): void
+  /** runs `apply` and reports `+ text`, or in a dry run only reports `would text` */
+  step(text: string, apply: () => Promise<unknown> | unknown): Promise<void>
+  /** ` root:kith` and the like; nothing under --root, where no owner is set */
+  ownership(text: string): string
+}
+
+export interface Account {
+  /** the service user; unknown under --root and before a dry run would create it */
+  owner?: Owner
+  /** root, with the service user's group */
+  rootGroup?: Owner
+  tss: boolean
+}

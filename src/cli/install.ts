@@ -5,55 +5,39 @@
  * first, so running it again changes only what is missing or out of date; a config or identity is never
  * overwritten. `--root DIR` only lays out files under DIR (image builders, tests); `--dry-run` only prints.
  */
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, chown, copyFile, mkdir, readFile, realpath, rename, stat } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
-import { stringify } from 'yaml'
+import { dirname, join, resolve } from 'node:path'
+import { parseHostPort } from '../config/index.ts'
 import {
-  CONFIG_VERSION,
-  configSchema,
-  DEFAULT_API,
-  DEFAULT_LISTEN,
-  isLoopbackHost,
-  loadConfig,
-  parseHostPort,
-} from '../config/index.ts'
-import { createIdentity, loadIdentity } from '../connectivity/identity.ts'
+  CONFIG_DIR,
+  ensureConfig,
+  ensureIdentity,
+  newConfig,
+  type NewConfigOptions,
+} from './install-config.ts'
 import {
-  MEMORY_MAX,
-  systemdUnit,
-  UNIT_BINARY,
-  UNIT_CONFIG,
-  UNIT_DEFAULTS,
-  UNIT_STATE_DIR,
-} from './systemd-unit.ts'
-import {
+  type Account,
   exec,
   findExecutable,
   InstallError,
   lookupGroup,
   lookupUser,
   type Owner,
-  presence,
   readGroupFile,
+  type Run,
   sameContent,
   writeNew,
 } from './install-system.ts'
+import { MEMORY_MAX, systemdUnit, UNIT_BINARY, UNIT_DEFAULTS, UNIT_STATE_DIR } from './systemd-unit.ts'
 
-export interface InstallOptions {
+export interface InstallOptions extends NewConfigOptions {
   /** the executable to install; default: the running one when it is the kith binary */
   binary?: string
   /** lay out files under this directory instead of `/`: no user, no ownership, no systemctl */
   root?: string
   user?: string
   memoryMax?: string
-  /** for a new config: `api.listen`; beyond loopback a token file is made */
-  api?: string
-  /** for a new config: the node's name */
-  name?: string
-  listen?: string[]
-  bootstrap?: string[]
   /** false: enable the unit but do not start it now */
   start?: boolean
   dryRun?: boolean
@@ -62,37 +46,7 @@ export interface InstallOptions {
 export { InstallError }
 
 const UNIT_FILE = '/etc/systemd/system/kith.service'
-const CONFIG_DIR = dirname(UNIT_CONFIG)
-const TOKEN_FILE = join(CONFIG_DIR, 'api.token')
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/
-
-const HEADER = `# kith node configuration, written by \`kith install --systemd\`. Every key, its default and its
-# meaning: docs/configuration.md. Check it with: kith config check ${UNIT_CONFIG}
-# After a change: systemctl restart kith
-`
-
-/** What every step shares: where files go, and whether it acts or only says what it would do. */
-interface Run {
-  root: string
-  staging: boolean
-  dryRun: boolean
-  user: string
-  /** `path` under the root */
-  at(path: string): string
-  say(line: string): void
-  /** runs `apply` and reports `+ text`, or in a dry run only reports `would text` */
-  step(text: string, apply: () => Promise<unknown> | unknown): Promise<void>
-  /** ` root:kith` and the like; nothing under --root, where no owner is set */
-  ownership(text: string): string
-}
-
-interface Account {
-  /** the service user; unknown under --root and before a dry run would create it */
-  owner?: Owner
-  /** root, with the service user's group */
-  rootGroup?: Owner
-  tss: boolean
-}
 
 /**
  * Installs kith as a systemd service; prints each step (`+` done, `=` already so, `would` in a dry run).
@@ -218,84 +172,6 @@ async function ensureAccount(run: Run): Promise<Account> {
   return { owner: account, rootGroup: { uid: 0, gid: account.gid }, tss: tss != null }
 }
 
-/** Writes /etc/kith/kith.yaml unless it exists; returns the identity file it names and the ports it binds. */
-async function ensureConfig(
-  run: Run,
-  options: InstallOptions,
-  doc: Record<string, unknown>,
-  account: Account,
-): Promise<{ identity: string; binds: string[] }> {
-  const file = run.at(UNIT_CONFIG)
-  const identity = run.at(join(UNIT_STATE_DIR, 'identity.key'))
-  const seen = await presence(file)
-  if (seen === 'hidden') {
-    run.say(`? ${file}: cannot tell whether it exists without root; an existing one is kept`)
-    return { identity, binds: [] }
-  }
-  if (seen === 'yes') {
-    run.say(`= ${file} exists; kept as it is`)
-    const given = (['api', 'name', 'listen', 'bootstrap'] as const).filter((k) => options[k] != null)
-    if (given.length > 0)
-      run.say(`  (${given.map((k) => `--${k}`).join(', ')} not applied: edit the config instead)`)
-    try {
-      const config = await loadConfig(file, { env: {} })
-      const named = config.paths.identity
-      return {
-        // relative paths resolve inside the root already; absolute ones are the target's
-        identity: named.startsWith(`${run.root}/`) ? named : run.at(named),
-        binds: [config.api.listen, ...(config.mqtt.broker === 'embedded' ? [config.mqtt.listen] : [])],
-      }
-    } catch (err) {
-      if (!run.dryRun) throw err
-      run.say(`  (cannot check it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)
-      return { identity, binds: [] }
-    }
-  }
-  const api = options.api ?? DEFAULT_API
-  const bind = parseHostPort(api)
-  const ownedBy = run.ownership(`root:${run.user}`)
-  if (bind != null && !isLoopbackHost(bind.host)) {
-    const tokenFile = run.at(TOKEN_FILE)
-    if (existsSync(tokenFile)) run.say(`= ${tokenFile} exists; kept`)
-    else
-      await run.step(
-        `write an API token to ${tokenFile} (0640${ownedBy}): the API listens beyond loopback`,
-        () => writeNew(tokenFile, `${randomBytes(24).toString('base64url')}\n`, 0o640, account.rootGroup),
-      )
-  }
-  const summary = `dataDir ${UNIT_STATE_DIR}, identity ${join(UNIT_STATE_DIR, 'identity.key')}, api ${api}`
-  await run.step(`write ${file} (0640${ownedBy}): ${summary}`, async () => {
-    await writeNew(file, HEADER + stringify(doc), 0o640, account.rootGroup)
-    await loadConfig(file, { env: {} })
-  })
-  return { identity, binds: [api] }
-}
-
-/** Creates the identity unless it exists; an existing one is only handed to the service user. */
-async function ensureIdentity(run: Run, file: string, { owner }: Account): Promise<void> {
-  const seen = await presence(file)
-  if (seen === 'hidden') {
-    run.say(`? ${file}: cannot tell whether it exists without root; an existing one is kept`)
-    return
-  }
-  if (seen === 'yes') {
-    run.say(`= identity ${file} exists; kept${await peerIdOf(file)}`)
-    if (owner != null && (await stat(file)).uid !== owner.uid)
-      await run.step(`give ${file} to ${run.user} (the service reads it)`, () =>
-        chown(file, owner.uid, owner.gid),
-      )
-    return
-  }
-  let peerId = ''
-  await run.step(`create identity ${file} (0600${run.ownership(`${run.user}:${run.user}`)})`, async () => {
-    await mkdir(dirname(file), { recursive: true, mode: 0o750 })
-    const identity = await createIdentity(file)
-    if (owner != null) await chown(file, owner.uid, owner.gid)
-    peerId = identity.peerId.toString()
-  })
-  if (peerId !== '') run.say(`  peer id ${peerId}`)
-}
-
 /** Writes the unit file when its text differs; true when it did. */
 async function writeUnit(run: Run, unit: string): Promise<boolean> {
   const file = run.at(UNIT_FILE)
@@ -339,26 +215,6 @@ async function enableService(run: Run, start: boolean, changed: boolean): Promis
   run.say('  logs: journalctl -u kith -f')
 }
 
-function newConfig(options: InstallOptions): Record<string, unknown> {
-  const listen = options.api ?? DEFAULT_API
-  const bind = parseHostPort(listen)
-  if (bind == null) throw new InstallError(`--api ${listen}: expected HOST:PORT, e.g. 127.0.0.1:7700`)
-  const doc: Record<string, unknown> = { version: CONFIG_VERSION }
-  if (options.name != null) doc.name = options.name
-  doc.dataDir = UNIT_STATE_DIR
-  doc.identity = join(UNIT_STATE_DIR, 'identity.key')
-  // relative to the config file, so it resolves inside a --root staging tree too
-  doc.api = isLoopbackHost(bind.host) ? listen : { listen, tokenFile: relative(CONFIG_DIR, TOKEN_FILE) }
-  doc.network = {
-    listen: options.listen != null && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN],
-    bootstrap: options.bootstrap ?? [],
-  }
-  const parsed = configSchema.safeParse(doc)
-  if (!parsed.success)
-    throw new InstallError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'))
-  return doc
-}
-
 async function binaryPath(given: string | undefined): Promise<string> {
   let path = given
   if (path == null) {
@@ -394,12 +250,4 @@ async function ensureDir(run: Run, path: string, mode: number, owner: Owner | un
     await chmod(dir, mode)
     if (owner != null) await chown(dir, owner.uid, owner.gid)
   })
-}
-
-async function peerIdOf(file: string): Promise<string> {
-  try {
-    return ` (peer id ${(await loadIdentity(file)).peerId.toString()})`
-  } catch (err) {
-    return ` (${err instanceof Error ? err.message : String(err)})`
-  }
 }

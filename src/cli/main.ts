@@ -12,8 +12,9 @@ import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.t
 import { dirname, join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
-import { ConfigError, loadConfig } from '../config/index.ts'
+import { ConfigError } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { VERSION } from '../version.ts'
 import { apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
 import { initNode } from './init.ts'
@@ -89,7 +90,7 @@ export function buildProgram(): Command {
     .option('--json', 'print {"file","ok","problems"} on stdout as well (the exit code is the same)')
     .action(async (file: string, opts) => {
       try {
-        const loaded = await loadConfig(file)
+        const loaded = await loadNodeConfig(file)
         try {
           await loadIdentity(loaded.paths.identity)
         } catch (err) {

@@ -6,8 +6,9 @@
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { type Config, loadConfig } from '../config/index.ts'
+import type { Config } from '../config/index.ts'
 import { ConfigWatcher, watchedFiles } from '../config/watch.ts'
+import { loadNodeConfig } from '../node/config.ts'
 import { createNode, type KithNode } from '../node/node.ts'
 import { componentLogger, createLogger, type Logger } from '../util/logger.ts'
 import { initNode } from './init.ts'
@@ -21,7 +22,7 @@ export async function startNode(options: { config: string; init?: boolean; demo?
   // the demo's canary lives in memory only, so it is added to every load, reloads included
   const withDemo = options.demo === true ? (await import('./demo-peer.ts')).withDemoCanary : undefined
   const load = async () => {
-    const loaded = await loadConfig(options.config)
+    const loaded = await loadNodeConfig(options.config)
     return withDemo != null ? withDemo(loaded) : loaded
   }
   const config = await load()

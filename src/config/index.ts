@@ -10,14 +10,4 @@ export {
   isLoopbackHost,
   parseHostPort,
 } from './schema.ts'
-export {
-  type Fleet,
-  FleetNodeError,
-  loadFleet,
-  parseFleet,
-  type RenderedNode,
-  renderedPath,
-  renderFleet,
-  type RenderOptions,
-} from './fleet.ts'
 export { ConfigWatcher, type ConfigWatcherInit, watchedFiles } from './watch.ts'

@@ -11,8 +11,6 @@ import { readEnvOverrides } from './env.ts'
 import { ConfigError, type ConfigProblem } from './errors.ts'
 import { type ConfigFile, configSchema } from './schema.ts'
 import { readYamlSource, type YamlSource } from './yaml-source.ts'
-import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
-import { compileTemplate } from '../devices/template.ts'
 
 export interface Config extends ConfigFile {
   /** where each part came from, absolute */
@@ -39,6 +37,11 @@ export interface LoadConfigOptions {
    * secret is readable by others; default true
    */
   checkFiles?: boolean
+  /**
+   * further checks run with the file checks (so skipped without them), whose problems are reported with the
+   * config's own: the node passes the devices plane's profile check here, which config cannot do itself
+   */
+  checks?: ReadonlyArray<(config: Config) => Promise<ConfigProblem[]>>
 }
 
 const MAX_TOKEN_FILE_BYTES = 4096
@@ -213,18 +216,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
       if (fileProblems.length === before)
         config.mqttPassword = (await readFile(passwordFile, 'utf8')).slice(0, MAX_TOKEN_FILE_BYTES).trim()
     }
-    if (config.devices.length > 0) {
-      // every device's profile exists and joins with its overrides into valid topics and templates
-      try {
-        const profiles = await loadProfiles([builtinProfileDir(), ...config.mqtt.profiles], {
-          checkTemplate: compileTemplate,
-        })
-        devicesFromConfig(config.devices, profiles, { locate })
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err
-        fileProblems.push(...err.problems)
-      }
-    }
+    for (const check of options.checks ?? []) fileProblems.push(...(await check(config)))
     if (fileProblems.length > 0) throw new ConfigError(fileProblems)
   }
   if (values.api.token != null) config.apiToken = values.api.token

@@ -1,6 +1,6 @@
 /** `mqtt:`: the broker kith runs or uses, its limits, and the discovery conventions devices are imported by. */
 import { z } from 'zod'
-import { DEVICE_ID } from '../devices/types.ts'
+import { DEVICE_ID } from './devices-schema.ts'
 import { DEFAULT_MQTT, hostPort, peerIdString, riskValue, topicPrefix } from './schema-values.ts'
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max)

@@ -6,7 +6,7 @@
  * sections.
  */
 import { z } from 'zod'
-import { deviceConfigSchema } from '../devices/profile.ts'
+import { deviceConfigSchema } from './devices-schema.ts'
 import { apiSection } from './schema-api.ts'
 import { capabilitiesSection, executionSection } from './schema-execution.ts'
 import { mqttSection } from './schema-mqtt.ts'

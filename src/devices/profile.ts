@@ -8,100 +8,22 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, extname, basename, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { deviceFields, PROFILE_NAME, strict, topicTemplate } from '../config/devices-schema.ts'
 import { ConfigError, type ConfigProblem } from '../config/errors.ts'
 import { parseYamlSource } from '../config/yaml-source.ts'
-import { DEVICE_ID, PART_ID, type DeviceSpec } from './types.ts'
 import { EXIT, KithError } from '../util/errors.ts'
 
 /** Largest profile file read; the shipped ones are about 2 KiB. */
 export const MAX_PROFILE_BYTES = 64 * 1024
-/** Longest topic accepted after substitution (MQTT allows 65,535 bytes; no real device comes close). */
-export const MAX_TOPIC_BYTES = 512
 /** How long an action waits for its state confirmation when the profile states no timeout (ms). */
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
 
 declare const __KITH_PROFILES__: string | undefined
 
-const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
-const PLACEHOLDER = /\{([^{}]*)\}/g
-
-/**
- * Why a concrete topic cannot be used to publish or to subscribe exactly, or undefined when it can.
- *
- * @example
- * topicProblem('zigbee2mqtt/plug/set') // undefined
- * topicProblem('zigbee2mqtt/+/set') // 'contains a wildcard (+ or #)'
- */
-export function topicProblem(topic: string): string | undefined {
-  if (topic.length === 0) return 'is empty'
-  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return `is longer than ${MAX_TOPIC_BYTES} bytes`
-  if (/[+#]/.test(topic)) return 'contains a wildcard (+ or #)'
-  for (let i = 0; i < topic.length; i++) {
-    const code = topic.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return 'contains a NUL or control character'
-  }
-  if (topic.startsWith('$')) return 'starts with "$", which brokers reserve for themselves'
-  const levels = topic.split('/')
-  if (levels.includes('')) return 'has an empty level (a leading, trailing or double "/")'
-  if (levels.some((l) => l === '.' || l === '..')) return 'has a "." or ".." level'
-  if (/[{}]/.test(topic)) return 'has a "{" or "}" that is not a {base} or {id} placeholder'
-  return undefined
-}
-
-/**
- * Substitutes `{base}` and `{id}` (plain text, not Jinja) and checks the result; throws an Error whose message
- * says what is wrong.
- *
- * @example
- * fillTopic('{base}/set', { base: 'zigbee2mqtt/kitchen_plug', id: 'kitchen-plug' }) // 'zigbee2mqtt/kitchen_plug/set'
- */
-export function fillTopic(template: string, vars: { base?: string; id: string }): string {
-  const topic = template.replace(PLACEHOLDER, (whole, name: string) => {
-    if (name === 'id') return vars.id
-    if (name === 'base' && vars.base != null) return vars.base
-    throw new Error(
-      name === 'base'
-        ? 'uses {base}, which is not available here'
-        : `unknown placeholder ${whole}; use {base} or {id}`,
-    )
-  })
-  const problem = topicProblem(topic)
-  if (problem != null) throw new Error(topic === template ? problem : `"${topic}" ${problem}`)
-  return topic
-}
-
-/** A topic template, checked by filling it with sample values. */
-function topicTemplate(withBase: boolean) {
-  return z
-    .string()
-    .min(1)
-    .max(MAX_TOPIC_BYTES)
-    .superRefine((t, ctx) => {
-      try {
-        fillTopic(t, withBase ? { base: 'sample/base', id: 'sample' } : { id: 'sample' })
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message })
-      }
-    })
-}
-
-/** A strict object whose unknown-key issue lists the keys it does take. */
-function strict<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ')
-  return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `allowed keys: ${allowed}` : undefined),
-  })
-}
-
-const title = z.string().trim().min(1).max(120)
-const description = z.string().trim().max(2000)
-const tags = z.array(z.string().min(1).max(40)).max(32)
+const { title, description, tags, partId, risk, timeout } = deviceFields
 /** as long as the template engine takes (MAX_TEMPLATE_LENGTH in template.ts) */
 const template = z.string().min(1).max(1024)
 const jsonSchema = z.record(z.string(), z.unknown())
-const partId = z.string().regex(PART_ID, 'use 1-32 lowercase letters, digits, "_" or "-"')
-const risk = z.enum(['low', 'medium', 'high'])
-const timeout = z.number().int().min(100).max(600_000)
 const words = z.array(z.string().min(1).max(64)).min(1).max(8)
 
 const sensorSchema = strict({
@@ -188,55 +110,7 @@ export const profileSchema = strict({
   })
 })
 
-/** The schema of one `devices:` entry in a node's config. */
-export const deviceConfigSchema = strict({
-  id: z
-    .string()
-    .regex(DEVICE_ID, 'use 1-31 lowercase letters, digits, "_" or "-", starting with a letter or digit')
-    .meta({ description: "The device's id; its capabilities are <id>.<part>.", examples: ['kitchen-plug'] }),
-  profile: z
-    .string()
-    .regex(PROFILE_NAME, 'not a profile name')
-    .meta({ description: 'The profile (a file in devices/ or mqtt.profiles) that describes its type.' }),
-  topic: topicTemplate(false)
-    .optional()
-    .meta({
-      description: "The base topic the profile's topics hang from; may use {id}.",
-      examples: ['zigbee2mqtt/kitchen_plug'],
-    }),
-  title: title.optional().meta({ description: "Overrides the profile's title." }),
-  description: description.optional().meta({ description: "Overrides the profile's description." }),
-  tags: tags.optional().meta({ description: "Added to the profile's tags." }),
-  actions: z
-    .record(
-      partId,
-      strict({
-        risk: risk.optional().meta({ description: "Overrides the action's risk." }),
-        timeout: timeout
-          .optional()
-          .meta({ description: 'How long the action waits for its confirmation (ms).' }),
-      }),
-    )
-    .optional()
-    .meta({ description: 'Overrides per action id of the profile.' }),
-  sensors: z
-    .record(partId, strict({ topic: topicTemplate(true).meta({ description: "The sensor's own topic." }) }))
-    .optional()
-    .meta({ description: 'Overrides per sensor id of the profile.' }),
-  allow: z
-    .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,100}$/, 'not a peer id'))
-    .max(256)
-    .optional()
-    .meta({
-      description:
-        "Peers (besides this node and trust.pretrusted) that may run this device's high-risk actions.",
-    }),
-})
-
 export type Profile = z.output<typeof profileSchema>
-export type DeviceConfig = z.output<typeof deviceConfigSchema>
-/** A `devices:` entry as written, before validation. */
-export type DeviceConfigInput = z.input<typeof deviceConfigSchema>
 
 /** One thing wrong, at a path relative to what was being checked. */
 export interface DeviceProblem {
@@ -266,138 +140,6 @@ export function zodProblems(error: z.ZodError): DeviceProblem[] {
       return issue.keys.map((key) => ({ path: [...path, key], message: `unknown key (${issue.message})` }))
     return [{ path, message: issue.message }]
   })
-}
-
-/**
- * The device an entry describes: the profile's parts with the entry's base topic, title, tags and overrides.
- * The entry is validated here too, so a raw config entry may be passed. Throws {@link DeviceConfigError} listing
- * every problem (unknown key, unknown override, a topic that does not work out).
- *
- * @example
- * const spec = deviceFromProfile(
- *   { id: 'kitchen-plug', profile: 'smart-plug', topic: 'zigbee2mqtt/kitchen_plug', actions: { set: { risk: 'high' } } },
- *   profiles.get('smart-plug')!,
- * )
- * spec.actions[0].commandTopic // 'zigbee2mqtt/kitchen_plug/set'
- */
-export function deviceFromProfile(input: DeviceConfigInput, profile: Profile): DeviceSpec {
-  const parsed = deviceConfigSchema.safeParse(input)
-  if (!parsed.success) throw new DeviceConfigError(zodProblems(parsed.error))
-  const entry = parsed.data
-  const problems: DeviceProblem[] = []
-  const { id } = entry
-  if (entry.profile !== profile.profile)
-    problems.push({
-      path: ['profile'],
-      message: `is "${entry.profile}" but the profile given is "${profile.profile}"`,
-    })
-  const names = (parts: Array<{ id: string }>) => parts.map((p) => p.id).join(', ') || 'none'
-  for (const [part, o] of Object.entries(entry.actions ?? {})) {
-    const action = profile.actions.find((a) => a.id === part)
-    if (action == null)
-      problems.push({
-        path: ['actions', part],
-        message: `profile ${profile.profile} has no action "${part}" (actions: ${names(profile.actions)})`,
-      })
-    else if (o.timeout != null && action.confirm == null)
-      problems.push({
-        path: ['actions', part, 'timeout'],
-        message: `action "${part}" has no state confirmation, so a timeout does not apply`,
-      })
-  }
-  for (const part of Object.keys(entry.sensors ?? {}))
-    if (!profile.sensors.some((s) => s.id === part))
-      problems.push({
-        path: ['sensors', part],
-        message: `profile ${profile.profile} has no sensor "${part}" (sensors: ${names(profile.sensors)})`,
-      })
-
-  let base: string | undefined
-  let baseFailed = false
-  const baseTemplate = entry.topic ?? profile.base
-  if (baseTemplate != null) {
-    try {
-      base = fillTopic(baseTemplate, { id })
-    } catch (err) {
-      baseFailed = true
-      problems.push({ path: ['topic'], message: (err as Error).message })
-    }
-  }
-  const topic = (t: string, what: string, path: Array<string | number> = ['topic']): string => {
-    if (baseFailed) return t
-    if (base == null && t.includes('{base}')) {
-      const message = `is required: profile ${profile.profile} has no default base topic`
-      if (!problems.some((p) => p.message === message)) problems.push({ path: ['topic'], message })
-      return t
-    }
-    try {
-      return fillTopic(t, { base, id })
-    } catch (err) {
-      problems.push({ path, message: `gives ${what} a topic that ${(err as Error).message}` })
-      return t
-    }
-  }
-
-  const spec: DeviceSpec = {
-    id,
-    title: entry.title ?? profile.title,
-    ...optional('description', entry.description ?? profile.description),
-    tags: [...new Set([...profile.tags, ...(entry.tags ?? [])])],
-    source: 'profile',
-    ...optional('manufacturer', profile.manufacturer),
-    ...optional('model', profile.model),
-    sensors: profile.sensors.map((s) => {
-      const override = entry.sensors?.[s.id]?.topic
-      return {
-        id: s.id,
-        title: s.title,
-        kind: s.kind,
-        topic: topic(
-          override ?? s.topic,
-          `sensor ${s.id}`,
-          override != null ? ['sensors', s.id, 'topic'] : ['topic'],
-        ),
-        ...optional('value', s.value),
-        ...optional('unit', s.unit),
-        ...optional('schema', s.schema),
-      }
-    }),
-    actions: profile.actions.map((a) => {
-      const o = entry.actions?.[a.id]
-      return {
-        id: a.id,
-        title: a.title,
-        ...optional('description', a.description),
-        risk: o?.risk ?? a.risk,
-        input: a.input,
-        commandTopic: topic(a.topic, `action ${a.id}`),
-        payload: a.payload,
-        retain: a.retain,
-        ...(a.confirm != null
-          ? {
-              confirm: {
-                topic: topic(a.confirm.topic, `action ${a.id} (confirmation)`),
-                when: a.confirm.when,
-                timeout: o?.timeout ?? a.confirm.timeout,
-              },
-            }
-          : {}),
-      }
-    }),
-    availability: profile.availability.map((a) => ({
-      topic: topic(a.topic, 'availability'),
-      ...optional('value', a.value),
-      online: a.online,
-      offline: a.offline,
-    })),
-    ...optional('availabilityMode', profile.availabilityMode),
-  }
-  if (problems.length > 0) throw new DeviceConfigError(problems)
-  return spec
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 }
 
 export interface LoadProfilesOptions {
@@ -541,51 +283,4 @@ export function builtinProfileDir(): string {
   const url = import.meta.url as string | undefined
   if (typeof url === 'string' && url.startsWith('file:')) return fileURLToPath(new URL('../../devices/', url))
   return resolve(dirname(process.execPath), 'devices')
-}
-
-export interface DevicesFromConfigOptions {
-  /** where `devices.N…` was written, for problems located at a file and line */
-  locate?: (path: ReadonlyArray<PropertyKey>) => { source: string; line: number }
-}
-
-/**
- * Validates a config's `devices:` list and builds each device from its profile. Throws {@link ConfigError}
- * listing every problem at `devices.N.field` (unknown profile, unknown key, duplicate id, bad topic).
- *
- * @example
- * const specs = devicesFromConfig(config.devices, profiles, { locate: config.locate })
- */
-export function devicesFromConfig(
-  entries: readonly unknown[],
-  profiles: ReadonlyMap<string, Profile>,
-  options: DevicesFromConfigOptions = {},
-): DeviceSpec[] {
-  const problems: ConfigProblem[] = []
-  const report = (i: number, p: DeviceProblem) => {
-    const path = ['devices', i, ...p.path]
-    const where = options.locate?.(path) ?? { source: 'config', line: 0 }
-    problems.push({ ...where, path: path.join('.'), message: p.message })
-  }
-  const specs: DeviceSpec[] = []
-  const ids = new Set<string>()
-  entries.forEach((raw, i) => {
-    const parsed = deviceConfigSchema.safeParse(raw)
-    if (!parsed.success) return zodProblems(parsed.error).forEach((p) => report(i, p))
-    const entry = parsed.data
-    if (ids.has(entry.id)) return report(i, { path: ['id'], message: `duplicate device id "${entry.id}"` })
-    ids.add(entry.id)
-    const profile = profiles.get(entry.profile)
-    if (profile == null) {
-      const known = [...profiles.keys()].sort().join(', ') || 'none loaded'
-      return report(i, { path: ['profile'], message: `unknown profile "${entry.profile}" (known: ${known})` })
-    }
-    try {
-      specs.push(deviceFromProfile(entry, profile))
-    } catch (err) {
-      if (!(err instanceof DeviceConfigError)) throw err
-      err.problems.forEach((p) => report(i, p))
-    }
-  })
-  if (problems.length > 0) throw new ConfigError(problems)
-  return specs
 }

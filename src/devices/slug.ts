@@ -4,7 +4,7 @@
  * subscribes to it.
  */
 import { createHash } from 'node:crypto'
-import { DEVICE_ID } from './types.ts'
+import { DEVICE_ID } from '../config/devices-schema.ts'
 
 export const MAX_DEVICE_ID = 31
 export const MAX_PART_ID = 32

@@ -16,10 +16,6 @@ export type JsonSchema = Record<string, unknown>
 /** Where a device came from. */
 export type DeviceSource = 'profile' | 'homeassistant' | 'homie' | 'tasmota'
 
-/** Device and part ids: capability ids are `<device>.<part>`, at most 64 characters in all. */
-export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,30}$/
-export const PART_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/
-
 /** A value the device publishes. */
 export interface SensorSpec {
   id: string

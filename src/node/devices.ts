@@ -13,8 +13,8 @@ import { HomeAssistantImporter } from '../devices/homeassistant.ts'
 import { HomieImporter } from '../devices/homie.ts'
 import { MqttLink } from '../devices/mqtt-link.ts'
 import { TasmotaImporter } from '../devices/tasmota.ts'
-import { builtinProfileDir, DeviceConfigError, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
-import { compileTemplate } from '../devices/template.ts'
+import { configuredDevices } from '../devices/config-devices.ts'
+import { DeviceConfigError } from '../devices/profile.ts'
 import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
 import type { SchemaCompiler } from '../execution/io-schema.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
@@ -46,15 +46,6 @@ export function deviceAccess(config: Pick<Config, 'trust' | 'devices'>): {
     trusted: config.trust.pretrusted,
     allow: Object.fromEntries(config.devices.flatMap((d) => (d.allow != null ? [[d.id, d.allow]] : []))),
   }
-}
-
-/** The device specs of the config's `devices:` list, from the built-in and configured profile folders. */
-export async function configuredDevices(config: Config): Promise<DeviceSpec[]> {
-  if (config.devices.length === 0) return []
-  const profiles = await loadProfiles([builtinProfileDir(), ...config.mqtt.profiles], {
-    checkTemplate: compileTemplate,
-  })
-  return devicesFromConfig(config.devices, profiles, { locate: config.locate })
 }
 
 export function buildDevices(parts: {

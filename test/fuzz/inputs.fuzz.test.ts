@@ -10,8 +10,8 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { ConfigError } from '../../src/config/errors.ts'
-import { parseFleet } from '../../src/config/fleet.ts'
-import { loadConfig } from '../../src/config/load.ts'
+import { parseFleet } from '../../src/fleet/fleet.ts'
+import { loadNodeConfig } from '../../src/node/config.ts'
 import { HomeAssistantImporter } from '../../src/devices/homeassistant.ts'
 import { HomieImporter } from '../../src/devices/homie.ts'
 import { compileTemplate, TemplateError } from '../../src/devices/template.ts'
@@ -207,7 +207,7 @@ describe('fuzzing the YAML readers', () => {
       fc.asyncProperty(hostileYaml(sample), async (yaml) => {
         writeFileSync(file, yaml)
         try {
-          await loadConfig(file, { env: {} })
+          await loadNodeConfig(file, { env: {} })
           tally.accepted++
         } catch (err) {
           tally.check(

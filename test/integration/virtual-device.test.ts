@@ -8,12 +8,8 @@ import { Aedes } from 'aedes'
 import { MqttClient } from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
-import {
-  builtinProfileDir,
-  deviceFromProfile,
-  loadProfiles,
-  type Profile,
-} from '../../src/devices/profile.ts'
+import { builtinProfileDir, loadProfiles, type Profile } from '../../src/devices/profile.ts'
+import { deviceFromProfile } from '../../src/devices/profile-device.ts'
 import { compileTemplate } from '../../src/devices/template.ts'
 import type { ActionSpec } from '../../src/devices/types.ts'
 

@@ -7,12 +7,11 @@ import { topicProblem } from '../../src/devices/slug.ts'
 import { compileTemplate, isTruthy } from '../../src/devices/template.ts'
 import {
   type ActionSpec,
-  DEVICE_ID,
   type DeviceSpec,
   type ImportRejection,
-  PART_ID,
   type SensorSpec,
 } from '../../src/devices/types.ts'
+import { DEVICE_ID, PART_ID } from '../../src/config/devices-schema.ts'
 
 const FIXTURES = join(import.meta.dirname, '../../firmware-bridge/fixtures/homeassistant')
 

@@ -8,12 +8,11 @@ import { compileTemplate, isTruthy } from '../../src/devices/template.ts'
 import {
   type ActionSpec,
   type AvailabilitySpec,
-  DEVICE_ID,
   type DeviceSpec,
   type ImportEvent,
   type ImportRejection,
-  PART_ID,
 } from '../../src/devices/types.ts'
+import { DEVICE_ID, PART_ID } from '../../src/config/devices-schema.ts'
 
 const FIXTURES = join(import.meta.dirname, '../../firmware-bridge/fixtures/homie')
 

@@ -1,19 +1,17 @@
 import { readdir } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, formatProblem } from '../../src/config/index.ts'
+import { DEVICE_ID, fillTopic, PART_ID, topicProblem } from '../../src/config/devices-schema.ts'
+import { devicesFromConfig } from '../../src/devices/config-devices.ts'
 import {
   builtinProfileDir,
   DeviceConfigError,
-  deviceFromProfile,
-  devicesFromConfig,
-  fillTopic,
   loadProfiles,
   MAX_PROFILE_BYTES,
   type Profile,
-  topicProblem,
 } from '../../src/devices/profile.ts'
+import { deviceFromProfile } from '../../src/devices/profile-device.ts'
 import { compileTemplate as compile } from '../../src/devices/template.ts'
-import { DEVICE_ID, PART_ID } from '../../src/devices/types.ts'
 import { tempDir, writeText } from '../helpers.ts'
 
 async function problemsOf(fn: () => unknown): Promise<string[]> {

@@ -5,8 +5,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { type Fleet, parseFleet, renderedPath, renderFleet } from '../../src/config/fleet.ts'
-import { mergeLayer, type MergeProblem, originOf } from '../../src/config/fleet-merge.ts'
+import { type Fleet, parseFleet, renderedPath, renderFleet } from '../../src/fleet/fleet.ts'
+import { mergeLayer, type MergeProblem, originOf } from '../../src/fleet/merge.ts'
 import { ConfigError, formatProblem, loadConfig } from '../../src/config/index.ts'
 import { ROOT } from '../helpers.ts'
 

@@ -3,7 +3,8 @@
  * devices announcing themselves the ways real ones do, so a fresh node has devices to find and act on.
  */
 import { homieId } from './announce.ts'
-import { startVirtualDevice, type VirtualDevice, type VirtualDeviceKind } from './virtual-device.ts'
+import { startVirtualDevice, type VirtualDevice } from './device.ts'
+import type { VirtualDeviceKind } from './kinds.ts'
 
 /** One demo device: its own id, and the id kith's bridge gives it once it is discovered. */
 export interface DemoDevice {

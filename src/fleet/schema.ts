@@ -15,7 +15,7 @@
  * ```
  */
 import { z } from 'zod'
-import { isPeerId } from './schema.ts'
+import { isPeerId } from '../config/schema.ts'
 
 export const FLEET_VERSION = 1
 

@@ -8,7 +8,7 @@
  * merges into that entry, a new id is appended, `{id: x, remove: true}` drops entry x; any other list
  * replaces the one before it, so `[]` empties a list.
  */
-import type { Path } from './fleet-shape.ts'
+import type { Path } from './shape.ts'
 
 /** Where a part of a merged value came from. */
 export interface Origin {

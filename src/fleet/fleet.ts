@@ -1,11 +1,11 @@
 /**
- * Fleet files: one YAML file for a household of nodes (fleet-schema.ts), rendered into one `kith.yaml` per
- * node (fleet-merge.ts for the merge rules, fleet-render.ts for validation and output). Every problem is
+ * Fleet files: one YAML file for a household of nodes (schema.ts), rendered into one `kith.yaml` per
+ * node (merge.ts for the merge rules, render.ts for validation and output). Every problem is
  * reported as `FILE:LINE: path: message` against the fleet file, like `kith config check` does for a node.
  */
 import { basename, join, relative, resolve } from 'node:path'
 import type { z } from 'zod'
-import { ConfigError, type ConfigProblem } from './errors.ts'
+import { ConfigError, type ConfigProblem } from '../config/errors.ts'
 import { builtinProfileDir, loadProfiles, type Profile } from '../devices/profile.ts'
 import { compileTemplate } from '../devices/template.ts'
 import {
@@ -15,14 +15,14 @@ import {
   type NodeProblem,
   renderYaml,
   validateNode,
-} from './fleet-render.ts'
-import { type FleetSpec, fleetSchema } from './fleet-schema.ts'
-import { unknownKeys } from './fleet-shape.ts'
-import { configSchema } from './schema.ts'
-import { parseYamlSource, readYamlSource, type YamlSource } from './yaml-source.ts'
+} from './render.ts'
+import { type FleetSpec, fleetSchema } from './schema.ts'
+import { unknownKeys } from './shape.ts'
+import { configSchema } from '../config/schema.ts'
+import { parseYamlSource, readYamlSource, type YamlSource } from '../config/yaml-source.ts'
 import { EXIT, KithError } from '../util/errors.ts'
 
-export { FLEET_VERSION, type FleetNode, type FleetSpec, fleetSchema } from './fleet-schema.ts'
+export { FLEET_VERSION, type FleetNode, type FleetSpec, fleetSchema } from './schema.ts'
 
 /** A fleet file read and checked for its own structure (not yet for the configs it renders). */
 export interface Fleet {

@@ -5,13 +5,14 @@
  */
 import type { z } from 'zod'
 import { stringify } from 'yaml'
-import { devicesFromConfig, type Profile } from '../devices/profile.ts'
-import { ConfigError, type ConfigProblem } from './errors.ts'
-import { type Merged, mergeLayer, type MergeProblem, type Origin, originOf } from './fleet-merge.ts'
-import type { FleetSpec } from './fleet-schema.ts'
-import { orderKeys, type Path } from './fleet-shape.ts'
-import { CONFIG_VERSION, configSchema } from './schema.ts'
-import type { YamlSource } from './yaml-source.ts'
+import { devicesFromConfig } from '../devices/config-devices.ts'
+import type { Profile } from '../devices/profile.ts'
+import { ConfigError, type ConfigProblem } from '../config/errors.ts'
+import { type Merged, mergeLayer, type MergeProblem, type Origin, originOf } from './merge.ts'
+import type { FleetSpec } from './schema.ts'
+import { orderKeys, type Path } from './shape.ts'
+import { CONFIG_VERSION, configSchema } from '../config/schema.ts'
+import type { YamlSource } from '../config/yaml-source.ts'
 
 /** One node's config before validation, and where each part of it came from in the fleet file. */
 export interface ComposedNode {

@@ -4,7 +4,7 @@
  * files list keys the way the schema and the README do, whatever order the fleet file used).
  */
 import type { z } from 'zod'
-import { unwrapSchema } from './env.ts'
+import { unwrapSchema } from '../config/env.ts'
 
 interface SchemaNode {
   _zod: {

@@ -1,137 +1,25 @@
 /**
- * What each kind of virtual device is: its JSON state (Zigbee2MQTT's flat object, or the DIY relay's), how it
- * obeys a command, how its readings drift, and how it describes itself to Home Assistant and Homie. The topics
- * and payloads match the profiles in `devices/` named by `profile`.
+ * The virtual devices that obey commands: a smart plug, a dimmable light, a door lock, a thermostat (Zigbee2MQTT
+ * style) and the DIY relay that firmware-bridge/esp32 also implements.
  */
+import {
+  asBool,
+  asNumber,
+  battery,
+  type DeviceState,
+  drift,
+  type KindModel,
+  numberIn,
+  onOff,
+  onOffSwitch,
+  round,
+  sensor,
+  settableNumber,
+  settableWords,
+} from './kinds.ts'
 
-export const KINDS = [
-  'plug',
-  'light',
-  'lock',
-  'thermostat',
-  'contact',
-  'motion',
-  'climate-sensor',
-  'diy-relay',
-] as const
-export type VirtualDeviceKind = (typeof KINDS)[number]
-
-export type StateValue = string | number | boolean
-export type DeviceState = Record<string, StateValue>
-
-/** One Home Assistant entity: `<prefix>/<component>/<node id>/<object id>/config`. */
-export interface HaEntity {
-  component: 'switch' | 'light' | 'lock' | 'climate' | 'sensor' | 'binary_sensor'
-  objectId: string
-  /** the component's own keys (abbreviated); topics relative to the base as `~` */
-  config: Record<string, unknown>
-}
-
-/** One Homie v5 property, mapped onto one key of the JSON state. */
-export interface HomieProperty {
-  node: string
-  id: string
-  name: string
-  datatype: 'boolean' | 'integer' | 'float' | 'enum' | 'string'
-  format?: string
-  unit?: string
-  key: string
-  encode(value: StateValue): string
-  /** for settable properties: the state value a `/set` payload asks for, undefined when invalid */
-  decode?(payload: string): StateValue | undefined
-}
-
-export interface KindModel {
-  title: string
-  /** the profile in `devices/` that speaks to this kind */
-  profile: string
-  /** default base topic; `{id}` is the device id */
-  base: string
-  /** the key a bare (non-JSON) command payload sets, as Zigbee2MQTT does with `ON` on `<base>/set` */
-  plainKey?: string
-  /** drop a command whose `task` id was already applied */
-  dedupe?: boolean
-  initial(): DeviceState
-  /** the change a JSON command asks for; undefined when the command means nothing to this kind */
-  command(state: DeviceState, cmd: Record<string, unknown>): Partial<DeviceState> | undefined
-  /** the readings after `dtMs` more milliseconds */
-  tick(state: DeviceState, dtMs: number, random: () => number): Partial<DeviceState>
-  ha: HaEntity[]
-  homie: { nodes: Record<string, { name: string; type: string }>; properties: HomieProperty[] }
-}
-
-const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
-const drift = (v: number, step: number, min: number, max: number, random: () => number) =>
-  round(Math.min(max, Math.max(min, v + (random() * 2 - 1) * step)))
-
-function onOff(current: StateValue | undefined, asked: unknown): 'ON' | 'OFF' | undefined {
-  const word = typeof asked === 'string' ? asked.toUpperCase() : undefined
-  if (word === 'TOGGLE') return current === 'ON' ? 'OFF' : 'ON'
-  return word === 'ON' || word === 'OFF' ? word : undefined
-}
-
-function numberIn(asked: unknown, min: number, max: number): number | undefined {
-  const n = typeof asked === 'string' ? Number(asked) : asked
-  return typeof n === 'number' && Number.isFinite(n) && n >= min && n <= max ? n : undefined
-}
-
-// Homie codecs: a property's payload text <-> the state value under its key.
-const asNumber = { encode: (v: StateValue) => String(v) }
-const settableNumber = (min: number, max: number) => ({
-  encode: (v: StateValue) => String(v),
-  decode: (p: string) => numberIn(p, min, max),
-})
-const asBool = (truth: (v: StateValue) => boolean) => ({ encode: (v: StateValue) => String(truth(v)) })
-const settableWords = (yes: string, no: string) => ({
-  encode: (v: StateValue) => String(v === yes),
-  decode: (p: string) => (p === 'true' ? yes : p === 'false' ? no : undefined),
-})
-
-const battery = (node: string): HomieProperty => ({
-  node,
-  id: 'battery',
-  name: 'Battery',
-  datatype: 'integer',
-  format: '0:100',
-  unit: '%',
-  key: 'battery',
-  ...asNumber,
-})
-
-const sensor = (
-  objectId: string,
-  key: string,
-  unit: string,
-  deviceClass: string,
-  stateClass = 'measurement',
-) => ({
-  component: 'sensor' as const,
-  objectId,
-  config: {
-    name: objectId.replace(/^./, (c) => c.toUpperCase()),
-    stat_t: '~',
-    val_tpl: `{{ value_json.${key} }}`,
-    unit_of_meas: unit,
-    dev_cla: deviceClass,
-    stat_cla: stateClass,
-  },
-})
-
-const onOffSwitch = (key: string, cmdTpl?: string): HaEntity => ({
-  component: 'switch',
-  objectId: 'switch',
-  config: {
-    name: null,
-    stat_t: '~',
-    cmd_t: '~/set',
-    ...(cmdTpl != null ? { cmd_tpl: cmdTpl } : {}),
-    val_tpl: `{{ value_json.${key} }}`,
-    pl_on: 'ON',
-    pl_off: 'OFF',
-  },
-})
-
-export const MODELS: Record<VirtualDeviceKind, KindModel> = {
+/** The kinds that obey commands, by name. */
+export const ACTUATOR_MODELS: Record<'plug' | 'light' | 'lock' | 'thermostat' | 'diy-relay', KindModel> = {
   plug: {
     title: 'Virtual smart plug',
     profile: 'smart-plug',
@@ -376,138 +264,6 @@ export const MODELS: Record<VirtualDeviceKind, KindModel> = {
           key: 'running_state',
           ...asBool((v) => v === 'heat'),
         },
-      ],
-    },
-  },
-
-  contact: {
-    title: 'Virtual door contact',
-    profile: 'door-window-contact',
-    base: 'zigbee2mqtt/{id}',
-    initial: () => ({ contact: true, battery: 100 }),
-    command: () => undefined,
-    tick: () => ({}),
-    ha: [
-      {
-        component: 'binary_sensor',
-        objectId: 'contact',
-        config: {
-          name: 'Door',
-          stat_t: '~',
-          val_tpl: '{{ value_json.contact }}',
-          pl_on: false,
-          pl_off: true,
-          dev_cla: 'door',
-        },
-      },
-      sensor('battery', 'battery', '%', 'battery'),
-    ],
-    homie: {
-      nodes: { contact: { name: 'Contact', type: 'contact' } },
-      properties: [
-        {
-          node: 'contact',
-          id: 'open',
-          name: 'Open',
-          datatype: 'boolean',
-          format: 'closed,open',
-          key: 'contact',
-          ...asBool((v) => v === false),
-        },
-        battery('contact'),
-      ],
-    },
-  },
-
-  motion: {
-    title: 'Virtual motion sensor',
-    profile: 'motion-sensor',
-    base: 'zigbee2mqtt/{id}',
-    initial: () => ({ occupancy: false, illuminance: 120, battery: 95 }),
-    command: () => undefined,
-    tick: (s, _dt, random) => ({
-      occupancy: random() < 0.2,
-      illuminance: Math.round(drift(Number(s.illuminance), 10, 0, 1000, random)),
-    }),
-    ha: [
-      {
-        component: 'binary_sensor',
-        objectId: 'occupancy',
-        config: {
-          name: 'Occupancy',
-          stat_t: '~',
-          val_tpl: '{{ value_json.occupancy }}',
-          pl_on: true,
-          pl_off: false,
-          dev_cla: 'occupancy',
-        },
-      },
-      sensor('illuminance', 'illuminance', 'lx', 'illuminance'),
-      sensor('battery', 'battery', '%', 'battery'),
-    ],
-    homie: {
-      nodes: { motion: { name: 'Motion', type: 'motion' } },
-      properties: [
-        {
-          node: 'motion',
-          id: 'motion',
-          name: 'Motion',
-          datatype: 'boolean',
-          key: 'occupancy',
-          ...asBool((v) => v === true),
-        },
-        {
-          node: 'motion',
-          id: 'illuminance',
-          name: 'Illuminance',
-          datatype: 'integer',
-          unit: 'lx',
-          key: 'illuminance',
-          ...asNumber,
-        },
-        battery('motion'),
-      ],
-    },
-  },
-
-  'climate-sensor': {
-    title: 'Virtual temperature and humidity sensor',
-    profile: 'temperature-humidity',
-    base: 'zigbee2mqtt/{id}',
-    initial: () => ({ temperature: 21, humidity: 45, battery: 90 }),
-    command: () => undefined,
-    tick: (s, _dt, random) => ({
-      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
-      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
-    }),
-    ha: [
-      sensor('temperature', 'temperature', '°C', 'temperature'),
-      sensor('humidity', 'humidity', '%', 'humidity'),
-      sensor('battery', 'battery', '%', 'battery'),
-    ],
-    homie: {
-      nodes: { climate: { name: 'Climate', type: 'climate-sensor' } },
-      properties: [
-        {
-          node: 'climate',
-          id: 'temperature',
-          name: 'Temperature',
-          datatype: 'float',
-          unit: '°C',
-          key: 'temperature',
-          ...asNumber,
-        },
-        {
-          node: 'climate',
-          id: 'humidity',
-          name: 'Humidity',
-          datatype: 'float',
-          format: '0:100',
-          unit: '%',
-          key: 'humidity',
-          ...asNumber,
-        },
-        battery('climate'),
       ],
     },
   },

@@ -1,0 +1,140 @@
+/**
+ * The virtual devices that only report: a door contact, a motion sensor and a climate sensor (Zigbee2MQTT style),
+ * each with a battery level.
+ */
+import { asBool, asNumber, battery, drift, type KindModel, sensor } from './kinds.ts'
+
+/** The kinds that only report, by name. */
+export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', KindModel> = {
+  contact: {
+    title: 'Virtual door contact',
+    profile: 'door-window-contact',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ contact: true, battery: 100 }),
+    command: () => undefined,
+    tick: () => ({}),
+    ha: [
+      {
+        component: 'binary_sensor',
+        objectId: 'contact',
+        config: {
+          name: 'Door',
+          stat_t: '~',
+          val_tpl: '{{ value_json.contact }}',
+          pl_on: false,
+          pl_off: true,
+          dev_cla: 'door',
+        },
+      },
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { contact: { name: 'Contact', type: 'contact' } },
+      properties: [
+        {
+          node: 'contact',
+          id: 'open',
+          name: 'Open',
+          datatype: 'boolean',
+          format: 'closed,open',
+          key: 'contact',
+          ...asBool((v) => v === false),
+        },
+        battery('contact'),
+      ],
+    },
+  },
+
+  motion: {
+    title: 'Virtual motion sensor',
+    profile: 'motion-sensor',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ occupancy: false, illuminance: 120, battery: 95 }),
+    command: () => undefined,
+    tick: (s, _dt, random) => ({
+      occupancy: random() < 0.2,
+      illuminance: Math.round(drift(Number(s.illuminance), 10, 0, 1000, random)),
+    }),
+    ha: [
+      {
+        component: 'binary_sensor',
+        objectId: 'occupancy',
+        config: {
+          name: 'Occupancy',
+          stat_t: '~',
+          val_tpl: '{{ value_json.occupancy }}',
+          pl_on: true,
+          pl_off: false,
+          dev_cla: 'occupancy',
+        },
+      },
+      sensor('illuminance', 'illuminance', 'lx', 'illuminance'),
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { motion: { name: 'Motion', type: 'motion' } },
+      properties: [
+        {
+          node: 'motion',
+          id: 'motion',
+          name: 'Motion',
+          datatype: 'boolean',
+          key: 'occupancy',
+          ...asBool((v) => v === true),
+        },
+        {
+          node: 'motion',
+          id: 'illuminance',
+          name: 'Illuminance',
+          datatype: 'integer',
+          unit: 'lx',
+          key: 'illuminance',
+          ...asNumber,
+        },
+        battery('motion'),
+      ],
+    },
+  },
+
+  'climate-sensor': {
+    title: 'Virtual temperature and humidity sensor',
+    profile: 'temperature-humidity',
+    base: 'zigbee2mqtt/{id}',
+    initial: () => ({ temperature: 21, humidity: 45, battery: 90 }),
+    command: () => undefined,
+    tick: (s, _dt, random) => ({
+      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
+      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
+    }),
+    ha: [
+      sensor('temperature', 'temperature', '°C', 'temperature'),
+      sensor('humidity', 'humidity', '%', 'humidity'),
+      sensor('battery', 'battery', '%', 'battery'),
+    ],
+    homie: {
+      nodes: { climate: { name: 'Climate', type: 'climate-sensor' } },
+      properties: [
+        {
+          node: 'climate',
+          id: 'temperature',
+          name: 'Temperature',
+          datatype: 'float',
+          unit: '°C',
+          key: 'temperature',
+          ...asNumber,
+        },
+        {
+          node: 'climate',
+          id: 'humidity',
+          name: 'Humidity',
+          datatype: 'float',
+          format: '0:100',
+          unit: '%',
+          key: 'humidity',
+          ...asNumber,
+        },
+        battery('climate'),
+      ],
+    },
+  },
+}
