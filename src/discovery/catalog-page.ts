@@ -11,7 +11,8 @@
  */
 import { Packr } from 'msgpackr'
 import { z } from 'zod'
-import { type Capability, canonicalEncode, capabilitySchema, sha256 } from './descriptor.ts'
+import { type Capability, capabilitySchema } from './descriptor.ts'
+import { canonicalEncode, sha256 } from '../util/canonical.ts'
 
 /** Largest page accepted or produced, encoded. */
 export const MAX_PAGE_BYTES = 16 * 1024

@@ -14,15 +14,14 @@ import { z } from 'zod'
 import { buildPages, type CatalogPage, MAX_PAGE_ENTRIES, MAX_PAGES } from './catalog-page.ts'
 import {
   type Capability,
-  canonicalEncode,
   type Descriptor,
   DescriptorError,
   descriptorSchema,
   type SignedDescriptor,
-  sha256,
   splitSigned,
   stateSchema,
 } from './descriptor.ts'
+import { canonicalEncode, sha256 } from '../util/canonical.ts'
 
 export const SUMMARY_VERSION = 2
 /** Largest summary accepted or produced, encoded. */

@@ -8,7 +8,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Packr } from 'msgpackr'
-import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../discovery/descriptor.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 export const TASK_PROTOCOL = '/kith/task/1.0.0'
 /** Largest frame either side accepts: the input cap plus room for the envelope. */

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
-import { type Capability, canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import type { Capability, SignatureVerifier } from '../discovery/descriptor.ts'
 import { ContractPolicy, contractInitFromConfig } from '../execution/contracts.ts'
 import {
   delegate,
@@ -39,6 +39,7 @@ import type { Database } from '../store/database.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import type { DiscoveryPlane } from './discovery.ts'
 import { toDescriptorCapability } from './discovery.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 type Outcome = Omit<TaskReply, 't' | 'id'>
 

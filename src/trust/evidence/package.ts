@@ -12,10 +12,10 @@
  * digest), so a relay that re-encodes the map changes nothing that is checked.
  */
 import { Packr } from 'msgpackr'
-import { canonicalEncode } from '../../discovery/descriptor.ts'
 import { EvidenceError, type EvidenceRejectReason } from './errors.ts'
 import { MAX_ATTEST_BYTES, MAX_SIGNATURE_BYTES } from './quote.ts'
 import { decodeReceipt, encodeReceipt, MAX_RECEIPT_BYTES, type Receipt } from './receipt.ts'
+import { canonicalEncode } from '../../util/canonical.ts'
 
 export const EVIDENCE_VERSION = 1
 /** Largest package accepted or produced: the task reply's cap on its `receipt` field. */

@@ -2,14 +2,15 @@
  * The receipt of a task (DESIGN.md, "Tiers", Tier 3): `{task, cap, codeHash, inputHash, outputHash, start,
  * end, provider}`, signed by the provider with its node identity (Ed25519, the key its peer id names).
  *
- * Wire form: the canonical msgpack encoding (src/discovery/descriptor.ts, `canonicalEncode`) of those fields
+ * Wire form: the canonical msgpack encoding (src/util/canonical.ts, `canonicalEncode`) of those fields
  * plus `t: 'rcpt'` and `v: 1`, so that no receipt can be read as a descriptor or a task request signed by the
  * same key. A receipt has exactly one encoding: a decoder refuses any other, so `receiptHash` (SHA-256 of the
  * encoding, the nonce of the TPM quote) identifies a receipt on both sides.
  */
 import { Packr } from 'msgpackr'
-import { canonicalEncode, type SignatureVerifier, sha256 } from '../../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import { EvidenceError } from './errors.ts'
+import { canonicalEncode, sha256 } from '../../util/canonical.ts'
 
 export const RECEIPT_VERSION = 1
 /** Largest receipt encoding accepted or produced; an honest one is about 250 bytes. */

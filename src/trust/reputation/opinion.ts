@@ -13,9 +13,10 @@
  */
 import { Packr } from 'msgpackr'
 import { z } from 'zod'
-import { canonicalEncode, type SignatureVerifier } from '../../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import { MAX_OPINION_BYTES, MAX_OPINION_ENTRIES } from './constants.ts'
 import { isTopic } from './topic.ts'
+import { canonicalEncode } from '../../util/canonical.ts'
 
 export interface OpinionEntry {
   peer: string
