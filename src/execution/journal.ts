@@ -14,7 +14,7 @@
  * deadline has not passed yet (a replay of those must still be recognised).
  */
 import type { Database } from '../store/database.ts'
-import { WriteQueue } from './write-queue.ts'
+import { WriteQueue } from '../store/write-queue.ts'
 
 export type TaskDirection = 'in' | 'out'
 export type TaskStatus = 'queued' | 'running' | 'ok' | 'error' | 'busy' | 'denied' | 'timeout' | 'interrupted'

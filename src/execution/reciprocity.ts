@@ -12,7 +12,7 @@
  * {@link WriteQueue} (a count lost in a crash shifts a balance by one task, nothing more).
  */
 import type { Database } from '../store/database.ts'
-import { WriteQueue } from './write-queue.ts'
+import { WriteQueue } from '../store/write-queue.ts'
 import { BoundedMap } from '../util/bounded-map.ts'
 
 export interface ReciprocityInit {

@@ -12,7 +12,7 @@
  * - Writes are deferred and committed together through a {@link WriteQueue}, latest value per row only.
  */
 import type { TaskOutcomeKind } from '../../execution/delegate.ts'
-import { WriteQueue } from '../../execution/write-queue.ts'
+import { WriteQueue } from '../../store/write-queue.ts'
 import type { Database } from '../../store/database.ts'
 import { OUTCOME_WEIGHTS, REPUTATION_DEFAULTS } from './constants.ts'
 import { PEER_TOPIC } from './topic.ts'
