@@ -7,10 +7,10 @@
  * same key. A receipt has exactly one encoding: a decoder refuses any other, so `receiptHash` (SHA-256 of the
  * encoding, the nonce of the TPM quote) identifies a receipt on both sides.
  */
-import { Packr } from 'msgpackr'
 import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import { EvidenceError } from './errors.ts'
 import { canonicalEncode, sha256 } from '../../util/canonical.ts'
+import { decodeBounded } from '../../util/bounded-decode.ts'
 
 export const RECEIPT_VERSION = 1
 /** Largest receipt encoding accepted or produced; an honest one is about 250 bytes. */
@@ -50,7 +50,6 @@ const KEYS = new Set([
   'end',
   'provider',
 ])
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 const malformed = (message: string) => new EvidenceError('malformed', `receipt: ${message}`)
 
@@ -147,18 +146,12 @@ export function signReceipt(receipt: Receipt, sign: (data: Uint8Array) => Uint8A
  * {@link EvidenceError} (`oversize` or `malformed`); the signature is checked apart ({@link verifyReceipt}).
  */
 export function decodeReceipt(bytes: Uint8Array): Receipt {
-  if (bytes.byteLength > MAX_RECEIPT_BYTES) {
-    throw new EvidenceError(
-      'oversize',
-      `receipt is ${bytes.byteLength} bytes; the limit is ${MAX_RECEIPT_BYTES}`,
-    )
-  }
-  let raw: unknown
-  try {
-    raw = packr.unpack(bytes)
-  } catch (err) {
-    throw malformed(`not msgpack: ${(err as Error).message}`)
-  }
+  const raw = decodeBounded(bytes, {
+    what: 'receipt',
+    maxBytes: MAX_RECEIPT_BYTES,
+    fail: (reason, message) =>
+      reason === 'malformed' ? malformed(message) : new EvidenceError(reason, message),
+  })
   const r = raw as Record<string, unknown> | null
   if (r != null && typeof r === 'object' && (r.t !== 'rcpt' || r.v !== RECEIPT_VERSION)) {
     throw malformed(`expected t: rcpt and v: ${RECEIPT_VERSION}`)
