@@ -10,12 +10,11 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from '../config/errors.ts'
 import { parseYamlSource } from '../config/yaml-source.ts'
+import { MAX_TOPIC_BYTES, topicProblem } from './topics.ts'
 import { DEVICE_ID, PART_ID, type DeviceSpec } from './types.ts'
 
 /** Largest profile file read; the shipped ones are about 2 KiB. */
 export const MAX_PROFILE_BYTES = 64 * 1024
-/** Longest topic accepted after substitution (MQTT allows 65,535 bytes; no real device comes close). */
-export const MAX_TOPIC_BYTES = 512
 /** How long an action waits for its state confirmation when the profile states no timeout (ms). */
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
 
@@ -23,29 +22,6 @@ declare const __KITH_PROFILES__: string | undefined
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
 const PLACEHOLDER = /\{([^{}]*)\}/g
-
-/**
- * Why a concrete topic cannot be used to publish or to subscribe exactly, or undefined when it can.
- *
- * @example
- * topicProblem('zigbee2mqtt/plug/set') // undefined
- * topicProblem('zigbee2mqtt/+/set') // 'contains a wildcard (+ or #)'
- */
-export function topicProblem(topic: string): string | undefined {
-  if (topic.length === 0) return 'is empty'
-  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return `is longer than ${MAX_TOPIC_BYTES} bytes`
-  if (/[+#]/.test(topic)) return 'contains a wildcard (+ or #)'
-  for (let i = 0; i < topic.length; i++) {
-    const code = topic.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return 'contains a NUL or control character'
-  }
-  if (topic.startsWith('$')) return 'starts with "$", which brokers reserve for themselves'
-  const levels = topic.split('/')
-  if (levels.includes('')) return 'has an empty level (a leading, trailing or double "/")'
-  if (levels.some((l) => l === '.' || l === '..')) return 'has a "." or ".." level'
-  if (/[{}]/.test(topic)) return 'has a "{" or "}" that is not a {base} or {id} placeholder'
-  return undefined
-}
 
 /**
  * Substitutes `{base}` and `{id}` (plain text, not Jinja) and checks the result; throws an Error whose message
@@ -64,7 +40,7 @@ export function fillTopic(template: string, vars: { base?: string; id: string })
         : `unknown placeholder ${whole}; use {base} or {id}`,
     )
   })
-  const problem = topicProblem(topic)
+  const problem = topicProblem(topic, { filled: true })
   if (problem != null) throw new Error(topic === template ? problem : `"${topic}" ${problem}`)
   return topic
 }
