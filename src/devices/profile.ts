@@ -195,7 +195,10 @@ export interface DeviceProblem {
   message: string
 }
 
-/** A config entry that does not fit its profile; carries every problem found. */
+/**
+ * A `devices:` entry that does not fit its profile, with every problem found; or devices configured where the
+ * node cannot run them (no problems listed: the message says what to change).
+ */
 export class DeviceConfigError extends Error {
   static readonly code: string = 'ERR_DEVICE_CONFIG'
   readonly problems: DeviceProblem[]

@@ -13,7 +13,7 @@ import { HomeAssistantImporter } from '../devices/homeassistant.ts'
 import { HomieImporter } from '../devices/homie.ts'
 import { MqttLink } from '../devices/mqtt-link.ts'
 import { TasmotaImporter } from '../devices/tasmota.ts'
-import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
+import { builtinProfileDir, DeviceConfigError, devicesFromConfig, loadProfiles } from '../devices/profile.ts'
 import { compileTemplate } from '../devices/template.ts'
 import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
 import type { SchemaCompiler } from '../execution/io-schema.ts'
@@ -35,13 +35,6 @@ export interface DevicePlane {
   replaceDevices(specs: DeviceSpec[]): Promise<{ added: string[]; changed: string[]; removed: string[] }>
   start(): Promise<void>
   stop(): Promise<void>
-}
-
-export class DeviceConfigError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'DeviceConfigError'
-  }
 }
 
 /** Who may run high-risk device actions under `config`: the household, and per device its `allow` list. */
@@ -129,7 +122,7 @@ export function buildDevices(parts: {
     brokerUrl: () => (broker == null || link != null ? url() : undefined),
     async resolveDevices(next) {
       if (m.broker === 'off' && next.devices.length > 0)
-        throw new DeviceConfigError('devices are configured but the running node has mqtt.broker off')
+        throw new DeviceConfigError([], 'devices are configured but the running node has mqtt.broker off')
       return configuredDevices(next)
     },
     async replaceDevices(specs) {
@@ -139,7 +132,7 @@ export function buildDevices(parts: {
     async start() {
       if (m.broker === 'off') {
         if (config.devices.length > 0)
-          throw new DeviceConfigError('devices are configured but mqtt.broker is off')
+          throw new DeviceConfigError([], 'devices are configured but mqtt.broker is off')
         return
       }
       const devices = await configuredDevices(config)
