@@ -9,7 +9,6 @@
  * version can add fields (build and config digests, advertised rates) and this one still verifies and uses
  * the summary.
  */
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
 import { buildPages, type CatalogPage, MAX_PAGE_ENTRIES, MAX_PAGES } from './catalog-page.ts'
 import {
@@ -21,7 +20,7 @@ import {
   splitSigned,
   stateSchema,
 } from './descriptor.ts'
-import { canonicalEncode, sha256 } from '../util/canonical.ts'
+import { canonicalEncode, decodeMsgpack, sha256 } from '../util/canonical.ts'
 
 export const SUMMARY_VERSION = 2
 /** Largest summary accepted or produced, encoded. */
@@ -85,8 +84,6 @@ export interface ParsedSummary {
   body: Uint8Array
   digest: Uint8Array
 }
-
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 /** The catalog of `pages` holding `caps`: counts, kinds, the most common tags, page digests. */
 function catalogOf(caps: Capability[], pages: CatalogPage[]): CatalogInfo {
@@ -164,7 +161,7 @@ export function parseSummary(bytes: Uint8Array): ParsedSummary {
   if (cut == null) throw new DescriptorError('malformed', 'not a summary map with a 64-byte sig field')
   let raw: unknown
   try {
-    raw = packr.unpack(cut.body)
+    raw = decodeMsgpack(cut.body)
   } catch (err) {
     throw new DescriptorError('malformed', `not msgpack: ${(err as Error).message}`)
   }
