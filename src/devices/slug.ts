@@ -2,15 +2,15 @@
  * Names and topics for imported devices: ids that fit `DEVICE_ID`/`PART_ID` whatever a discovery message
  * calls its device.
  */
-import { createHash } from 'node:crypto'
 import { DEVICE_ID } from './types.ts'
+import { sha256Hex } from '../util/canonical.ts'
 
 export const MAX_DEVICE_ID = 31
 export const MAX_PART_ID = 32
 
 /** A short stable hex digest of `text` (sha256). */
 export function shortHash(text: string, length = 6): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length)
+  return sha256Hex(text).slice(0, length)
 }
 
 /**
