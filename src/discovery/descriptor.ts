@@ -12,8 +12,9 @@
  * the owner can sign a second encoding, and two bodies of one seq are refused as equivocation by digest.
  */
 import { z } from 'zod'
-import { canonicalEncode, decodeMsgpack, sha256 } from '../util/canonical.ts'
+import { canonicalEncode, sha256 } from '../util/canonical.ts'
 import type { CatalogInfo } from './summary.ts'
+import { decodeChecked } from '../util/bounded-decode.ts'
 
 export const DESCRIPTOR_VERSION = 1
 /** Largest descriptor accepted or produced, encoded. */
@@ -247,19 +248,14 @@ export function parseDescriptor(bytes: Uint8Array): ParsedDescriptor {
   if (bytes.byteLength > MAX_DESCRIPTOR_BYTES) oversize(bytes)
   const cut = splitSigned(bytes)
   if (cut == null) throw new DescriptorError('malformed', 'not a descriptor map with a 64-byte sig field')
-  let raw: unknown
-  try {
-    raw = decodeMsgpack(cut.body)
-  } catch (err) {
-    throw new DescriptorError('malformed', `not msgpack: ${(err as Error).message}`)
-  }
-  const parsed = unsignedSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new DescriptorError('malformed', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
-  }
+  // the body is shorter than the bytes already checked: what can fail here is msgpack and the schema
+  const fields = decodeChecked(cut.body, unsignedSchema, {
+    what: 'descriptor',
+    maxBytes: MAX_DESCRIPTOR_BYTES,
+    fail: (reason, message) => new DescriptorError(reason, message),
+  })
   return {
-    unverified: { ...parsed.data, sig: cut.sig },
+    unverified: { ...fields, sig: cut.sig },
     bytes,
     body: cut.body,
     digest: sha256(cut.body),
