@@ -4,12 +4,13 @@
  * the file instead, because a skip there would hide that the part is not tested at all. `npm test` runs
  * scripts/system-deps.sh first, which installs the same parts as root: change both lists together.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { MOSQUITTO } from './brokers.ts'
 import { onPath } from './fixtures/tpm/swtpm.ts'
-import { ROOT } from './helpers.ts'
+import { CLI, ROOT } from './helpers.ts'
 
 /** Where scripts/system-deps.sh and scripts/arm64-sysroot.sh unpack Debian's arm64 C runtime. */
 export const ARM64_SYSROOT = join(ROOT, '.cache', 'arm64-sysroot')
@@ -28,6 +29,22 @@ function netnsProblem(): string | null {
 
 const apt = (...packages: string[]) => `run: sudo apt-get install -y ${packages.join(' ')}`
 
+/** The uid of `nobody`, whom tests run as root use to check what an unprivileged user sees. */
+export const NOBODY = 65534
+
+/** Why, as root, `nobody` cannot run the CLI from this checkout, or null when it can (or we are not root). */
+function nobodyProblem(): string | null {
+  if (process.getuid?.() !== 0) return null
+  const run = spawnSync(process.execPath, [CLI, '--version'], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' })
+  if (run.status === 0) return null
+  return `as root these tests run the CLI as nobody, who cannot read the checkout at ${ROOT}: run: chmod o+rX on it and its parent directories`
+}
+
+/** The machine's own IPv4 address on a non-loopback interface, if it has one. */
+export const LAN_IP = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a != null && a.family === 'IPv4' && !a.internal)?.address
+
 /** Each part: why it is missing (with what to run), or null when it is there. */
 const PARTS = {
   mosquitto: () => (MOSQUITTO != null ? null : `mosquitto is missing: ${apt('mosquitto')}`),
@@ -37,6 +54,9 @@ const PARTS = {
       ? null
       : `swtpm or tpm2-tools is missing: ${apt('swtpm', 'swtpm-tools', 'tpm2-tools')}`,
   netns: netnsProblem,
+  nobody: nobodyProblem,
+  'lan-address': () =>
+    LAN_IP !== undefined ? null : 'no non-loopback IPv4 interface: connect the machine to a network',
   xz: () =>
     onPath('xz') && onPath('sha256sum')
       ? null

@@ -8,6 +8,7 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { KithError, toApiError } from '../util/errors.ts'
 
 export interface ConnectionLimits {
   /** sockets at once, every address together (Node's `server.maxConnections`) */
@@ -115,7 +116,7 @@ const REASONS: Record<number, string> = { 408: 'Request Timeout', 503: 'Service 
 /** Writes an API error straight onto the socket, then closes it whether or not the peer reads. */
 function refuse(socket: Socket, status: 408 | 503, message: string): void {
   const code = status === 408 ? 'request_timeout' : 'too_many_connections'
-  const body = JSON.stringify({ error: { code, message } })
+  const body = JSON.stringify(toApiError(new KithError(message, { code, status })).body)
   const head = [
     `HTTP/1.1 ${status} ${REASONS[status]}`,
     'content-type: application/json; charset=utf-8',

@@ -141,7 +141,8 @@ export function createEvents(init: EventsInit): EventsHub {
       summary: 'Server-sent events naming the resource that changed (descriptors, peers, devices, tasks…)',
       description:
         'The first event is `hello` with `{peerId, at}`; then one event per changed resource, named after it, ' +
-        'with `{at}` (server time, ms). Fetch the resource again on each. `: ping` comments every 15 s.',
+        'with `{at}` (server time, ms). Fetch the resource again on each. `: ping` comments every 15 s. ' +
+        `At most ${o.maxClients} streams at once.`,
       response: { contentType: 'text/event-stream', description: 'an endless event stream' },
     },
     handle: ({ raw: { req, res } }) => {

@@ -1,6 +1,7 @@
 /**
  * The plumbing of the local HTTP API on node:http: a route table, bearer-token checks, bounded bodies, and
- * errors as `{"error":{"code","message"}}`. Routes are plain functions; this file knows nothing of kith.
+ * errors as `{"error":{"code","message"}}` (every one through `toApiError`: a kith error keeps its status and
+ * code, anything else is a 500 `internal`). Routes are plain functions; this file knows nothing of the planes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -12,16 +13,17 @@ import {
   guardConnections,
   type ConnectionRefusals,
 } from './connection-guard.ts'
+import { KithError, toApiError } from '../util/errors.ts'
 
-export class HttpError extends Error {
-  readonly status: number
-  readonly code: string
+/** A refusal of the API: its status and code are chosen where it is thrown (`404 not_found`). */
+export class HttpError extends KithError {
+  static override readonly code = 'bad_request'
+  static override readonly status = 400
+  static override readonly codeVaries = true
 
   constructor(status: number, code: string, message: string) {
-    super(message)
+    super(message, { status, code })
     this.name = 'HttpError'
-    this.status = status
-    this.code = code
   }
 }
 
@@ -129,9 +131,10 @@ export function createHttpServer(init: HttpServerInit): Server {
       const url = new URL(req.url ?? '/', 'http://kith')
       const method = req.method ?? 'GET'
       handle(req, res, url, method).catch((err: unknown) => {
+        const answer = toApiError(err)
+        // a refusal is the client's business; anything else that reached the API (a plane's error) is logged
         if (!(err instanceof HttpError)) init.onError?.(err, { method, path: url.pathname })
-        const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error')
-        sendJson(res, e.status, { error: { code: e.code, message: e.message } })
+        sendJson(res, answer.status, answer.body)
       })
     },
   )

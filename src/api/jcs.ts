@@ -5,8 +5,11 @@
  * structure is ours: object members sorted by their keys' UTF-16 code units (JavaScript's default string
  * order), no whitespace. Members whose value is `undefined` are left out, as `JSON.stringify` does.
  */
+import { KithError } from '../util/errors.ts'
 
-export class CanonicalJsonError extends Error {
+/** A value that has no canonical JSON form (a non-finite number, a function). */
+export class CanonicalJsonError extends KithError {
+  static override readonly code = 'not_json'
   constructor(message: string) {
     super(message)
     this.name = 'CanonicalJsonError'

@@ -134,7 +134,10 @@ export function kithRoutes(node: ApiNode): Route[] {
       method: 'GET',
       path: '/healthz',
       open: true,
-      doc: { summary: 'Liveness: peer id, version, uptime (no token needed)' },
+      doc: {
+        summary: 'Liveness: peer id, version, uptime (no token needed)',
+        description: 'Answers `{"status":"ok", peerId, version, uptimeMs}`.',
+      },
       handle: () => {
         const s = node.status()
         return { status: 'ok', peerId: s.peerId, version: s.version, uptimeMs: s.uptimeMs }
@@ -143,25 +146,46 @@ export function kithRoutes(node: ApiNode): Route[] {
     {
       method: 'GET',
       path: '/v1/status',
-      doc: { summary: 'This node: peer id, name, version, listen addresses, connections, last reload' },
+      doc: {
+        summary: 'This node: peer id, name, version, listen addresses, connections, last reload',
+        description:
+          'Also mDNS and DHT mode, and `clock: {offsetMs, peers, suspect, outliers}`: the median of the ' +
+          "peers' clocks minus this node's. `suspect`: two or more peers agree this node is off by more than " +
+          'half of discovery.maxClockSkew (a Pi without a real-time clock booted before NTP); `outliers`: the ' +
+          'peers that are off themselves.',
+      },
       handle: () => node.status(),
     },
     {
       method: 'GET',
       path: '/v1/peers',
-      doc: { summary: 'Connected peers' },
+      doc: {
+        summary: 'Connected peers',
+        description:
+          "Answers `{peers: [{peerId, addrs, direction, relayed, since, streams, name?}]}`; `name` is the peer's own `name:`.",
+      },
       handle: () => ({ peers: node.peers() }),
     },
     {
       method: 'GET',
       path: '/v1/discovery/stats',
-      doc: { summary: 'Discovery counters: store outcomes, gossip and pull bytes' },
+      doc: {
+        summary: 'Discovery counters: store outcomes, gossip and pull bytes',
+        description:
+          'Store counters (accepted, replaced, duplicate, expired, evicted, rejected by reason) and gossip ' +
+          'counters (bytes in and out, pulls).',
+      },
       handle: () => node.discoveryStats(),
     },
     {
       method: 'GET',
       path: '/v1/devices',
-      doc: { summary: "This node's MQTT devices, their availability and last readings" },
+      doc: {
+        summary: "This node's MQTT devices, their availability and last readings",
+        description:
+          'Answers `{broker, connected, devices: [{id, title, source, online, capabilities, readings}], ' +
+          'rejected, commands, mqtt}`.',
+      },
       handle: () => node.devices(),
     },
     {
@@ -169,6 +193,9 @@ export function kithRoutes(node: ApiNode): Route[] {
       path: '/v1/capabilities',
       doc: {
         summary: 'Capabilities in the network that match an intent, ranked, each with its provider',
+        description:
+          'Answers `{intent, matches: [{peer, local, capability, score, parts: {relevance, schema, ' +
+          'availability, trust, latency}}]}`.',
         query: INTENT_QUERY,
       },
       handle: (req) => {
@@ -182,6 +209,7 @@ export function kithRoutes(node: ApiNode): Route[] {
       doc: {
         summary:
           "This node's signed descriptor: the v2 summary with its catalog, every capability of its pages in caps (503 before the first announce)",
+        description: 'Binary fields are base64url; `digest` is added.',
       },
       handle: () => {
         const own = node.descriptor()
@@ -195,6 +223,8 @@ export function kithRoutes(node: ApiNode): Route[] {
       doc: {
         summary:
           'Every live descriptor held: peer, seq, iat, ttl, state, caps; and the name the peer gave itself, unsigned',
+        description:
+          'Answers `{now, descriptors: [{…, expiresAt, name?}]}`; `now` is the server clock, to compute ages against.',
       },
       handle: () => ({
         // the server's clock: a client computes descriptor ages against it, not its own

@@ -93,6 +93,9 @@ export function taskRoutes(api: TaskApi): Route[] {
       path: '/v1/tasks',
       doc: {
         summary: 'Run a task somewhere in the network, verified at its tier, with fallback',
+        description:
+          '`provider` names the one peer to ask, with no fallback. Answers `{id, ok, status, output?, error?, ' +
+          'provider, local, capability, attempts: [{peer, status, ms}], fallbacks}`.',
         body: taskBody,
       },
       handle: async (req) => {
@@ -109,6 +112,9 @@ export function taskRoutes(api: TaskApi): Route[] {
       path: '/v1/tasks',
       doc: {
         summary: 'Recent tasks from the journal, newest first',
+        description:
+          'Both directions (`in`: this node served it, `out`: this node asked); a task this node asked for ' +
+          'since it started also has `result: {provider, tier, checks, attempts, …}`.',
         query: [
           {
             name: 'limit',
@@ -127,7 +133,11 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'POST',
       path: '/v1/workflows',
-      doc: { summary: 'Run a workflow (steps with fallback) given as YAML', body: workflowBody },
+      doc: {
+        summary: 'Run a workflow (steps with fallback) given as YAML',
+        description: 'Answers the workflow result, as `kith run --json` prints it.',
+        body: workflowBody,
+      },
       handle: async (req) => {
         const parsed = workflowBody.safeParse(req.body ?? {})
         if (!parsed.success) {
@@ -140,7 +150,10 @@ export function taskRoutes(api: TaskApi): Route[] {
     {
       method: 'GET',
       path: '/v1/tasks/:id',
-      doc: { summary: 'One task: its outcome (with output while recent), else its journal entry' },
+      doc: {
+        summary: 'One task: its outcome (with output while recent), else its journal entry',
+        description: 'Recent tasks come from memory; older ones are the journal record, without the output.',
+      },
       handle: (req) => {
         const task = api.getTask(req.params.id ?? '')
         if (task == null) throw new HttpError(404, 'not_found', `no task ${req.params.id}`)

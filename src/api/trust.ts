@@ -33,6 +33,9 @@ export function trustRoute(view: TrustView): Route {
     path: '/v1/trust',
     doc: {
       summary: 'Trust per peer and topic with the observed outcomes behind it, and per live capability',
+      description:
+        'Answers `{now, self, peers: [{peer, caught, topics: [{topic, counts, local, global, trust}]}], ' +
+        'capabilities: [{peer, capability, topic, trust, caught}]}`.',
     },
     handle: () => ({
       now: Date.now(),

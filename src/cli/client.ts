@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { MAX_TASK_TIMEOUT_MS } from '../api/tasks.ts'
 import { loadConfig, parseHostPort } from '../config/index.ts'
+import { hasErrorName, KithError } from '../util/errors.ts'
 
 export const DEFAULT_CONFIG = '.kith/kith.yaml'
 
@@ -54,14 +55,14 @@ export interface ApiClient {
   post(path: string, body: unknown, options?: RequestOptions): Promise<unknown>
 }
 
-export class ApiError extends Error {
-  readonly status: number
-  readonly code: string
+/** The node's API refused or could not be reached (`status` 0): its code and message, as the API gave them. */
+export class ApiError extends KithError {
+  static override readonly code = 'api_error'
+  static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(status: number, code: string, message: string) {
-    super(message)
+    super(message, { status, code })
     this.name = 'ApiError'
-    this.status = status
-    this.code = code
   }
 }
 
@@ -97,7 +98,7 @@ export async function apiClient(options: ClientOptions): Promise<ApiClient> {
         signal: AbortSignal.timeout(waitMs),
       })
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError')
+      if (hasErrorName(err, 'TimeoutError'))
         throw new ApiError(
           0,
           'timeout',

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN, loadConfig } from '../config/index.ts'
 import { createIdentity } from '../connectivity/identity.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface InitOptions {
   dir: string
@@ -17,9 +18,12 @@ const HEADER = `# kith node configuration. Every key, its default and its meanin
 # Check it with: kith config check <this file>
 `
 
-export class InitError extends Error {
-  constructor(message: string) {
-    super(message)
+/** `kith init` refuses: a config or identity is already there, or the directory cannot be written. */
+export class InitError extends KithError {
+  static override readonly code = 'init_refused'
+  static override readonly status = 409
+  constructor(message: string, hint?: string) {
+    super(message, hint !== undefined ? { hint } : {})
     this.name = 'InitError'
   }
 }
@@ -45,9 +49,12 @@ export async function initNode(options: InitOptions): Promise<{ peerId: string; 
     handle = await open(configPath, 'wx', 0o644)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new InitError(
-      `${configPath}: ${code === 'EEXIST' ? 'already exists; refusing to overwrite it' : code}`,
-    )
+    if (code === 'EEXIST')
+      throw new InitError(
+        `${configPath}: already exists; refusing to overwrite it`,
+        `run that node with kith start --config ${configPath}, or give init another --dir`,
+      )
+    throw new InitError(`${configPath}: ${code}`)
   }
   try {
     await handle.writeFile(HEADER + stringify(doc))

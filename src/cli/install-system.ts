@@ -7,11 +7,14 @@ import { createHash } from 'node:crypto'
 import { accessSync, constants, createReadStream, readFileSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { delimiter, isAbsolute, join } from 'node:path'
+import { KithError } from '../util/errors.ts'
 
 /** Where system tools live when the PATH (a sudo one, say) leaves them out. */
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']
 
-export class InstallError extends Error {
+/** `kith install` cannot go on; the message says what to do (run as root, free a path). */
+export class InstallError extends KithError {
+  static override readonly code = 'install_failed'
   constructor(message: string) {
     super(message)
     this.name = 'InstallError'

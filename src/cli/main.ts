@@ -2,22 +2,25 @@
 /**
  * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
  * Exit codes: 0 success, 1 failure (an API error, a failed task or workflow), 2 usage, 78 configuration
- * (sysexits EX_CONFIG). Verbs that print data take `--json` (init, config check, fleet render, status, peers,
- * find, call, run); errors are one line on stderr, `kith: <code>: <message>` for the API's.
+ * (sysexits EX_CONFIG): each kith error carries its own (src/util/errors.ts, docs/errors.md). Verbs that print
+ * data take `--json` (init, config check, config explain, fleet render, status, peers, find, call, run); errors
+ * are one line on stderr, `kith: <code>: <message>`, and a config's problems one `FILE:LINE: path: problem` line
+ * each.
  */
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'
 import { dirname, join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
-import { ConfigError, EX_CONFIG, formatProblem, loadConfig } from '../config/index.ts'
+import { ConfigError, loadConfig } from '../config/index.ts'
 import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
-import { NodeStartError } from '../node/start-error.ts'
 import { VERSION } from '../version.ts'
-import { ApiError, apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
-import { InitError, initNode } from './init.ts'
-import { printError, printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
+import { apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
+import { initNode } from './init.ts'
+import { printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 import { withProgress } from './progress.ts'
+import { reportError } from './report-error.ts'
+import { UsageError } from './usage-error.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -101,6 +104,21 @@ export function buildProgram(): Command {
       console.log(opts.json === true ? JSON.stringify({ file, ok: true, problems: [] }) : `${file}: ok`)
     })
 
+  config
+    .command('explain')
+    .description(
+      'what a config key means: its type, allowed values, default, env variable and description (a section ' +
+        'lists its keys; no key: the top-level ones); an unknown key exits 2 naming the nearest ones',
+    )
+    .argument('[key]', 'a dotted key, e.g. api.maxConnections or network.relay')
+    .option('--json', 'print the key as JSON')
+    .action(async (key: string | undefined, opts) => {
+      const { explainConfigKey } = await import('./config-explain.ts')
+      const outcome = explainConfigKey(key, opts)
+      if (!outcome.ok) throw new UsageError(outcome.message)
+      console.log(outcome.text)
+    })
+
   program
     .command('fleet')
     .description('work with fleet files: one file for every node of a household')
@@ -122,14 +140,9 @@ export function buildProgram(): Command {
         throw new UsageError('--stdout needs exactly one --node')
       if (opts.out == null && opts.check !== true && opts.stdout !== true)
         throw new UsageError('give --out DIR, --check or --stdout')
-      const { FleetNodeError } = await import('../config/fleet.ts')
+      // a node the fleet does not have is a FleetNodeError: a usage error (exit 2)
       const { renderFleetCommand } = await import('./fleet.ts')
-      try {
-        await renderFleetCommand(file, opts)
-      } catch (err) {
-        if (err instanceof FleetNodeError) throw new UsageError(err.message)
-        throw err
-      }
+      await renderFleetCommand(file, opts)
     })
 
   clientOptions(
@@ -272,19 +285,11 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print what would be done and change nothing')
     .action(async (opts) => {
       if (opts.systemd !== true) throw new UsageError('say how to install: kith install --systemd')
-      const { InstallError, installSystemd } = await import('./install.ts')
-      try {
-        await installSystemd(opts)
-      } catch (err) {
-        if (!(err instanceof InstallError)) throw err
-        console.error(`kith: ${err.message}`)
-        process.exitCode = 1
-      }
+      const { installSystemd } = await import('./install.ts')
+      await installSystemd(opts)
     })
   return program
 }
-
-class UsageError extends Error {}
 
 /** Where `kith init` puts the identity beside a config it wrote. */
 function identityPath(config: string): string {
@@ -296,44 +301,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv)
   } catch (err) {
-    process.exitCode = exitCodeFor(err)
+    process.exitCode = reportError(err)
     if (program.opts().debug === true && err instanceof Error && !(err instanceof CommanderError))
       console.error(inspect(err))
   }
-}
-
-/** Prints `err` as the one line users see and returns the exit code; stacks only under `--debug` (main). */
-function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
-  if (err instanceof UsageError) {
-    console.error(`kith: ${err.message}`)
-    return 2
-  }
-  if (err instanceof ConfigError) {
-    for (const p of err.problems) console.error(formatProblem(p))
-    return EX_CONFIG
-  }
-  if (err instanceof IdentityError) {
-    console.error(`kith: ${err.message}`)
-    return EX_CONFIG
-  }
-  if (err instanceof ApiError) {
-    printError(err.code, err.message)
-    return 1
-  }
-  if (err instanceof InitError) {
-    console.error(`kith: ${err.message}`)
-    return 1
-  }
-  if (err instanceof NodeStartError) {
-    printError(err.code, err.message)
-    return 1
-  }
-  printError(
-    'internal',
-    `${err instanceof Error ? err.message : String(err)} (run again with --debug to see where)`,
-  )
-  return 1
 }
 
 // no top-level await: the single-binary build bundles this file as CommonJS; main() handles every error itself

@@ -1,3 +1,5 @@
+import { EXIT, KithError } from '../util/errors.ts'
+
 /** One thing wrong with a config, located where a person can fix it. */
 export interface ConfigProblem {
   /** the file (or `env:NAME` for an environment override) */
@@ -15,8 +17,10 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** Thrown when a config cannot be used; carries every problem found, not just the first. */
-export class ConfigError extends Error {
-  static readonly code: string = 'ERR_CONFIG'
+export class ConfigError extends KithError {
+  static override readonly code: string = 'bad_config'
+  static override readonly status: number = 400
+  static override readonly exitCode: number = EXIT.config
   readonly problems: ConfigProblem[]
 
   constructor(problems: ConfigProblem[]) {
@@ -27,4 +31,4 @@ export class ConfigError extends Error {
 }
 
 /** The exit code `sysexits.h` gives to configuration errors. */
-export const EX_CONFIG = 78
+export const EX_CONFIG = EXIT.config

@@ -20,6 +20,7 @@ import { type FleetSpec, fleetSchema } from './fleet-schema.ts'
 import { unknownKeys } from './fleet-shape.ts'
 import { configSchema } from './schema.ts'
 import { parseYamlSource, readYamlSource, type YamlSource } from './yaml-source.ts'
+import { EXIT, KithError } from '../util/errors.ts'
 
 export { FLEET_VERSION, type FleetNode, type FleetSpec, fleetSchema } from './fleet-schema.ts'
 
@@ -163,7 +164,10 @@ function layerKeyProblems(spec: FleetSpec, source: YamlSource): ConfigProblem[] 
 }
 
 /** Asked to render a node the fleet does not have. */
-export class FleetNodeError extends Error {
+export class FleetNodeError extends KithError {
+  static override readonly code = 'unknown_node'
+  static override readonly status = 404
+  static override readonly exitCode = EXIT.usage
   constructor(names: string[], file: string) {
     super(`${file} has no node named ${names.map((n) => JSON.stringify(n)).join(', ')}`)
     this.name = 'FleetNodeError'

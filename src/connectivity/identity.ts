@@ -8,11 +8,14 @@ import { open, readFile, stat } from 'node:fs/promises'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { EXIT, KithError } from '../util/errors.ts'
 
 const MAX_KEY_FILE_BYTES = 4096
 
-export class IdentityError extends Error {
-  static readonly code = 'ERR_IDENTITY'
+/** An identity key file that cannot be used; the message names the file and what to do. */
+export class IdentityError extends KithError {
+  static override readonly code = 'bad_identity'
+  static override readonly exitCode = EXIT.config
   readonly file: string
 
   constructor(file: string, message: string) {

@@ -5,6 +5,7 @@
  */
 import type { Capability } from '../discovery/descriptor.ts'
 import { TaskFailure } from '../execution/registry.ts'
+import { TimeoutError } from '../execution/scheduler.ts'
 import type { SchemaCheck } from '../execution/io-schema.ts'
 import type { Logger } from '../util/logger.ts'
 import { type ActionContext, DeviceRuntime } from './device-runtime.ts'
@@ -253,7 +254,7 @@ export class DeviceBridge {
       if (result.confirmed) this.commands.confirmed += 1
       return result
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') this.commands.timedOut += 1
+      if (err instanceof TimeoutError) this.commands.timedOut += 1
       else this.commands.failed += 1
       throw err
     }

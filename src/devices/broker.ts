@@ -8,6 +8,7 @@ import { once } from 'node:events'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import type { Logger } from '../util/logger.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface EmbeddedBrokerInit {
   host: string
@@ -21,7 +22,9 @@ export interface EmbeddedBrokerInit {
   log: Logger
 }
 
-export class BrokerError extends Error {
+/** The embedded MQTT broker could not start (its port is taken, say); the message names the config key. */
+export class BrokerError extends KithError {
+  static override readonly code = 'broker_failed'
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)
     this.name = 'BrokerError'

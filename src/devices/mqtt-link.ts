@@ -19,6 +19,7 @@ import type { Logger } from '../util/logger.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
 import { TokenBuckets } from '../util/token-bucket.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface MqttLinkInit {
   url: string
@@ -39,12 +40,14 @@ export interface MqttLinkInit {
   retainedCacheBytes?: number
 }
 
-export class MqttLinkError extends Error {
-  readonly code: string
+/** The MQTT link refused or failed an operation; `code` says which (`bad_topic`, `stopped`, `refused`, …). */
+export class MqttLinkError extends KithError {
+  static override readonly code = 'mqtt_failed'
+  static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'MqttLinkError'
-    this.code = code
   }
 }
 

@@ -12,6 +12,7 @@ import { ConfigError, type ConfigProblem } from '../config/errors.ts'
 import { parseYamlSource } from '../config/yaml-source.ts'
 import { MAX_TOPIC_BYTES, topicProblem } from './topics.ts'
 import { DEVICE_ID, PART_ID, type DeviceSpec } from './types.ts'
+import { EXIT, KithError } from '../util/errors.ts'
 
 /** Largest profile file read; the shipped ones are about 2 KiB. */
 export const MAX_PROFILE_BYTES = 64 * 1024
@@ -167,21 +168,45 @@ export const profileSchema = strict({
 export const deviceConfigSchema = strict({
   id: z
     .string()
-    .regex(DEVICE_ID, 'use 1-31 lowercase letters, digits, "_" or "-", starting with a letter or digit'),
-  profile: z.string().regex(PROFILE_NAME, 'not a profile name'),
-  /** the base topic the profile's topics hang from; may use {id} */
-  topic: topicTemplate(false).optional(),
-  title: title.optional(),
-  description: description.optional(),
-  /** added to the profile's tags */
-  tags: tags.optional(),
-  actions: z.record(partId, strict({ risk: risk.optional(), timeout: timeout.optional() })).optional(),
-  sensors: z.record(partId, strict({ topic: topicTemplate(true) })).optional(),
-  /** peers (besides this node and trust.pretrusted) that may run this device's high-risk actions */
+    .regex(DEVICE_ID, 'use 1-31 lowercase letters, digits, "_" or "-", starting with a letter or digit')
+    .meta({ description: "The device's id; its capabilities are <id>.<part>.", examples: ['kitchen-plug'] }),
+  profile: z
+    .string()
+    .regex(PROFILE_NAME, 'not a profile name')
+    .meta({ description: 'The profile (a file in devices/ or mqtt.profiles) that describes its type.' }),
+  topic: topicTemplate(false)
+    .optional()
+    .meta({
+      description: "The base topic the profile's topics hang from; may use {id}.",
+      examples: ['zigbee2mqtt/kitchen_plug'],
+    }),
+  title: title.optional().meta({ description: "Overrides the profile's title." }),
+  description: description.optional().meta({ description: "Overrides the profile's description." }),
+  tags: tags.optional().meta({ description: "Added to the profile's tags." }),
+  actions: z
+    .record(
+      partId,
+      strict({
+        risk: risk.optional().meta({ description: "Overrides the action's risk." }),
+        timeout: timeout
+          .optional()
+          .meta({ description: 'How long the action waits for its confirmation (ms).' }),
+      }),
+    )
+    .optional()
+    .meta({ description: 'Overrides per action id of the profile.' }),
+  sensors: z
+    .record(partId, strict({ topic: topicTemplate(true).meta({ description: "The sensor's own topic." }) }))
+    .optional()
+    .meta({ description: 'Overrides per sensor id of the profile.' }),
   allow: z
     .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,100}$/, 'not a peer id'))
     .max(256)
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        "Peers (besides this node and trust.pretrusted) that may run this device's high-risk actions.",
+    }),
 })
 
 export type Profile = z.output<typeof profileSchema>
@@ -199,8 +224,10 @@ export interface DeviceProblem {
  * A `devices:` entry that does not fit its profile, with every problem found; or devices configured where the
  * node cannot run them (no problems listed: the message says what to change).
  */
-export class DeviceConfigError extends Error {
-  static readonly code: string = 'ERR_DEVICE_CONFIG'
+export class DeviceConfigError extends KithError {
+  static override readonly code = 'bad_device_config'
+  static override readonly status = 400
+  static override readonly exitCode = EXIT.config
   readonly problems: DeviceProblem[]
 
   constructor(problems: DeviceProblem[], message = 'invalid device entry') {

@@ -3,11 +3,16 @@
  * `handle()` turns it into an {@link ImportRejection}.
  */
 import type { ImportEvent, ImportRejection } from './types.ts'
+import { KithError } from '../util/errors.ts'
 
-export class Refusal extends Error {
+/** An importer refusing a discovery message; `reason` is what the rejection is counted under. */
+export class Refusal extends KithError {
+  static override readonly code = 'import_refused'
+  static override readonly status = 400
   readonly reason: string
   constructor(reason: string, message: string) {
     super(message)
+    this.name = 'Refusal'
     this.reason = reason
   }
 }

@@ -1,4 +1,5 @@
 /** The template engine's limits, its error, and the shapes its parts share (template.ts). */
+import { KithError } from '../util/errors.ts'
 
 export const MAX_TEMPLATE_LENGTH = 2048
 export const MAX_RENDERED_BYTES = 16 * 1024
@@ -17,7 +18,10 @@ const DEFAULT_MESSAGES: Record<TemplateErrorReason, string> = {
   render: 'template failed to render',
 }
 
-export class TemplateError extends Error {
+/** A device template outside the allowed subset, or one that failed to render; `reason` says which. */
+export class TemplateError extends KithError {
+  static override readonly code = 'bad_template'
+  static override readonly status = 400
   readonly reason: TemplateErrorReason
 
   constructor(reason: TemplateErrorReason, message = DEFAULT_MESSAGES[reason]) {

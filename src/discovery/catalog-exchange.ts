@@ -17,6 +17,7 @@ import {
   encodeCatalogRequest,
   MAX_CATALOG_REQUEST_BYTES,
 } from './wire.ts'
+import { hasErrorName } from '../util/errors.ts'
 
 export const CATALOG_TIMEOUT_MS = 5_000
 const MAX_STREAMS = 32
@@ -24,7 +25,7 @@ const FRAME_CAP = Math.max(MAX_PAGE_BYTES, MAX_SUMMARY_BYTES)
 
 /** A frame over the cap is a page or summary over 16 KiB: the peer's fault, refused as `oversize`. */
 function oversize(err: Error): never {
-  if (err.name === 'InvalidDataLengthError')
+  if (hasErrorName(err, 'InvalidDataLengthError'))
     throw new PageError('oversize', `a catalog answer is over ${FRAME_CAP} bytes`)
   throw err
 }

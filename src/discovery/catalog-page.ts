@@ -12,6 +12,7 @@
 import { z } from 'zod'
 import { type Capability, capabilitySchema } from './descriptor.ts'
 import { canonicalEncode, decodeMsgpack, sha256 } from '../util/canonical.ts'
+import { KithError } from '../util/errors.ts'
 
 /** Largest page accepted or produced, encoded. */
 export const MAX_PAGE_BYTES = 16 * 1024
@@ -25,7 +26,10 @@ const PAGE_OVERHEAD = 512
 /** Why a page was refused; each reason has its own counter. */
 export type PageRejectReason = 'oversize' | 'malformed' | 'digest_mismatch' | 'foreign' | 'count_mismatch'
 
-export class PageError extends Error {
+/** A catalog page or summary from a peer that kith refuses; `reason` says why. */
+export class PageError extends KithError {
+  static override readonly code = 'bad_catalog_page'
+  static override readonly status = 502
   readonly reason: PageRejectReason
   constructor(reason: PageRejectReason, message: string) {
     super(message)

@@ -15,6 +15,7 @@ import { z } from 'zod'
 import { canonicalEncode, sha256 } from '../util/canonical.ts'
 import type { CatalogInfo } from './summary.ts'
 import { decodeChecked } from '../util/bounded-decode.ts'
+import { KithError } from '../util/errors.ts'
 
 export const DESCRIPTOR_VERSION = 1
 /** Largest descriptor accepted or produced, encoded. */
@@ -100,7 +101,10 @@ export type Descriptor = Omit<z.output<typeof descriptorSchema>, 'v'> & {
 /** Why a descriptor was refused; each reason has its own counter. */
 export type RejectReason = 'oversize' | 'malformed' | 'bad_signature' | 'stale_seq' | 'expired' | 'clock_skew'
 
-export class DescriptorError extends Error {
+/** A descriptor that cannot be used (a peer's, or ours grown too large); `reason` says why. */
+export class DescriptorError extends KithError {
+  static override readonly code = 'bad_descriptor'
+  static override readonly status = 502
   readonly reason: RejectReason
   constructor(reason: RejectReason, message: string) {
     super(message)

@@ -18,6 +18,7 @@ import {
 import { TokenBuckets } from '../util/token-bucket.ts'
 import type { DescriptorStore, Vouch } from './store.ts'
 import { BoundedMap } from '../util/bounded-map.ts'
+import { KithError } from '../util/errors.ts'
 
 export interface IntakeInit {
   /** bodies remembered as verified (digest and signature) */
@@ -72,7 +73,9 @@ export interface IntakeCounters {
 export const INTAKE_DEFAULTS = { verifiedCacheSize: 1024, verifyRatePerSec: 50, verifyBurst: 200 }
 
 /** The error for a body that is not the one its notice announced: the sender served something else. */
-export class DigestMismatchError extends Error {
+export class DigestMismatchError extends KithError {
+  static override readonly code = 'digest_mismatch'
+  static override readonly status = 502
   constructor() {
     super('body does not match the announced digest')
     this.name = 'DigestMismatchError'

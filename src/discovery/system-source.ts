@@ -6,6 +6,7 @@ import { availableParallelism, freemem, loadavg } from 'node:os'
 import type { Logger } from '../util/logger.ts'
 import { silentLogger } from '../util/logger.ts'
 import type { Reading, StateSource } from './sampler.ts'
+import { KithError } from '../util/errors.ts'
 
 export const SOURCE_DEFAULTS = Object.freeze({
   callTimeoutMs: 1500,
@@ -32,7 +33,9 @@ export interface SystemStateSourceInit {
   si?: SystemInfo
 }
 
-export class SampleTimeoutError extends Error {
+/** A system reading (battery, load, temperature) that did not come in time. */
+export class SampleTimeoutError extends KithError {
+  static override readonly code = 'sample_timeout'
   constructor(what: string, ms: number) {
     super(`${what} took longer than ${ms} ms`)
     this.name = 'SampleTimeoutError'

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { stateSchema } from './descriptor.ts'
 import { decodeBounded } from '../util/bounded-decode.ts'
 import { encodeMsgpack } from '../util/canonical.ts'
+import { KithError } from '../util/errors.ts'
 
 export const ANNOUNCE_TOPIC = 'kith/announce/1'
 /** The full-body flooding baseline; only for benchmarks (`discovery.mode: flood`). */
@@ -65,7 +66,10 @@ export type Announce = z.output<typeof announceSchema>
 export type PullRequest = z.output<typeof pullSchema>
 export type CatalogRequest = z.output<typeof catalogRequestSchema>
 
-export class WireError extends Error {
+/** A discovery message from a peer that kith refuses. */
+export class WireError extends KithError {
+  static override readonly code = 'bad_message'
+  static override readonly status = 502
   /** `oversize` or `malformed`, what the refusal is counted under */
   readonly reason: 'oversize' | 'malformed'
   constructor(message: string, reason: 'oversize' | 'malformed' = 'malformed') {

@@ -8,6 +8,7 @@ import type { Capability } from '../discovery/descriptor.ts'
 import type { CapabilityIndex, Intent, Match } from '../discovery/matcher/index.ts'
 import type { Candidate } from './providers.ts'
 import type { TaskClient } from './task-client.ts'
+import { RequestTimeoutError } from './task-errors.ts'
 import type { TaskReply, TaskStatus } from './task-wire.ts'
 
 export type { Candidate } from './providers.ts'
@@ -249,8 +250,7 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         passed = answer.status === 'ok' && challenge.check(answer.output)
         if (answer.status !== 'ok') why = `answered ${answer.status}`
       } catch (err) {
-        why =
-          (err as Error).name === 'RequestTimeoutError' ? 'late' : `unreachable: ${(err as Error).message}`
+        why = err instanceof RequestTimeoutError ? 'late' : `unreachable: ${(err as Error).message}`
       }
       if (!passed) {
         reject({ name: 'canary', result: 'fail', peer: candidate.peer, reason: why })
@@ -283,13 +283,13 @@ export async function delegate(c: DelegateComponents, request: DelegateRequest):
         ? await c.runLocal(candidate.capability.id, request.input, left, request.signal)
         : await call(request.input, left, taskId)
     } catch (err) {
-      const name = (err as Error).name
-      const status = name === 'RequestTimeoutError' ? 'timeout' : 'unreachable'
+      const status = err instanceof RequestTimeoutError ? 'timeout' : 'unreachable'
       attempts.push({
         peer: candidate.peer,
         local: candidate.local,
         status,
-        error: { code: name, message: (err as Error).message },
+        // the class name, as attempts have always reported it (RequestTimeoutError, a libp2p dial error)
+        error: { code: (err as Error).name, message: (err as Error).message },
         ms: performance.now() - started,
       })
       report(c, candidate, status)

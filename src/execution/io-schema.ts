@@ -11,11 +11,15 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import { Ajv2019 } from 'ajv/dist/2019.js'
 import { Ajv2020 } from 'ajv/dist/2020.js'
+import { KithError } from '../util/errors.ts'
 
 /** undefined when `value` is valid; else why not, as ajv words it (`input/x must be number`) */
 export type SchemaCheck = (value: unknown) => string | undefined
 
-export class SchemaError extends Error {
+/** A capability's input or output JSON Schema that cannot be compiled. */
+export class SchemaError extends KithError {
+  static override readonly code = 'bad_schema'
+  static override readonly status = 400
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)
     this.name = 'SchemaError'

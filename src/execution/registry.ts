@@ -8,6 +8,7 @@ import type { CapabilityConfig } from '../config/index.ts'
 import type { Capability } from '../discovery/descriptor.ts'
 import { SchemaCompiler, SchemaError, type SchemaCheck } from './io-schema.ts'
 import { sha256Hex } from '../util/canonical.ts'
+import { KithError } from '../util/errors.ts'
 
 /** Largest script source accepted. */
 export const MAX_SCRIPT_BYTES = 256 * 1024
@@ -21,12 +22,13 @@ export interface RunContext {
 /** Runs one invocation; resolves with the output or rejects with a {@link TaskFailure}. */
 export type CapabilityRunner = (input: unknown, signal: AbortSignal, context?: RunContext) => Promise<unknown>
 
-export class TaskFailure extends Error {
-  readonly code: string
+/** A capability's run failed; `code` is what the task's result reports (`bad_input`, `device_offline`, …). */
+export class TaskFailure extends KithError {
+  static override readonly code = 'task_failed'
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'TaskFailure'
-    this.code = code
   }
 }
 

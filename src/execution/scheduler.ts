@@ -7,12 +7,14 @@
 import { availableParallelism } from 'node:os'
 import type { Logger } from '../util/logger.ts'
 import { silentLogger } from '../util/logger.ts'
+import { KithError } from '../util/errors.ts'
 
 export const SCHEDULER_DEFAULTS = Object.freeze({ maxQueue: 16, loadShedAt: 0.8, graceMs: 1000 })
 
 /** Refused for lack of capacity; the requester should try another provider. */
-export class BusyError extends Error {
-  static readonly code = 'ERR_BUSY'
+export class BusyError extends KithError {
+  static override readonly code = 'busy'
+  static override readonly status = 503
   constructor(message = 'the node is busy') {
     super(message)
     this.name = 'BusyError'
@@ -20,8 +22,9 @@ export class BusyError extends Error {
 }
 
 /** The task's deadline passed before it finished (or before it started). */
-export class TimeoutError extends Error {
-  static readonly code = 'ERR_TASK_TIMEOUT'
+export class TimeoutError extends KithError {
+  static override readonly code = 'timeout'
+  static override readonly status = 504
   constructor(message = 'the task missed its deadline') {
     super(message)
     this.name = 'TimeoutError'
@@ -29,8 +32,9 @@ export class TimeoutError extends Error {
 }
 
 /** The scheduler stopped while the task was running. */
-export class SchedulerStoppedError extends Error {
-  static readonly code = 'ERR_SCHEDULER_STOPPED'
+export class SchedulerStoppedError extends KithError {
+  static override readonly code = 'scheduler_stopped'
+  static override readonly status = 503
   constructor(message = 'the scheduler stopped') {
     super(message)
     this.name = 'SchedulerStoppedError'

@@ -23,20 +23,10 @@ import {
   type TaskReply,
   type TaskRequestBody,
 } from './task-wire.ts'
+import { hasErrorName } from '../util/errors.ts'
+import { ConnectionLostError, RequestTimeoutError } from './task-errors.ts'
 
-export class ConnectionLostError extends Error {
-  constructor(message = 'the connection to the provider was lost') {
-    super(message)
-    this.name = 'ConnectionLostError'
-  }
-}
-
-export class RequestTimeoutError extends Error {
-  constructor(message = 'the provider did not answer before the deadline') {
-    super(message)
-    this.name = 'RequestTimeoutError'
-  }
-}
+export { ConnectionLostError, RequestTimeoutError }
 
 export interface TaskCall {
   cap: string
@@ -200,8 +190,7 @@ export class TaskClient {
     } catch (err) {
       // libp2p handed out a connection that is closing (its muxer went first): drop it and dial afresh,
       // once, rather than fail every task to this peer until the close completes
-      const name = (err as Error).name
-      if (name !== 'ConnectionClosedError' && name !== 'ConnectionClosingError') throw err
+      if (!hasErrorName(err, 'ConnectionClosedError', 'ConnectionClosingError')) throw err
       this.#log.debug({ peer: peer.toString() }, 'task dial met a closing connection; dialling again')
       for (const c of this.#host.getConnections(peer)) c.abort(err as Error)
       stream = await this.#host.dialProtocol(peer, TASK_PROTOCOL, { signal })

@@ -24,9 +24,12 @@ import {
   type TaskRequest,
   verifyRequest,
 } from './task-wire.ts'
+import { KithError } from '../util/errors.ts'
 
 /** A task stream sat idle, with nothing in flight, for the idle timeout. */
-export class IdleStreamError extends Error {
+export class IdleStreamError extends KithError {
+  static override readonly code = 'idle_stream'
+  static override readonly status = 408
   constructor(message = 'the task stream was idle') {
     super(message)
     this.name = 'IdleStreamError'

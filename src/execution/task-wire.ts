@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import type { SignatureVerifier } from '../discovery/descriptor.ts'
 import { canonicalEncode, decodeMsgpack, encodeMsgpack } from '../util/canonical.ts'
+import { KithError } from '../util/errors.ts'
 
 export const TASK_PROTOCOL = '/kith/task/1.0.0'
 /** Largest frame either side accepts: the input cap plus room for the envelope. */
@@ -82,12 +83,14 @@ export function decodeFrameLength(data: { byteLength: number; get(index: number)
   throw PREFIX_INCOMPLETE
 }
 
-export class FrameError extends Error {
-  readonly code: string
+/** A task frame kith refuses; `code` says why (`too_large`, `malformed`, `bad_signature`). */
+export class FrameError extends KithError {
+  static override readonly code = 'bad_frame'
+  static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'FrameError'
-    this.code = code
   }
 }
 

@@ -4,14 +4,16 @@
  * error for it is a paragraph with a stack inside, so its listen failures are read out of that paragraph.
  * The original error stays as `cause`, for `--debug`.
  */
+import { hasErrorName, KithError } from '../util/errors.ts'
 
 /** A failed start: `code` is `address_in_use` when a port is taken, `start_failed` otherwise. */
-export class NodeStartError extends Error {
-  readonly code: 'address_in_use' | 'start_failed'
+export class NodeStartError extends KithError {
+  static override readonly code = 'start_failed'
+  static override readonly codeVaries = true
+  declare readonly code: 'address_in_use' | 'start_failed'
   constructor(code: NodeStartError['code'], message: string, options?: ErrorOptions) {
-    super(message, options)
+    super(message, { ...options, code })
     this.name = 'NodeStartError'
-    this.code = code
   }
 }
 
@@ -39,7 +41,7 @@ function addressInUse(err: unknown): boolean {
 export function startFailure(err: unknown): NodeStartError {
   if (err instanceof NodeStartError) return err
   if (!(err instanceof Error)) return new NodeStartError('start_failed', String(err))
-  if (err.name === 'UnsupportedListenAddressesError') {
+  if (hasErrorName(err, 'UnsupportedListenAddressesError')) {
     const failed = FAILED_ADDRESS.exec(err.message)
     if (failed != null) {
       const [, address, reason = ''] = failed

@@ -9,6 +9,7 @@ import { disguiseScenario } from './disguise-scenario.ts'
 import { driftScenario } from './drift-scenario.ts'
 import { scaleScenario } from './scale-scenario.ts'
 import { sybilScenario } from './sybil-scenario.ts'
+import { EXIT, KithError } from '../util/errors.ts'
 
 export { STRATEGIES, type Strategy, type SybilScenario } from './sybil-scenario.ts'
 export type { DriftScenario } from './drift-scenario.ts'
@@ -23,7 +24,11 @@ export const scenarioSchema = z.discriminatedUnion('kind', [
 ])
 export type Scenario = z.output<typeof scenarioSchema>
 
-export class ScenarioError extends Error {
+/** A scenario file with problems, each as "path: message". */
+export class ScenarioError extends KithError {
+  static override readonly code = 'bad_scenario'
+  static override readonly status = 400
+  static override readonly exitCode = EXIT.config
   constructor(message: string) {
     super(message)
     this.name = 'ScenarioError'

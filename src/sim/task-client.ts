@@ -5,6 +5,7 @@
  * simulator, so delegation's continuations run before virtual time moves on.
  */
 import type { TaskClient } from '../execution/task-client.ts'
+import { RequestTimeoutError } from '../execution/task-errors.ts'
 import type { TaskReply } from '../execution/task-wire.ts'
 import type { Simulator } from './clock.ts'
 import type { Network } from './network.ts'
@@ -40,9 +41,7 @@ export function simTaskClient(init: SimClientInit): TaskClient {
         sim.wake()
         fn()
       }
-      sim.after(task.timeoutMs, () =>
-        settle(() => reject(Object.assign(new Error('no answer in time'), { name: 'RequestTimeoutError' }))),
-      )
+      sim.after(task.timeoutMs, () => settle(() => reject(new RequestTimeoutError('no answer in time'))))
       if (provider === undefined) return
       net.send(self, provider.index, 'task', TASK_BYTES, () => {
         const output = provider.answer(task.cap, (task.input as { x: number }).x)

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { KithError } from '../util/errors.ts'
 
 export type Database = DatabaseSync
 
@@ -60,8 +61,9 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;`,
 ]
 
-export class DatabaseVersionError extends Error {
-  static readonly code = 'ERR_DATABASE_VERSION'
+/** The database was written by a newer kith: this one would misread it, so it refuses to open it. */
+export class DatabaseVersionError extends KithError {
+  static override readonly code = 'database_too_new'
   constructor(file: string, found: number) {
     super(
       `${file}: schema version ${found} is newer than this kith understands (${MIGRATIONS.length}); upgrade kith`,

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, startCli, tempDir } from '../helpers.ts'
+import { apiJson, runCli, startCli, tempDir, waitFor } from '../helpers.ts'
 
 let dir: string
 let config: string
@@ -94,9 +94,14 @@ describe('tasks end to end', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ capability: 'spin', input: { ms: 20_000 }, timeoutMs: 30_000 }),
     }).catch(() => undefined)
-    // the script spins in a sandbox worker; give it a moment to be journalled (queued or running both
-    // count as in flight), then crash
-    await new Promise((r) => setTimeout(r, 1_500))
+    // the script spins in a sandbox worker; once the journal lists it in flight (queued or running), crash
+    await waitFor('the spin to be journalled in flight', async () => {
+      const { tasks } = await apiJson<{ tasks: Array<{ status: string; cap: string }> }>(
+        node.ready.api,
+        '/v1/tasks?limit=10',
+      )
+      return tasks.some((t) => t.cap === 'spin' && (t.status === 'queued' || t.status === 'running'))
+    })
     await node.stop('SIGKILL')
     await pending
 

@@ -15,7 +15,6 @@
  *   config file holding the API token, or a world-readable token file, is refused too.
  */
 import { chmod, mkdir } from 'node:fs/promises'
-import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
@@ -25,6 +24,7 @@ import { createNode, type KithNode } from '../../src/node/node.ts'
 import { silentLogger } from '../../src/util/logger.ts'
 import { runCli, tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
+import { LAN_IP, skipWithout } from '../system.ts'
 
 const TRIALS = 100
 /** the endpoints DESIGN.md's Contract names */
@@ -41,11 +41,6 @@ const CONTRACT_ROUTES = [
   'POST /mcp',
 ]
 const TOKEN = 'a-token-of-well-over-sixteen-characters'
-
-/** The machine's own IPv4 address on a non-loopback interface, if it has one. */
-const LAN_IP = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a != null && a.family === 'IPv4' && !a.internal)?.address
 
 let root: string
 let cleanup: () => Promise<void>
@@ -306,8 +301,8 @@ describe('the HTTP API beyond loopback', () => {
     expect(Object.keys(found)).toEqual(expect.arrayContaining(CONTRACT_ROUTES))
   }
 
-  it.skipIf(LAN_IP === undefined)(
-    `answers 401 to every route but the open ones without the token, on this machine's own address (${LAN_IP ?? 'none: no non-loopback IPv4 interface, skipped'})`,
+  it.skipIf(skipWithout('lan-address'))(
+    `answers 401 to every route but the open ones without the token, on this machine's own address (${LAN_IP ?? 'none'})`,
     async () => {
       const n = await apiNode('api-lan', `${LAN_IP}:0`)
       expect(n.apiUrl).toMatch(new RegExp(`^http://${LAN_IP?.replace(/\./g, '\\.')}:\\d+$`))

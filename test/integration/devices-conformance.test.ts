@@ -39,107 +39,118 @@ describe('conformance fixtures', () => {
   })
 })
 
-describe.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, f) => {
-  it.skipIf(f.pending != null)(
-    'imports, publishes what Home Assistant publishes, and reads the state reply',
-    async () => {
+// a pending fixture is a known limitation, and checked as one: the import still refuses part of it and counts
+// why; once kith takes the whole fixture this fails, and its `pending` note goes
+for (const f of fixtures.filter((x) => x.pending != null)) {
+  describe(f.name, () => {
+    it(`still refuses part of it, as its pending note says: ${f.pending}`, async () => {
       const { broker, bridge } = await hub(cleanups)
       const device = await client(broker.url)
-      for (const m of f.availability ?? [])
+      for (const m of [...(f.availability ?? []), ...f.discovery])
         await device.publishAsync(m.topic, text(m.payload), { retain: true, qos: 1 })
-      for (const m of f.discovery)
-        await device.publishAsync(m.topic, text(m.payload), { retain: true, qos: 1 })
+      await waitFor(`${f.name}: a refusal counted`, () => Object.keys(bridge.rejected).length > 0, 10_000)
+      for (const reason of Object.keys(bridge.rejected)) expect(f.pending, reason).toContain(reason)
+    })
+  })
+}
 
-      const parts = [...f.actions.map((a) => a.part), ...f.readings.map((r) => r.part)]
-      let id = ''
-      await waitFor(
-        `${f.name}: imported with ${parts.join(', ')}`,
-        () => {
-          const d = bridge.devices().find((x) => parts.every((p) => x.capabilities.includes(`${x.id}.${p}`)))
-          id = d?.id ?? ''
-          return d != null
-        },
-        10_000,
-      ).catch((err: Error) => {
-        const offered = bridge.devices().flatMap((d) => d.capabilities)
-        throw new Error(
-          `${err.message}; offered: ${offered.join(', ')}; refused: ${JSON.stringify(bridge.rejected)}`,
-        )
+const ready = fixtures.filter((f) => f.pending == null)
+describe.each(ready.map((f) => [f.name, f] as const))('%s', (_name, f) => {
+  it('imports, publishes what Home Assistant publishes, and reads the state reply', async () => {
+    const { broker, bridge } = await hub(cleanups)
+    const device = await client(broker.url)
+    for (const m of f.availability ?? [])
+      await device.publishAsync(m.topic, text(m.payload), { retain: true, qos: 1 })
+    for (const m of f.discovery) await device.publishAsync(m.topic, text(m.payload), { retain: true, qos: 1 })
+
+    const parts = [...f.actions.map((a) => a.part), ...f.readings.map((r) => r.part)]
+    let id = ''
+    await waitFor(
+      `${f.name}: imported with ${parts.join(', ')}`,
+      () => {
+        const d = bridge.devices().find((x) => parts.every((p) => x.capabilities.includes(`${x.id}.${p}`)))
+        id = d?.id ?? ''
+        return d != null
+      },
+      10_000,
+    ).catch((err: Error) => {
+      const offered = bridge.devices().flatMap((d) => d.capabilities)
+      throw new Error(
+        `${err.message}; offered: ${offered.join(', ')}; refused: ${JSON.stringify(bridge.rejected)}`,
+      )
+    })
+    expect(bridge.rejected, 'no config or entity refused').toEqual({})
+
+    const spy = await client(broker.url)
+    const seen: { topic: string; payload: string }[] = []
+    spy.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }))
+    const commandTopics = [
+      ...new Set(f.actions.flatMap((a) => [a.expect, ...(a.also ?? [])].map((m) => m.topic))),
+    ]
+    if (commandTopics.length > 0) await spy.subscribeAsync(commandTopics, { qos: 1 })
+
+    for (const a of f.actions) {
+      seen.length = 0
+      const ctrl = new AbortController()
+      const run = bridge.run(`${id}.${a.part}`, a.input, { task: `t-${a.part}` }, ctrl.signal)
+      let failed: Error | undefined
+      run.catch((err: Error) => {
+        failed = err
       })
-      expect(bridge.rejected, 'no config or entity refused').toEqual({})
-
-      const spy = await client(broker.url)
-      const seen: { topic: string; payload: string }[] = []
-      spy.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }))
-      const commandTopics = [
-        ...new Set(f.actions.flatMap((a) => [a.expect, ...(a.also ?? [])].map((m) => m.topic))),
-      ]
-      if (commandTopics.length > 0) await spy.subscribeAsync(commandTopics, { qos: 1 })
-
-      for (const a of f.actions) {
-        seen.length = 0
-        const ctrl = new AbortController()
-        const run = bridge.run(`${id}.${a.part}`, a.input, { task: `t-${a.part}` }, ctrl.signal)
-        let failed: Error | undefined
-        run.catch((err: Error) => {
-          failed = err
-        })
-        const wanted = [a.expect, ...(a.also ?? [])]
-        const published = () => wanted.every((w) => seen.some((m) => m.topic === w.topic))
-        await waitFor(
-          `${f.name}: ${a.part} publishes on ${wanted.map((w) => w.topic).join(', ')}`,
-          () => failed != null || published(),
-        )
-        if (failed != null && !published())
-          throw new Error(`${f.name}: ${a.part} ${JSON.stringify(a.input)} failed: ${failed.message}`)
-        for (const w of wanted) {
-          const sent = seen.find((m) => m.topic === w.topic) as { topic: string; payload: string }
-          expect(
-            comparable(sent.payload),
-            `${f.name}: ${a.part} ${JSON.stringify(a.input)} on ${w.topic} (HA: ${a.ha.service})`,
-          ).toEqual(comparable(text(w.payload)))
-        }
-        for (const m of a.reply ?? []) await device.publishAsync(m.topic, text(m.payload), { qos: 1 })
-        const result = (await run) as { confirmed: boolean }
-        expect(result.confirmed, `${f.name}: ${a.part} confirmed`).toBe(a.confirmed)
+      const wanted = [a.expect, ...(a.also ?? [])]
+      const published = () => wanted.every((w) => seen.some((m) => m.topic === w.topic))
+      await waitFor(
+        `${f.name}: ${a.part} publishes on ${wanted.map((w) => w.topic).join(', ')}`,
+        () => failed != null || published(),
+      )
+      if (failed != null && !published())
+        throw new Error(`${f.name}: ${a.part} ${JSON.stringify(a.input)} failed: ${failed.message}`)
+      for (const w of wanted) {
+        const sent = seen.find((m) => m.topic === w.topic) as { topic: string; payload: string }
+        expect(
+          comparable(sent.payload),
+          `${f.name}: ${a.part} ${JSON.stringify(a.input)} on ${w.topic} (HA: ${a.ha.service})`,
+        ).toEqual(comparable(text(w.payload)))
       }
+      for (const m of a.reply ?? []) await device.publishAsync(m.topic, text(m.payload), { qos: 1 })
+      const result = (await run) as { confirmed: boolean }
+      expect(result.confirmed, `${f.name}: ${a.part} confirmed`).toBe(a.confirmed)
+    }
 
-      for (const r of f.readings) {
-        for (const m of r.reply ?? []) await device.publishAsync(m.topic, text(m.payload), { qos: 1 })
-        await waitFor(
-          `${f.name}: ${r.part} reads ${JSON.stringify(r.value)}`,
-          () => {
-            const reading = bridge.read(`${id}.${r.part}`)
-            return reading != null && JSON.stringify(reading.value) === JSON.stringify(r.value)
-          },
-          5_000,
-        ).catch(() => undefined)
-        expect(bridge.read(`${id}.${r.part}`)?.value, `${f.name}: ${r.part}`).toEqual(r.value)
-      }
+    for (const r of f.readings) {
+      for (const m of r.reply ?? []) await device.publishAsync(m.topic, text(m.payload), { qos: 1 })
+      await waitFor(
+        `${f.name}: ${r.part} reads ${JSON.stringify(r.value)}`,
+        () => {
+          const reading = bridge.read(`${id}.${r.part}`)
+          return reading != null && JSON.stringify(reading.value) === JSON.stringify(r.value)
+        },
+        5_000,
+      ).catch(() => undefined)
+      expect(bridge.read(`${id}.${r.part}`)?.value, `${f.name}: ${r.part}`).toEqual(r.value)
+    }
 
-      // every action kith offers for the device is driven above
-      const spec = importedSpec(f)
-      const driven = new Set(f.actions.map((a) => a.part))
-      expect(
-        spec.actions.map((a) => a.id).filter((a) => !driven.has(a)),
-        `${f.name}: actions not driven`,
-      ).toEqual([])
+    // every action kith offers for the device is driven above
+    const spec = importedSpec(f)
+    const driven = new Set(f.actions.map((a) => a.part))
+    expect(
+      spec.actions.map((a) => a.id).filter((a) => !driven.has(a)),
+      `${f.name}: actions not driven`,
+    ).toEqual([])
 
-      // what the import could not map is counted with a reason, never dropped: the same configs through an
-      // importer of their own give the device's report, which must list the options the fixture names
-      const report = spec.unmapped
-      const reasons = ['not_supported', 'partly', 'display_only', 'not_mapped', 'bad_value']
-      for (const o of report?.options ?? []) {
-        expect(reasons, `${f.name}: ${o.option}`).toContain(o.reason)
-        expect(o.detail.length, `${f.name}: ${o.option} says why`).toBeGreaterThan(0)
-      }
-      const counted = Object.values(report?.counts ?? {}).reduce((a, b) => a + b, 0)
-      expect(counted).toBeGreaterThanOrEqual(report?.options.length ?? 0)
-      for (const [option, reason] of Object.entries(f.unmapped ?? {})) {
-        const found = report?.options.find((o) => o.option === option)
-        expect(found?.reason, `${f.name}: ${option} counted as ${reason}`).toBe(reason)
-      }
-    },
-    30_000,
-  )
+    // what the import could not map is counted with a reason, never dropped: the same configs through an
+    // importer of their own give the device's report, which must list the options the fixture names
+    const report = spec.unmapped
+    const reasons = ['not_supported', 'partly', 'display_only', 'not_mapped', 'bad_value']
+    for (const o of report?.options ?? []) {
+      expect(reasons, `${f.name}: ${o.option}`).toContain(o.reason)
+      expect(o.detail.length, `${f.name}: ${o.option} says why`).toBeGreaterThan(0)
+    }
+    const counted = Object.values(report?.counts ?? {}).reduce((a, b) => a + b, 0)
+    expect(counted).toBeGreaterThanOrEqual(report?.options.length ?? 0)
+    for (const [option, reason] of Object.entries(f.unmapped ?? {})) {
+      const found = report?.options.find((o) => o.option === option)
+      expect(found?.reason, `${f.name}: ${option} counted as ${reason}`).toBe(reason)
+    }
+  }, 30_000)
 })

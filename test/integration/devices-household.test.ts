@@ -9,6 +9,7 @@ import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
+import { configSchema } from '../../src/config/index.ts'
 import type { DeviceSummary } from '../../src/devices/bridge.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../brokers.ts'
@@ -212,7 +213,7 @@ describe('a household under bad input', () => {
       60_000,
     )
     expect(n.devices.link?.counters.rateLimited).toBeGreaterThan(0)
-    expect(devicesOf(n).length).toBeLessThanOrEqual(256)
+    expect(devicesOf(n).length).toBeLessThanOrEqual(configSchema.parse({}).mqtt.discovery.maxDevices)
     // the household still answers
     await driveEach(
       n,

@@ -14,6 +14,7 @@ import type { KithNode } from '../../src/node/node.ts'
 import { startMosquitto } from '../brokers.ts'
 import { apiJson, ROOT, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
+import { skipWithout } from '../system.ts'
 
 interface Fixture {
   discovery: { topic: string; payload: unknown }[]
@@ -159,16 +160,20 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
     await driveAll(n, tasmota, true)
   }, 120_000)
 
-  it('through mosquitto, with kith started after the devices announced themselves (retained)', async () => {
-    const { dir, cleanup } = await tempDir()
-    cleanups.push(cleanup)
-    const broker = await startMosquitto(dir)
-    cleanups.push(() => broker.stop())
-    const tasmota = await virtualTasmota(broker.url)
-    for (const [name, id] of DEVICES) await tasmota.announce(relabel(name, id))
-    const n = await node([`mqtt: { broker: '${broker.url}' }`])
-    await driveAll(n, tasmota, false)
-  }, 120_000)
+  it.skipIf(skipWithout('mosquitto'))(
+    'through mosquitto, with kith started after the devices announced themselves (retained)',
+    async () => {
+      const { dir, cleanup } = await tempDir()
+      cleanups.push(cleanup)
+      const broker = await startMosquitto(dir)
+      cleanups.push(() => broker.stop())
+      const tasmota = await virtualTasmota(broker.url)
+      for (const [name, id] of DEVICES) await tasmota.announce(relabel(name, id))
+      const n = await node([`mqtt: { broker: '${broker.url}' }`])
+      await driveAll(n, tasmota, false)
+    },
+    120_000,
+  )
 
   it('a device announced natively and in Home Assistant’s format (SetOption19) is one device; the other is counted', async () => {
     const n = await node()

@@ -12,9 +12,7 @@ import { loadConfig } from '../../src/config/index.ts'
 import { loadIdentity } from '../../src/connectivity/identity.ts'
 import { systemdUnit } from '../../src/cli/systemd-unit.ts'
 import { type CliResult, cleanEnv, CLI, ROOT, runCli, tempDir } from '../helpers.ts'
-import { skipWithout } from '../system.ts'
-
-const NOBODY = 65534
+import { NOBODY, skipWithout } from '../system.ts'
 
 /** The CLI as another user (nobody), to see what it does without root. */
 function runCliAs(uid: number, args: string[]): Promise<CliResult> {
@@ -180,24 +178,15 @@ describe('kith install --systemd --root', () => {
   })
 })
 
-describe('kith install --systemd without root', () => {
-  let nobodyCanRun = true
-  beforeAll(() => {
-    // as root, these run as nobody, which needs to be able to read the checkout
-    if (process.getuid?.() === 0)
-      nobodyCanRun =
-        spawnSync(process.execPath, [CLI, '--version'], { uid: NOBODY, gid: NOBODY }).status === 0
-  })
-
-  it('refuses, and says how to go on', async (ctx) => {
-    if (!nobodyCanRun) ctx.skip()
+// as root, these run as nobody, which needs to be able to read the checkout
+describe.skipIf(skipWithout('nobody'))('kith install --systemd without root', () => {
+  it('refuses, and says how to go on', async () => {
     const res = await runCliUnprivileged(['install', '--systemd', '--binary', dummy])
     expect(res.code).toBe(1)
     expect(res.stderr).toMatch(/needs root: run it with sudo, or add --dry-run/)
   })
 
-  it('--dry-run prints the plan and changes nothing', async (ctx) => {
-    if (!nobodyCanRun) ctx.skip()
+  it('--dry-run prints the plan and changes nothing', async () => {
     const watched = ['/usr/local/bin/kith', '/etc/kith/kith.yaml', '/etc/systemd/system/kith.service']
     const before = watched.map((p) => existsSync(p))
     const res = await runCliUnprivileged(['install', '--systemd', '--binary', dummy, '--dry-run'])

@@ -7,6 +7,7 @@ import { MqttLink, type MqttLinkInit } from '../../src/devices/mqtt-link.ts'
 import { createLogger } from '../../src/util/logger.ts'
 import { startMosquitto } from '../brokers.ts'
 import { freePort, tempDir } from '../helpers.ts'
+import { skipWithout } from '../system.ts'
 
 const log = createLogger('silent')
 const cleanups: Array<() => Promise<void>> = []
@@ -177,35 +178,38 @@ describe('MQTT link limits', () => {
 })
 
 describe('mosquitto', () => {
-  it('speaks MQTT 5 with mosquitto and reconnects after a restart, delivering what waited', async () => {
-    const { dir, cleanup } = await tempDir()
-    cleanups.push(cleanup)
-    const broker = await startMosquitto(dir)
-    cleanups.push(() => broker.stop())
-    const a = await link(broker.url)
-    const b = await link(broker.url)
-    expect(a.protocolVersion).toBe(5)
-    const got: string[] = []
-    await b.subscribe('q/#', (_t, p) => got.push(String(p)))
-    await a.publish('q/1', 'before')
-    await until(() => got.length === 1)
-    let resubscribed = false
-    b.onConnect((reconnect) => {
-      resubscribed ||= reconnect
-    })
-    await broker.restart()
-    // a publishes at once: it waits in a's outbox until a is back
-    const sent = a.publish('q/2', 'after')
-    await until(() => resubscribed, 30_000)
-    await sent
-    // b's session may not have survived the restart: then only what is published after it subscribed again arrives
-    if (!got.includes('after')) await a.publish('q/3', 'after')
-    // reconnects back off (250 ms doubling, jittered): on a loaded machine the broker may take seconds to return
-    await until(() => got.includes('after'), 30_000).catch((err: Error) => {
-      throw new Error(
-        `${err.message}: got ${JSON.stringify(got)}, a ${a.connected} ${JSON.stringify(a.counters)}, b ${b.connected} ${JSON.stringify(b.counters)}`,
-      )
-    })
-    expect(a.counters.reconnects).toBeGreaterThan(0)
-  })
+  it.skipIf(skipWithout('mosquitto'))(
+    'speaks MQTT 5 with mosquitto and reconnects after a restart, delivering what waited',
+    async () => {
+      const { dir, cleanup } = await tempDir()
+      cleanups.push(cleanup)
+      const broker = await startMosquitto(dir)
+      cleanups.push(() => broker.stop())
+      const a = await link(broker.url)
+      const b = await link(broker.url)
+      expect(a.protocolVersion).toBe(5)
+      const got: string[] = []
+      await b.subscribe('q/#', (_t, p) => got.push(String(p)))
+      await a.publish('q/1', 'before')
+      await until(() => got.length === 1)
+      let resubscribed = false
+      b.onConnect((reconnect) => {
+        resubscribed ||= reconnect
+      })
+      await broker.restart()
+      // a publishes at once: it waits in a's outbox until a is back
+      const sent = a.publish('q/2', 'after')
+      await until(() => resubscribed, 30_000)
+      await sent
+      // b's session may not have survived the restart: then only what is published after it subscribed again arrives
+      if (!got.includes('after')) await a.publish('q/3', 'after')
+      // reconnects back off (250 ms doubling, jittered): on a loaded machine the broker may take seconds to return
+      await until(() => got.includes('after'), 30_000).catch((err: Error) => {
+        throw new Error(
+          `${err.message}: got ${JSON.stringify(got)}, a ${a.connected} ${JSON.stringify(a.counters)}, b ${b.connected} ${JSON.stringify(b.counters)}`,
+        )
+      })
+      expect(a.counters.reconnects).toBeGreaterThan(0)
+    },
+  )
 })

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { Route } from '../../src/api/http.ts'
 import { openApiDocument, openApiPath, withOpenApi } from '../../src/api/openapi.ts'
+import { documentedRoutes } from '../../scripts/docs/http-reference.ts'
 import { taskBody, workflowBody } from '../../src/api/tasks.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { tempDir } from '../helpers.ts'
@@ -133,6 +134,20 @@ describe('GET /openapi.json of a running node', () => {
     expect(body('/v1/workflows')).toEqual(workflow)
     expect(body('/v1/tasks')).toMatchObject({ additionalProperties: false })
     expect(Object.keys((body('/v1/tasks') as { properties: object }).properties)).toContain('capability')
+  })
+
+  it('has the operations docs/http-api.md is generated from, in the same order', () => {
+    const generated = openApiDocument(documentedRoutes(), { version: '0', tokenRequired: true }) as Document
+    const operations = (d: Document) =>
+      Object.entries(d.paths).flatMap(([path, item]) =>
+        Object.entries(item).map(([method, op]) => ({
+          method,
+          path,
+          summary: op.summary,
+          open: op.security,
+        })),
+      )
+    expect(operations(generated)).toEqual(operations(doc))
   })
 
   it('marks open routes as needing no token', () => {

@@ -23,9 +23,10 @@ import {
   type SandboxResult,
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
+import { MAX_ERROR_MESSAGE_CHARS, SANDBOX_DEFAULTS } from '../../src/execution/sandbox/constants.ts'
 import { sandboxInitFromConfig } from '../../src/node/execution.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { tempDir, writeText } from '../helpers.ts'
+import { tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
 /** the deadline of every case that does not set its own; spinning cases get `SPIN_MS` */
@@ -214,7 +215,10 @@ const CASES: Record<string, HostileCase> = {
   'ends output_too_large for a 1 MiB string, without copying it out': {
     source: 'function run() { return "x".repeat(1 << 20) }',
     limits: { maxOutputBytes: 64 * KIB },
-    expect: { code: 'output_too_large', message: `the output is larger than ${64 * KIB} bytes` },
+    expect: {
+      code: 'output_too_large',
+      message: `the output is larger than ${SANDBOX_DEFAULTS.maxHostCallBytes} bytes`,
+    },
   },
   'ends bad_output for a Symbol output': {
     source: 'function run() { return Symbol("s") }',
@@ -341,7 +345,7 @@ const CASES: Record<string, HostileCase> = {
     expect: { code: 'thrown' },
     also: (result) => {
       const { message } = failure(result)
-      expect(message).toBe(`${'N'.repeat(1024)}…: ${'m'.repeat(1024)}…`)
+      expect(message).toBe(`${'N'.repeat(MAX_ERROR_MESSAGE_CHARS)}…: ${'m'.repeat(MAX_ERROR_MESSAGE_CHARS)}…`)
     },
   },
   'ends thrown when run is a getter that throws': {
@@ -360,7 +364,9 @@ const CASES: Record<string, HostileCase> = {
       'async function run() { try { await h.echo("x".repeat(200000)); return "sent" } ' +
       'catch (e) { return e.name + ": " + e.message } }',
     grants: GRANTS,
-    expect: { output: `HostError: the arguments of h.echo are larger than ${64 * KIB} bytes` },
+    expect: {
+      output: `HostError: the arguments of h.echo are larger than ${SANDBOX_DEFAULTS.maxHostCallBytes} bytes`,
+    },
   },
   'ends thrown, before any host call, when a getter of its arguments throws': {
     source: 'function run() { return h.echo({ get x() { throw new Error("getter") } }) }',
@@ -387,7 +393,7 @@ const CASES: Record<string, HostileCase> = {
     expect: {
       output: [
         "HostError: the host function's result is not JSON: Converting circular structure to JSON",
-        `HostError: the host function's result is larger than ${64 * KIB} bytes`,
+        `HostError: the host function's result is larger than ${SANDBOX_DEFAULTS.maxHostCallBytes} bytes`,
         'undefined',
       ],
     },
@@ -581,6 +587,7 @@ describe('sandbox escape battery (the node’s WorkerSandbox)', () => {
       'weak: [typeof WeakRef, typeof FinalizationRegistry, typeof performance] } }'
     const job = { source, deterministic: true, now: 1_700_000_000_000, seed: 7 }
     const first = output(await run(job)) as Record<string, unknown>
+    // the real clock moves on between the two runs: only the fixed one keeps the outputs equal
     await new Promise((resolve) => setTimeout(resolve, 30))
     expect(output(await run(job))).toEqual(first)
     expect(first).toMatchObject({
@@ -717,7 +724,7 @@ describe('hostile script capabilities on a real node', () => {
       ended = performance.now()
       return result
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitFor('the spin to start', () => node.execution.scheduler.running > 0)
     const health = await fetch(`${node.apiUrl}/healthz`)
     const answered = performance.now()
     expect(health.status).toBe(200)
@@ -751,7 +758,7 @@ describe('hostile script capabilities on a real node', () => {
         'HostError: not granted: device.read(42)',
         'HostError: not granted: device.read({"id":"hall.temperature"})',
         'HostError: not granted: device.read("hall.humidity")',
-        `HostError: the arguments of device.read are larger than ${64 * KIB} bytes`,
+        `HostError: the arguments of device.read are larger than ${SANDBOX_DEFAULTS.maxHostCallBytes} bytes`,
         'HostError: not granted: device.read(["hall.temperature"])',
         'TypeError: circular reference',
         null,

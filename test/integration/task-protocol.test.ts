@@ -16,7 +16,7 @@ import {
   TASK_PROTOCOL,
 } from '../../src/execution/task-wire.ts'
 import { silentLogger } from '../../src/util/logger.ts'
-import { tempDir } from '../helpers.ts'
+import { tempDir, waitFor } from '../helpers.ts'
 
 let provider: KithLibp2p
 let requester: KithLibp2p
@@ -24,6 +24,8 @@ let requesterId: Identity
 let server: TaskServer
 let client: TaskClient
 let cleanup: () => Promise<void>
+/** requests the provider's handler has begun */
+let handled = 0
 const verify = createVerifier()
 
 beforeAll(async () => {
@@ -39,6 +41,7 @@ beforeAll(async () => {
   server = new TaskServer(
     provider,
     async (req, signal) => {
+      handled++
       const input = req.input as { sleep?: number; echo?: unknown }
       if (input.sleep != null) {
         await new Promise((resolve) => {
@@ -219,8 +222,9 @@ describe('task protocol', () => {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     await expect(lp.read({ signal: AbortSignal.timeout(3_000) })).rejects.toThrow()
 
+    const before = handled
     const pending = client.call(provider.peerId, { cap: 'echo', input: { sleep: 3_000 }, timeoutMs: 10_000 })
-    await new Promise((r) => setTimeout(r, 100))
+    await waitFor('the request to reach the provider', () => handled > before)
     await requester.hangUp(provider.peerId)
     await expect(pending).rejects.toThrow(ConnectionLostError)
   })

@@ -14,6 +14,7 @@ import {
   loadProfiles,
   type Profile,
 } from '../../src/devices/profile.ts'
+import { compileTemplate } from '../../src/devices/template.ts'
 import type { ActionSpec } from '../../src/devices/types.ts'
 
 interface Message {
@@ -100,18 +101,12 @@ function next(topic: string, test: (m: Message) => boolean = () => true): Promis
 
 const json = (m: Message) => JSON.parse(m.payload) as Record<string, unknown>
 
-/** The template engine, when src/devices/template.ts is there (another part of the device plane). */
-async function render(source: string, ctx: Record<string, unknown>): Promise<string | undefined> {
-  const path = '../../src/devices/template.ts'
-  const mod = (await import(/* @vite-ignore */ path).catch(() => undefined)) as
-    { compileTemplate?: (s: string) => { render(c: object): string } } | undefined
-  return mod?.compileTemplate?.(source).render(ctx)
-}
+/** A profile template rendered by the device plane's engine, as the node renders it. */
+const render = (source: string, ctx: Record<string, unknown>): string => compileTemplate(source).render(ctx)
 
-/** The action's command payload, rendered from its template when the engine is available. */
-async function payloadOf(action: ActionSpec, input: object, task: string, fallback: object): Promise<string> {
-  return (await render(action.payload, { input, task, device: 'test' })) ?? JSON.stringify(fallback)
-}
+/** The action's command payload, rendered from its template. */
+const payloadOf = (action: ActionSpec, input: object, task: string): string =>
+  render(action.payload, { input, task, device: 'test' })
 
 describe('virtual device', () => {
   it('announces itself through Home Assistant discovery with Zigbee2MQTT-style topics', async () => {
@@ -167,16 +162,16 @@ describe('virtual device', () => {
     await next(set.confirm!.topic)
 
     const input = { state: 'ON' }
-    await observer.publishAsync(set.commandTopic, await payloadOf(set, input, 't1', { state: 'ON' }), {
+    await observer.publishAsync(set.commandTopic, payloadOf(set, input, 't1'), {
       qos: 1,
     })
     const confirmed = await next(set.confirm!.topic, (m) => json(m).state === 'ON')
-    const when = await render(set.confirm!.when, {
+    const when = render(set.confirm!.when, {
       input,
       value: confirmed.payload,
       value_json: json(confirmed),
     })
-    if (when != null) expect(when.trim()).toMatch(/^true$/i)
+    expect(when.trim()).toMatch(/^true$/i)
     expect(json(confirmed).power).toBeGreaterThan(0)
 
     // Zigbee2MQTT also takes a bare word on <base>/set
@@ -191,7 +186,7 @@ describe('virtual device', () => {
     expect(set.commandTopic).toBe('kith/garden/set')
     await watch(set.confirm!.topic)
 
-    const on = await payloadOf(set, { state: 'ON' }, 'task-1', { relay: 'ON', task: 'task-1' })
+    const on = payloadOf(set, { state: 'ON' }, 'task-1')
     expect(JSON.parse(on)).toEqual({ relay: 'ON', task: 'task-1' })
     await observer.publishAsync(set.commandTopic, on, { qos: 1 })
     await next(set.confirm!.topic, (m) => json(m).relay === 'ON' && json(m).task === 'task-1')

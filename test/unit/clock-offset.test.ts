@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { ClockOffset, watchClock } from '../../src/discovery/clock-offset.ts'
 
 describe('ClockOffset', () => {
@@ -47,7 +47,7 @@ describe('ClockOffset', () => {
     expect(clock.of('a')).toBeUndefined()
   })
 
-  it('warns once when this node becomes suspect and notes when it agrees again', async () => {
+  it('warns once when this node becomes suspect and notes when it agrees again', () => {
     const now = 10_000_000
     const clock = new ClockOffset({ now: () => now })
     const logged: string[] = []
@@ -55,19 +55,24 @@ describe('ClockOffset', () => {
       warn: (_: object, msg: string) => logged.push(`warn ${msg}`),
       info: (_: object, msg: string) => logged.push(`info ${msg}`),
     }
+    // fake timers: each advance runs the watch's look six times, exactly, whatever the machine's load
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    onTestFinished(() => {
+      vi.useRealTimers()
+    })
     const stop = watchClock(clock, log, { everyMs: 5, now: () => now })
     clock.observe('a', now + 120_000)
     clock.observe('b', now + 120_000)
-    await new Promise((r) => setTimeout(r, 30))
+    vi.advanceTimersByTime(30)
     expect(logged.filter((l) => l.includes("this node's clock"))).toHaveLength(1)
     clock.observe('a', now)
     clock.observe('b', now)
-    await new Promise((r) => setTimeout(r, 30))
+    vi.advanceTimersByTime(30)
     expect(logged.at(-1)).toBe('info clock agrees with peers again')
     // one peer off: a warning about that peer, once within the hour
     clock.observe('c', now + 120_000)
     clock.observe('d', now)
-    await new Promise((r) => setTimeout(r, 30))
+    vi.advanceTimersByTime(30)
     expect(logged.filter((l) => l.includes("a peer's clock"))).toHaveLength(1)
     stop()
   })

@@ -159,7 +159,7 @@ describe('descriptor codec', () => {
       id: `c${i}`,
       description: 'x'.repeat(1000),
     }))
-    expect(() => signDescriptor(unsigned({ caps }), id.sign)).toThrow(/limit is 16384/)
+    expect(() => signDescriptor(unsigned({ caps }), id.sign)).toThrow(`limit is ${MAX_DESCRIPTOR_BYTES}`)
   })
 
   it('rejects a peer id that is not an Ed25519 key', () => {

@@ -12,24 +12,9 @@ import {
   type Profile,
 } from '../../src/devices/profile.ts'
 import { topicProblem } from '../../src/devices/topics.ts'
+import { compileTemplate as compile } from '../../src/devices/template.ts'
 import { DEVICE_ID, PART_ID } from '../../src/devices/types.ts'
 import { tempDir, writeText } from '../helpers.ts'
-
-interface Template {
-  render(ctx: Record<string, unknown>): string
-}
-type Compile = (source: string) => Template
-
-/** The template engine, once src/devices/template.ts exists (another part of the device plane). */
-async function templateEngine(): Promise<Compile | undefined> {
-  const path = '../../src/devices/template.ts'
-  try {
-    const mod = (await import(/* @vite-ignore */ path)) as { compileTemplate?: Compile }
-    return mod.compileTemplate
-  } catch {
-    return undefined
-  }
-}
 
 async function problemsOf(fn: () => unknown): Promise<string[]> {
   try {
@@ -112,15 +97,11 @@ describe('shipped profiles', () => {
     expect(spec.actions[0]!.confirm!.when).toContain('lock_state')
   })
 
-  it('compiles every template with the template engine', async (ctx) => {
-    const compile = await templateEngine()
-    if (compile == null) return ctx.skip()
+  it('compiles every template with the template engine', async () => {
     await expect(loadProfiles([builtinProfileDir()], { checkTemplate: compile })).resolves.toBeDefined()
   })
 
-  it('reads sensor values and availability words from the payloads devices publish', async (ctx) => {
-    const compile = await templateEngine()
-    if (compile == null) return ctx.skip()
+  it('reads sensor values and availability words from the payloads devices publish', async () => {
     const read = (profile: string, sensor: string, state: object) => {
       const s = profiles.get(profile)!.sensors.find((x) => x.id === sensor)!
       return compile(s.value!)
@@ -144,9 +125,7 @@ describe('shipped profiles', () => {
     )
   })
 
-  it('renders command payloads that confirm against the state a device publishes', async (ctx) => {
-    const compile = await templateEngine()
-    if (compile == null) return ctx.skip()
+  it('renders command payloads that confirm against the state a device publishes', async () => {
     const cases: Array<{ profile: string; action: string; input: object; state: object; wrong: object }> = [
       {
         profile: 'smart-plug',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   compileTemplate,
   isTruthy,
+  MAX_RENDERED_BYTES,
   MAX_TEMPLATE_LENGTH,
   pyFloatRepr,
   TemplateError,
@@ -223,7 +224,7 @@ describe('hostile templates', () => {
       expect(err).toBeInstanceOf(TemplateError)
     }
     if (out !== undefined) {
-      expect(out.length).toBeLessThanOrEqual(16 * 1024)
+      expect(out.length).toBeLessThanOrEqual(MAX_RENDERED_BYTES)
       expect(out).not.toMatch(/function|process|=>/)
     }
   })

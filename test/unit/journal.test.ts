@@ -203,8 +203,7 @@ describe('Journal', () => {
     expect(journal.get('a')?.status).toBe('error')
     journal.recordQueued(task('b'), T0)
     journal.deferFinished('b', 'ok', {}, T0 + 1)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(writes.pending).toBe(0)
+    await waitFor('the deferred changes to be committed', () => writes.pending === 0, 5_000)
     expect((db.prepare("SELECT status FROM tasks WHERE id = 'b'").get() as { status: string }).status).toBe(
       'ok',
     )

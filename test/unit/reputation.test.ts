@@ -7,7 +7,11 @@ import { CapabilityIndex, trustFactor } from '../../src/discovery/matcher/index.
 import { createVerifier } from '../../src/discovery/verify.ts'
 import { type Database, openDatabase } from '../../src/store/database.ts'
 import { OpinionBook } from '../../src/trust/reputation/book.ts'
-import { MAX_OPINION_BYTES, REPUTATION_DEFAULTS } from '../../src/trust/reputation/constants.ts'
+import {
+  MAX_OPINION_BYTES,
+  MAX_OPINION_ENTRIES,
+  REPUTATION_DEFAULTS,
+} from '../../src/trust/reputation/constants.ts'
 import {
   createReputation,
   PEER_TOPIC,
@@ -420,9 +424,12 @@ describe('opinion rejection', () => {
       true,
     ],
     [
-      'more than 64 entries',
+      `more than ${MAX_OPINION_ENTRIES} entries`,
       () => {
-        const entries = Array.from({ length: 65 }, (_, i) => ({ peer: `p${i}`, value: 0.01 }))
+        const entries = Array.from({ length: MAX_OPINION_ENTRIES + 1 }, (_, i) => ({
+          peer: `p${i}`,
+          value: 0.01,
+        }))
         return [forge('d', { ...opinion('d', []), entries }), peer('d')]
       },
       'oversize',
@@ -479,9 +486,12 @@ describe('opinion rejection', () => {
       true,
     ],
     [
-      'a caught list of more than 64 peers',
+      `a caught list of more than ${MAX_OPINION_ENTRIES} peers`,
       () => [
-        forge('d', opinion('d', [], { caught: Array.from({ length: 65 }, (_, i) => `p${i}`) })),
+        forge(
+          'd',
+          opinion('d', [], { caught: Array.from({ length: MAX_OPINION_ENTRIES + 1 }, (_, i) => `p${i}`) }),
+        ),
         peer('d'),
       ],
       'oversize',

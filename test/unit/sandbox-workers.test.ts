@@ -10,6 +10,7 @@ import {
   type SandboxResult,
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
+import { MAX_JSON_DEPTH } from '../../src/execution/sandbox/constants.ts'
 
 const WORKER = new URL('../../src/execution/sandbox/worker.ts', import.meta.url)
 const TINY = { source: 'function run(x) { return x + 1 }', input: 41 }
@@ -175,17 +176,20 @@ describe('WorkerSandbox', () => {
     expect(output(await sandbox.run(TINY))).toBe(42)
   })
 
-  it('carries outputs and host call arguments as JSON text, refusing more than 256 levels of nesting', async () => {
+  it(`carries outputs and host call arguments as JSON text, refusing more than ${MAX_JSON_DEPTH} levels of nesting`, async () => {
     const restarts = sandbox.counters.workerRestarts
     const nest = (depth: number) => `let o = []; for (let i = 1; i < ${depth}; i++) o = [o]`
-    const deep = await sandbox.run({ source: `function run() { ${nest(5000)}; return o }` })
+    // the deadline is wall-clock time: on a loaded machine the suite's 300 ms can pass before the check
+    const limits = { timeoutMs: 10_000 }
+    const deep = await sandbox.run({ source: `function run() { ${nest(5000)}; return o }`, limits })
     expect(deep).toMatchObject({
       ok: false,
-      error: { code: 'bad_output', message: 'the output is nested deeper than 256 levels' },
+      error: { code: 'bad_output', message: `the output is nested deeper than ${MAX_JSON_DEPTH} levels` },
     })
     let depth = 0
     const result = await sandbox.run({
-      source: `function run() { ${nest(255)}; return h.depth(o) }`,
+      limits,
+      source: `function run() { ${nest(MAX_JSON_DEPTH - 1)}; return h.depth(o) }`,
       grants: {
         'h.depth': ([value]) => {
           for (let o = value; Array.isArray(o); o = o[0]) depth++
@@ -193,8 +197,8 @@ describe('WorkerSandbox', () => {
         },
       },
     })
-    expect(depth).toBe(255)
-    expect(JSON.stringify(output(result))).toBe('['.repeat(256) + ']'.repeat(256))
+    expect(depth).toBe(MAX_JSON_DEPTH - 1)
+    expect(JSON.stringify(output(result))).toBe('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH))
     expect(sandbox.counters.workerRestarts).toBe(restarts)
   })
 
@@ -234,8 +238,17 @@ describe('WorkerSandbox queue and stop', () => {
   it('stop() terminates every worker: running tasks end aborted, new ones are refused', async () => {
     const sandbox = new WorkerSandbox({ workers: 2, limits: { timeoutMs: 30_000 } })
     await sandbox.start()
-    const running = [sandbox.run({ source: SPIN }), sandbox.run({ source: SPIN })]
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // each task tells the host it runs, then spins: stop() then meets two workers busy in JavaScript
+    let spinning = 0
+    const grants: Record<string, HostFunction> = {
+      'device.started': () => {
+        spinning++
+        return null
+      },
+    }
+    const source = `async function run() { await device.started(); ${SPIN.slice('function run() {'.length)}`
+    const running = [sandbox.run({ source, grants }), sandbox.run({ source, grants })]
+    await vi.waitFor(() => expect(spinning).toBe(2), { timeout: 10_000 })
     const started = performance.now()
     await sandbox.stop()
     expect((await Promise.all(running)).map(failure)).toEqual(['aborted', 'aborted'])
@@ -262,7 +275,11 @@ describe('WorkerSandbox memory', () => {
           Array.from({ length: 30 }, (_, i) => sandbox.run({ source: BOMBS[i % 2]! })),
         )
         expect(new Set(results.map(failure))).toEqual(new Set(['memory']))
-        await new Promise((resolve) => setTimeout(resolve, 500))
+        // a worker that dropped engines is replaced once it has sat idle for recycleIdleMs
+        const recycled = sandbox.counters.workerRecycles
+        await vi.waitFor(() => expect(sandbox.counters.workerRecycles).toBeGreaterThan(recycled), {
+          timeout: 10_000,
+        })
       }
       // every worker dropped engines and then sat idle: each was replaced at least once
       expect(sandbox.counters.workerRecycles).toBeGreaterThanOrEqual(2)
@@ -306,15 +323,21 @@ describe('WorkerSandbox idle workers', () => {
   })
 
   it('keeps warmWorkers running however long they are idle', async () => {
+    // fake timeouts: the idle timers are the pool's own, so advancing them shows every one of them fired
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const sandbox = new WorkerSandbox({ workers: 2, warmWorkers: 1, idleTimeoutMs: 50 })
-    await sandbox.start()
     try {
+      await sandbox.start()
       await Promise.all([sandbox.run(TINY), sandbox.run(TINY)])
-      await vi.waitFor(() => expect(sandbox.counters.workerRetires).toBe(1), { timeout: 10_000 })
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await vi.advanceTimersByTimeAsync(50)
+      expect(sandbox.counters.workerRetires).toBe(1)
+      // six more idle timeouts pass: the warm worker stays
+      await vi.advanceTimersByTimeAsync(300)
+      expect(vi.getTimerCount()).toBe(0)
       expect(sandbox.counters.workerRetires).toBe(1)
       expect(sandbox.counters.workerRestarts).toBe(0)
     } finally {
+      vi.useRealTimers()
       await sandbox.stop()
     }
   })

@@ -9,8 +9,11 @@ import {
   type SandboxJob,
   type SandboxResult,
 } from '../../src/execution/sandbox/index.ts'
+import { MAX_JSON_DEPTH } from '../../src/execution/sandbox/constants.ts'
 
 const MIB = 1024 * 1024
+/** the deepest nesting the sandbox takes in inputs, outputs and host call values */
+const D = MAX_JSON_DEPTH
 
 function failure(result: SandboxResult): { code: string; message: string } {
   if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.output)}`)
@@ -155,21 +158,21 @@ describe('Sandbox', () => {
     expect(failure(await run({ source: 'function run(x) { return x }', input: 1n })).code).toBe('bad_input')
   })
 
-  it('refuses an input, an output or host call arguments nested deeper than 256 levels, and takes 256', async () => {
+  it(`refuses an input, an output or host call arguments nested deeper than ${D} levels, and takes ${D}`, async () => {
     const nested = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth))
     const echo = 'function run(x) { return x }'
-    expect(output(await run({ source: echo, input: nested(256) }))).toEqual(nested(256))
-    expect(failure(await run({ source: echo, input: nested(257) }))).toEqual({
+    expect(output(await run({ source: echo, input: nested(D) }))).toEqual(nested(D))
+    expect(failure(await run({ source: echo, input: nested(D + 1) }))).toEqual({
       code: 'bad_input',
-      message: 'the input is nested deeper than 256 levels',
+      message: `the input is nested deeper than ${D} levels`,
     })
     // brackets inside strings are text, not nesting
     expect(output(await run({ source: echo, input: ['['.repeat(1000), '\\"{'] }))).toHaveLength(2)
     const build = (depth: number) =>
       `function run() { let o = []; for (let i = 1; i < ${depth}; i++) o = [o]; return o }`
-    expect(failure(await run({ source: build(300) }))).toEqual({
+    expect(failure(await run({ source: build(D + 1) }))).toEqual({
       code: 'bad_output',
-      message: 'the output is nested deeper than 256 levels',
+      message: `the output is nested deeper than ${D} levels`,
     })
     const received: unknown[] = []
     const grants: Record<string, HostFunction> = {
@@ -182,12 +185,12 @@ describe('Sandbox', () => {
     const call = (depth: number) =>
       `function run() { let o = []; for (let i = 1; i < ${depth}; i++) o = [o]; ` +
       'try { return h.echo(o) === undefined } catch (e) { return e.name + ": " + e.message } }'
-    expect(output(await run({ source: call(255), grants }))).toBe(false)
-    expect(received).toEqual([nested(255)])
-    expect(output(await run({ source: call(256), grants }))).toBe(
-      'HostError: the arguments of h.echo are nested deeper than 256 levels',
+    expect(output(await run({ source: call(D - 1), grants }))).toBe(false)
+    expect(received).toEqual([nested(D - 1)])
+    expect(output(await run({ source: call(D), grants }))).toBe(
+      `HostError: the arguments of h.echo are nested deeper than ${D} levels`,
     )
-    const deep: Record<string, HostFunction> = { 'h.deep': () => nested(257) }
+    const deep: Record<string, HostFunction> = { 'h.deep': () => nested(D + 1) }
     expect(
       output(
         await run({
@@ -195,7 +198,7 @@ describe('Sandbox', () => {
           grants: deep,
         }),
       ),
-    ).toBe("the host function's result is nested deeper than 256 levels")
+    ).toBe(`the host function's result is nested deeper than ${D} levels`)
     expect(await healthy()).toBe(42)
   })
 

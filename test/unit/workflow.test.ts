@@ -6,6 +6,7 @@ import type { DelegateResult } from '../../src/execution/delegate.ts'
 import {
   BadReferenceError,
   loadWorkflow,
+  MAX_STEPS,
   parseReference,
   parseWorkflow,
   resolveValue,
@@ -228,7 +229,9 @@ steps:
   })
 
   it('caps the number of steps and the shape of ids and values', () => {
-    const many = Array.from({ length: 65 }, (_, i) => `  - { id: s${i}, capability: x }`).join('\n')
+    const many = Array.from({ length: MAX_STEPS + 1 }, (_, i) => `  - { id: s${i}, capability: x }`).join(
+      '\n',
+    )
     expect(problemsOf(`name: w\nsteps:\n${many}\n`)[0]).toMatch(/^wf\.yaml:2: steps: Too big/)
     const bad = problemsOf('name: w\nsteps:\n  - id: Bad Id\n    capability: x\n    budget: 0\n    tier: 4\n')
     expect(bad[0]).toMatch(/^wf\.yaml:3: steps\.0\.id: use 1-32 lowercase letters/)

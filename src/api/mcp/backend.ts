@@ -6,6 +6,7 @@
 import type { Capability } from '../../discovery/descriptor.ts'
 import type { Intent, Match } from '../../discovery/matcher/index.ts'
 import type { TaskRecord } from '../tasks.ts'
+import { KithError } from '../../util/errors.ts'
 
 /** One live descriptor, reduced to what tools are made of. */
 export interface LiveProvider {
@@ -42,11 +43,12 @@ export interface McpBackend {
 }
 
 /** A refusal or failure of the backend that the caller should see as it is (bad workflow, node unreachable). */
-export class BackendError extends Error {
-  readonly code: string
+export class BackendError extends KithError {
+  static override readonly code = 'backend_failed'
+  static override readonly status = 502
+  static override readonly codeVaries = true
   constructor(code: string, message: string) {
-    super(message)
+    super(message, { code })
     this.name = 'BackendError'
-    this.code = code
   }
 }

@@ -206,7 +206,10 @@ export const fixedHandlers: Record<string, Handler> = {
   async get_task(args, ctx) {
     const id = args.id as string
     const task = await guard(ctx.backend.getTask(id), 'the task lookup')
-    if (task == null) return errorResult(`No task ${id} is known to this node.`)
+    if (task == null)
+      return errorResult(`No task ${id} is known to this node.`, {
+        error: { code: 'not_found', message: `no task ${id}` },
+      })
     const status = task.ok === true ? 'ok' : String(task.status ?? 'unknown')
     const who = task.provider != null ? ` on peer ${String(task.provider)}` : ''
     return jsonResult(`task ${id}: ${status}${who}\n${preview(task)}`, task)

@@ -5,6 +5,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { Capability } from '../../discovery/descriptor.ts'
 import type { TaskRecord } from '../tasks.ts'
+import { isKithError, toApiError } from '../../util/errors.ts'
 import { MAX_RESULT_TEXT } from './constants.ts'
 import { tierForRisk } from './tool-shape.ts'
 
@@ -20,6 +21,19 @@ export function errorResult(message: string, structured?: Record<string, unknown
     ...(structured != null ? { structuredContent: structured } : {}),
     isError: true,
   }
+}
+
+/**
+ * A failure as a tool error: its code in the text and, as the API's error body, in `structuredContent`; an
+ * error that is not kith's own keeps its message in the text and is `internal` in the structure.
+ *
+ * @example
+ * failureResult('lamp.on', new BackendError('not_found', 'no provider'))
+ * // text 'lamp.on: not_found: no provider', structuredContent { error: { code: 'not_found', message: 'no provider' } }
+ */
+export function failureResult(prefix: string, err: unknown): CallToolResult {
+  if (isKithError(err)) return errorResult(`${prefix}: ${err.code}: ${err.message}`, toApiError(err).body)
+  return errorResult(`${prefix} failed: ${(err as Error)?.message ?? String(err)}`, toApiError(err).body)
 }
 
 export function jsonResult(text: string, structured: Record<string, unknown>): CallToolResult {

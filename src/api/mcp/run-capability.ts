@@ -9,7 +9,7 @@ import { type SchemaCheck, SchemaCompiler } from '../../execution/io-schema.ts'
 import { BackendError, type McpBackend } from './backend.ts'
 import type { Confirmation } from './confirm.ts'
 import { CALL_GUARD_MS } from './constants.ts'
-import { errorResult, taskResult } from './result.ts'
+import { errorResult, failureResult, taskResult } from './result.ts'
 import { needsConfirmation } from './tool-shape.ts'
 
 const MAX_CACHED_CHECKS = 1000
@@ -120,7 +120,7 @@ export async function runCapability(ctx: RunContext, req: RunCapabilityRequest):
       )
     return taskResult(record, req.capability)
   } catch (err) {
-    if (err instanceof BackendError) return errorResult(`${req.id}: ${err.code}: ${err.message}`)
+    if (err instanceof BackendError) return failureResult(req.id, err)
     throw err
   }
 }

@@ -22,7 +22,7 @@ import { confirmAction, type Elicit } from './confirm.ts'
 import { ELICIT_TIMEOUT_MS, MAX_ARGUMENT_BYTES } from './constants.ts'
 import { fixedHandlers, fixedTools } from './fixed-tools.ts'
 import { guard, InputChecks, runCapability, type RunContext } from './run-capability.ts'
-import { errorResult } from './result.ts'
+import { errorResult, failureResult } from './result.ts'
 
 export interface McpServerInit {
   backend: McpBackend
@@ -102,8 +102,12 @@ export function createMcpServer(init: McpServerInit): Server {
       const fixed = fixedHandlers[name]
       if (fixed != null) {
         const problem = checks.check(FIXED_SCHEMAS.get(name) ?? {}, args)
-        if (problem !== undefined)
-          return errorResult(`Input validation error for ${name}: ${problem.replace(/^input/, 'arguments')}`)
+        if (problem !== undefined) {
+          const arguments_ = problem.replace(/^input/, 'arguments')
+          return errorResult(`Input validation error for ${name}: ${arguments_}`, {
+            error: { code: 'bad_input', message: arguments_ },
+          })
+        }
         return await fixed(args, ctx, snapshot)
       }
       const tool = snapshot.byName.get(name)
@@ -135,9 +139,8 @@ export function createMcpServer(init: McpServerInit): Server {
       })
     } catch (err) {
       if (err instanceof McpError) throw err
-      if (err instanceof BackendError) return errorResult(`${name}: ${err.code}: ${err.message}`)
-      init.log?.error({ err, tool: name }, 'MCP tool call failed')
-      return errorResult(`${name} failed: ${(err as Error).message}`)
+      if (!(err instanceof BackendError)) init.log?.error({ err, tool: name }, 'MCP tool call failed')
+      return failureResult(name, err)
     }
   })
   return server

@@ -10,7 +10,7 @@ import { BackendError } from './backend.ts'
 import type { ToolSnapshot } from './catalog.ts'
 import { MAX_TASK_TIMEOUT_MS } from './constants.ts'
 import { guard, type RunContext } from './run-capability.ts'
-import { errorResult, workflowResult } from './result.ts'
+import { errorResult, failureResult, workflowResult } from './result.ts'
 
 const FILE = 'workflow'
 
@@ -99,8 +99,7 @@ export async function runWorkflowTool(
     )
     return workflowResult(result)
   } catch (err) {
-    if (err instanceof BackendError)
-      return errorResult(`workflow ${workflow.name}: ${err.code}: ${err.message}`)
+    if (err instanceof BackendError) return failureResult(`workflow ${workflow.name}`, err)
     throw err
   }
 }

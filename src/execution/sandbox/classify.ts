@@ -5,6 +5,7 @@
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core'
 import { MAX_ERROR_MESSAGE_CHARS } from './constants.ts'
 import type { SandboxFailure } from './types.ts'
+import { KithError } from '../../util/errors.ts'
 
 /**
  * Ends a task with a known failure: thrown inside the task runner, caught by it, never seen by callers.
@@ -12,11 +13,13 @@ import type { SandboxFailure } from './types.ts'
  * @example
  * throw new TaskFailed({ code: 'bad_script', message: 'no run()' })
  */
-export class TaskFailed extends Error {
+export class TaskFailed extends KithError {
+  static override readonly code = 'sandbox_failed'
+  static override readonly codeVaries = true
   readonly failure: SandboxFailure
 
   constructor(failure: SandboxFailure) {
-    super(failure.message)
+    super(failure.message, { code: failure.code })
     this.name = 'TaskFailed'
     this.failure = failure
   }

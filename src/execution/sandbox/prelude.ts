@@ -15,6 +15,7 @@
  */
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from 'quickjs-emscripten-core'
 import { readText } from './classify.ts'
+import { KithError } from '../../util/errors.ts'
 
 /** What the host tells the prelude. */
 export interface PreludeConfig {
@@ -40,7 +41,8 @@ const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const
  * The VM refused a step of the prelude's installation (out of memory, or the interrupt handler's deadline);
  * the task classifies `error` like any other VM error.
  */
-export class PreludeFailed extends Error {
+export class PreludeFailed extends KithError {
+  static override readonly code = 'prelude_failed'
   readonly error: QuickJSHandle
   constructor(error: QuickJSHandle) {
     super('the prelude could not be installed')

@@ -4,6 +4,7 @@
  * and the authority they carry, never leave the main thread.
  */
 import type { MessagePort } from 'node:worker_threads'
+import { errorCode } from '../../util/errors.ts'
 import { Sandbox } from './sandbox.ts'
 import type { HostFunction, JsonValue } from './types.ts'
 import type {
@@ -78,7 +79,7 @@ export async function serveSandboxWorker(port: MessagePort, data: SandboxWorkerD
       post({ type: 'result', id: job.id, result, ...engineDeltas() })
     } catch (err) {
       const { name, message } = err instanceof Error ? err : new Error(String(err))
-      post({ type: 'result', id: job.id, thrown: { name, message }, ...engineDeltas() })
+      post({ type: 'result', id: job.id, thrown: { name, message, code: errorCode(err) }, ...engineDeltas() })
     } finally {
       // calls still pending belong to a task that has ended: their results have nowhere to go
       calls.clear()

@@ -227,9 +227,10 @@ export class WorkerSandbox {
     this.counters.hostCalls += outcome.hostCalls
     if ('result' in outcome) return this.#count(outcome.result)
     this.counters.tasks--
-    const { name, message } = outcome.thrown
-    if (name === 'SandboxConfigError') throw new SandboxConfigError(message)
-    if (name === 'SandboxClosedError') throw new SandboxClosedError(message)
+    // rebuilt by code: the class does not cross the thread boundary, its code does
+    const { code, message } = outcome.thrown
+    if (code === SandboxConfigError.code) throw new SandboxConfigError(message)
+    if (code === SandboxClosedError.code) throw new SandboxClosedError(message)
     throw new SandboxLoadError(message)
   }
 

@@ -50,6 +50,13 @@ export interface HostCallMessage {
   argsJson: string
 }
 
+/** An error thrown in a worker, as it crosses to the main thread: its `code` says which class to rebuild. */
+export interface ThrownError {
+  name: string
+  message: string
+  code: string
+}
+
 /**
  * worker → main: the job ended, its output still JSON text; `thrown` carries an error the in-process
  * sandbox would have thrown
@@ -60,7 +67,7 @@ export type ResultMessage = {
   engineLoads: number
   engineDiscards: number
   prewarmed: number
-} & ({ result: EncodedResult } | { thrown: { name: string; message: string } })
+} & ({ result: EncodedResult } | { thrown: ThrownError })
 
 export type FromWorker = ReadyMessage | HostCallMessage | ResultMessage
 

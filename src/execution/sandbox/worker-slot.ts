@@ -15,6 +15,7 @@ import type {
   HostCallMessage,
   JobMessage,
   SandboxWorkerData,
+  ThrownError,
   ToWorker,
 } from './worker-protocol.ts'
 
@@ -37,7 +38,7 @@ export interface SlotJob {
   hardTimeoutMs: number
 }
 
-type JobEnd = { result: SandboxResult } | { thrown: { name: string; message: string } }
+type JobEnd = { result: SandboxResult } | { thrown: ThrownError }
 
 /** How a job ended, with the worker's engine counts since its last report. */
 export type SlotOutcome = {

@@ -3,6 +3,7 @@
  * config's `FILE:LINE: path: message` form), one for a reference that cannot be resolved while running.
  */
 import { ConfigError, type ConfigProblem } from '../../config/errors.ts'
+import { KithError } from '../../util/errors.ts'
 
 /** One thing wrong with a workflow file: `source` is the file, `line` 1-based (0 when none applies). */
 export type WorkflowProblem = ConfigProblem
@@ -19,7 +20,7 @@ export type WorkflowProblem = ConfigProblem
  * }
  */
 export class WorkflowError extends ConfigError {
-  static override readonly code: string = 'ERR_WORKFLOW'
+  static override readonly code: string = 'bad_workflow'
 
   constructor(problems: WorkflowProblem[]) {
     super(problems)
@@ -34,8 +35,9 @@ export class WorkflowError extends ConfigError {
  * @example
  * new BadReferenceError('${steps.a.output.x}', 'no key "x"').code // 'bad_reference'
  */
-export class BadReferenceError extends Error {
-  readonly code = 'bad_reference'
+export class BadReferenceError extends KithError {
+  static override readonly code = 'bad_reference'
+  static override readonly status = 400
   readonly reference: string
 
   constructor(reference: string, why: string) {

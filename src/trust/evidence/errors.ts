@@ -1,4 +1,5 @@
 /** Why evidence was refused. Each reason is its own counter, and each counts against the provider that sent it. */
+import { KithError } from '../../util/errors.ts'
 export type EvidenceRejectReason =
   /** larger than its size cap */
   | 'oversize'
@@ -40,8 +41,10 @@ export type EvidenceRejectReason =
   /** a PCR value is not among the known-good ones of the policy */
   | 'pcr-policy'
 
-export class EvidenceError extends Error {
-  static readonly code = 'ERR_EVIDENCE'
+/** Evidence (a receipt, a TPM quote) that does not prove what it claims; `reason` says which check failed. */
+export class EvidenceError extends KithError {
+  static override readonly code = 'bad_evidence'
+  static override readonly status = 502
   readonly reason: EvidenceRejectReason
 
   constructor(reason: EvidenceRejectReason, message: string) {

@@ -3,9 +3,12 @@
  * against the bytes that remain, and a sized field is never allocated: it is a view into the input, so a
  * hostile length costs nothing but a rejection.
  */
+import { KithError } from '../../util/errors.ts'
 
 /** A structure that does not parse; `message` says which field and why. Internal to the parsers. */
-export class TpmParseError extends Error {
+export class TpmParseError extends KithError {
+  static override readonly code = 'bad_tpm_structure'
+  static override readonly status = 502
   constructor(message: string) {
     super(message)
     this.name = 'TpmParseError'

@@ -7,12 +7,14 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { hasErrorName, KithError } from '../../util/errors.ts'
 
 /** The kernel's resource manager device: present on Linux with a TPM 2.0 and the tpm_tis/crb driver. */
 export const TPM_RM_DEVICE = '/dev/tpmrm0'
 
-export class TpmCommandError extends Error {
-  static readonly code = 'ERR_TPM_COMMAND'
+/** A tpm2-tools command failed, timed out or was stopped; `stderr` keeps what it said. */
+export class TpmCommandError extends KithError {
+  static override readonly code = 'tpm_command_failed'
   readonly tool: string
   readonly timedOut: boolean
   readonly stderr: string
@@ -112,7 +114,7 @@ export class TpmTools {
           const e = err as NodeJS.ErrnoException & { killed?: boolean }
           if (e.code === 'ENOENT')
             return reject(new TpmCommandError(tool, 'not installed (apt-get install tpm2-tools)'))
-          if (e.name === 'AbortError') return reject(new TpmCommandError(tool, 'stopped'))
+          if (hasErrorName(e, 'AbortError')) return reject(new TpmCommandError(tool, 'stopped'))
           if (e.killed === true) {
             return reject(
               new TpmCommandError(tool, `no answer within ${this.timeoutMs} ms`, { timedOut: true, stderr }),

@@ -17,6 +17,7 @@ import { MAX_OPINION_BYTES, MAX_OPINION_ENTRIES } from './constants.ts'
 import { isTopic } from './topic.ts'
 import { canonicalEncode } from '../../util/canonical.ts'
 import { decodeChecked } from '../../util/bounded-decode.ts'
+import { KithError } from '../../util/errors.ts'
 
 export interface OpinionEntry {
   peer: string
@@ -61,7 +62,10 @@ export const OPINION_REJECT_REASONS: readonly OpinionRejectReason[] = [
   'full',
 ]
 
-export class OpinionError extends Error {
+/** An opinion from a peer that kith refuses; `reason` says why and is what the refusal is counted under. */
+export class OpinionError extends KithError {
+  static override readonly code = 'bad_opinion'
+  static override readonly status = 502
   readonly reason: OpinionRejectReason
   constructor(reason: OpinionRejectReason, message: string) {
     super(message)
