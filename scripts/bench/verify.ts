@@ -32,20 +32,19 @@ import { z } from 'zod'
 import { createIdentity } from '../../src/connectivity/identity.ts'
 import {
   type Capability,
-  canonicalEncode,
   capabilitySchema,
   DescriptorError,
   decodeDescriptor,
   descriptorSchema,
   parseDescriptor,
   type SignedDescriptor,
-  sha256,
   signDescriptor,
 } from '../../src/discovery/descriptor.ts'
 import { DescriptorIntake } from '../../src/discovery/intake.ts'
 import { DescriptorStore } from '../../src/discovery/store.ts'
 import { createVerifier, ed25519KeyOf } from '../../src/discovery/verify.ts'
 import type { BenchContext, MetricSamples, RunOutput, Target } from './lib/types.ts'
+import { canonicalEncode, sha256 } from '../../src/util/canonical.ts'
 
 export const name = 'verify'
 export const description =

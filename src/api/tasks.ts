@@ -47,6 +47,38 @@ export const workflowBody = z.strictObject({
 
 export type WorkflowBody = z.output<typeof workflowBody>
 
+/**
+ * A task run through the node, as `POST /v1/tasks` and `GET /v1/tasks/:id` answer it and as clients (the CLI,
+ * the MCP bridge) read it: loose where an older node answers less.
+ */
+export interface TaskRecord {
+  id: string
+  ok: boolean
+  status: string
+  output?: unknown
+  error?: { code: string; message: string }
+  /** the peer whose answer is returned */
+  provider?: string
+  capability?: string
+  local?: boolean
+  attempts: Array<{
+    peer: string
+    local?: boolean
+    status: string
+    error?: { code: string; message: string }
+    ms: number
+  }>
+  fallbacks: number
+  /** the tier the answer was checked at (older nodes: the tier asked for) */
+  tier?: 1 | 2 | 3 | 'auto'
+  /** the tier asked for: `auto` follows the capability's risk */
+  requestedTier?: 1 | 2 | 3 | 'auto'
+  /** the trust plane's checks on every attempt: canary, replay, evidence */
+  checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
+  /** what the trust plane checked, when the node reports it */
+  verification?: Record<string, unknown>
+}
+
 export interface TaskApi {
   runTask(body: TaskBody): Promise<Record<string, unknown>>
   getTask(id: string): Record<string, unknown> | undefined

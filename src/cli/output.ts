@@ -5,6 +5,7 @@
  * passes through `clean` first: it reaches the terminal without its control characters and escapes.
  */
 import type { NodeStatus } from '../api/routes.ts'
+import type { TaskRecord } from '../api/tasks.ts'
 import type { PeerInfo } from '../connectivity/peers.ts'
 import { ago, createStyle, duration, shortPeer, type Style, styleFor, table, truncate } from './format.ts'
 import { terminalText as clean, terminalJson } from './terminal-text.ts'
@@ -129,22 +130,8 @@ export function printMatches(value: unknown, options: PrintOptions = {}): void {
   emit(value, options, (style) => formatMatches((value as { matches: MatchView[] }).matches, style))
 }
 
-interface TaskView {
-  id: string
-  ok: boolean
-  status: string
-  output?: unknown
-  error?: { code: string; message: string }
-  provider?: string
-  local?: boolean
-  fallbacks: number
-  attempts: Array<{ peer: string; status: string; ms: number }>
-  tier?: number
-  checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
-}
-
 /** `kith call`: who ran the task, at which tier, with which checks and attempts; then its output. */
-export function formatTask(t: TaskView, style: Style = plain): string {
+export function formatTask(t: TaskRecord, style: Style = plain): string {
   const checkWord = (result: string) =>
     result === 'pass' ? style.green(result) : result === 'fail' ? style.red(result) : style.yellow(result)
   const rows = [
@@ -168,8 +155,8 @@ export function formatTask(t: TaskView, style: Style = plain): string {
 
 /** Prints a task's outcome; a failed one also gets its error line on stderr (the caller sets the exit code). */
 export function printTask(value: unknown, options: PrintOptions = {}): void {
-  emit(value, options, (style) => formatTask(value as TaskView, style))
-  const t = value as TaskView
+  emit(value, options, (style) => formatTask(value as TaskRecord, style))
+  const t = value as TaskRecord
   if (!t.ok) printError(t.error?.code ?? t.status, t.error?.message ?? 'the task failed')
 }
 

@@ -4,39 +4,14 @@
  * from the devices plane; the devices plane builds its profile schema from these same parts.
  */
 import { z } from 'zod'
+import { MAX_TOPIC_BYTES, topicProblem } from '../util/mqtt-topic.ts'
 
 /** Device and part ids: capability ids are `<device>.<part>`, at most 64 characters in all. */
 export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,30}$/
 export const PART_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/
 /** A profile's name, which is also its file name without `.yaml`. */
 export const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
-/** Longest topic accepted after substitution (MQTT allows 65,535 bytes; no real device comes close). */
-export const MAX_TOPIC_BYTES = 512
-
 const PLACEHOLDER = /\{([^{}]*)\}/g
-
-/**
- * Why a concrete topic cannot be used to publish or to subscribe exactly, or undefined when it can.
- *
- * @example
- * topicProblem('zigbee2mqtt/plug/set') // undefined
- * topicProblem('zigbee2mqtt/+/set') // 'contains a wildcard (+ or #)'
- */
-export function topicProblem(topic: string): string | undefined {
-  if (topic.length === 0) return 'is empty'
-  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return `is longer than ${MAX_TOPIC_BYTES} bytes`
-  if (/[+#]/.test(topic)) return 'contains a wildcard (+ or #)'
-  for (let i = 0; i < topic.length; i++) {
-    const code = topic.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return 'contains a NUL or control character'
-  }
-  if (topic.startsWith('$')) return 'starts with "$", which brokers reserve for themselves'
-  const levels = topic.split('/')
-  if (levels.includes('')) return 'has an empty level (a leading, trailing or double "/")'
-  if (levels.some((l) => l === '.' || l === '..')) return 'has a "." or ".." level'
-  if (/[{}]/.test(topic)) return 'has a "{" or "}" that is not a {base} or {id} placeholder'
-  return undefined
-}
 
 /**
  * Substitutes `{base}` and `{id}` (plain text, not Jinja) and checks the result; throws an Error whose message
@@ -55,7 +30,7 @@ export function fillTopic(template: string, vars: { base?: string; id: string })
         : `unknown placeholder ${whole}; use {base} or {id}`,
     )
   })
-  const problem = topicProblem(topic)
+  const problem = topicProblem(topic, { filled: true })
   if (problem != null) throw new Error(topic === template ? problem : `"${topic}" ${problem}`)
   return topic
 }

@@ -6,6 +6,7 @@
  */
 import type { IdentifyResult } from '@libp2p/interface'
 import type { KithLibp2p } from './host.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 /** the config schema's rule for `name` */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
@@ -45,15 +46,14 @@ export function nameFromAgent(agent: string | undefined): string | undefined {
  */
 export class PeerNames {
   readonly #host: KithLibp2p
-  readonly #max: number
   /** peer id → name; insertion order is recency */
-  readonly #names = new Map<string, string>()
+  readonly #names: BoundedMap<string, string>
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>) =>
     this.#learn(evt.detail.peerId.toString(), evt.detail.agentVersion)
 
   constructor(host: KithLibp2p, max = MAX_PEER_NAMES) {
     this.#host = host
-    this.#max = max
+    this.#names = new BoundedMap({ max, refresh: 'set' })
   }
 
   start(): void {
@@ -73,6 +73,5 @@ export class PeerNames {
     this.#names.delete(peer)
     if (name === undefined) return
     this.#names.set(peer, name)
-    if (this.#names.size > this.#max) this.#names.delete(this.#names.keys().next().value as string)
   }
 }

@@ -3,7 +3,8 @@
  * builders: the components kith takes and their default risk, the abbreviation tables, and the helpers that
  * read an expanded config (topics, payloads, templates, availability).
  */
-import { slugify, topicProblem } from './slug.ts'
+import { slugify } from './slug.ts'
+import { MAX_DISCOVERED_TOPIC_BYTES, topicProblem } from '../util/mqtt-topic.ts'
 import { compileTemplate, TemplateError } from './template.ts'
 import { jinjaLiteral, rewriteLookups, templateExpression } from './template-builders.ts'
 import type { AvailabilitySpec, Risk } from './types.ts'
@@ -208,7 +209,7 @@ export function topicOf(config: Config, key: string, required = false): string |
     if (required) refuse('missing_field', `"${key}" is required`)
     return undefined
   }
-  const problem = topicProblem(value)
+  const problem = topicProblem(value, { maxBytes: MAX_DISCOVERED_TOPIC_BYTES })
   if (problem != null) refuse('bad_topic', `${key} ${problem}`)
   return value as string
 }

@@ -18,6 +18,7 @@ import { type IClientOptions, MqttClient } from 'mqtt'
 import type { Logger } from '../util/logger.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
+import { TokenBuckets } from '../util/token-bucket.ts'
 import { KithError } from '../util/errors.ts'
 
 export interface MqttLinkInit {
@@ -71,7 +72,8 @@ export class MqttLink {
   #everConnected = false
   readonly #router = new TopicRouter<MessageHandler>()
   readonly #retained: RetainedCache
-  readonly #buckets = new Map<string, { tokens: number; at: number }>()
+  /** per topic: a flooding device loses its own excess messages and nobody else's */
+  readonly #buckets: TokenBuckets
   readonly #connectListeners = new Set<(reconnect: boolean) => void>()
   /**
    * Topics whose messages skip the rate limit: the state topics of commands waiting for confirmation, so a
@@ -92,6 +94,12 @@ export class MqttLink {
 
   constructor(init: MqttLinkInit) {
     this.#init = init
+    this.#buckets = new TokenBuckets({
+      ratePerSec: init.maxRatePerTopic,
+      burst: init.maxRatePerTopic * 4,
+      maxKeys: MAX_RATE_BUCKETS,
+      now: () => performance.now(),
+    })
     this.#retained = new RetainedCache({ maxBytes: init.retainedCacheBytes ?? 4 * 1024 * 1024 })
     if (init.protocol === '3.1.1') this.#version = 4
   }
@@ -310,7 +318,7 @@ export class MqttLink {
       this.counters.oversize += 1
       return
     }
-    if (!this.awaited(topic) && !this.#admit(topic)) {
+    if (!this.awaited(topic) && !this.#buckets.take(topic)) {
       this.counters.rateLimited += 1
       return
     }
@@ -324,24 +332,6 @@ export class MqttLink {
     } catch (err) {
       this.#init.log.error({ err, topic }, 'MQTT handler failed')
     }
-  }
-
-  /** Token bucket per topic: a flooding device loses its own excess messages and nobody else's. */
-  #admit(topic: string): boolean {
-    const rate = this.#init.maxRatePerTopic
-    const now = performance.now()
-    let bucket = this.#buckets.get(topic)
-    if (bucket == null) {
-      if (this.#buckets.size >= MAX_RATE_BUCKETS)
-        this.#buckets.delete(this.#buckets.keys().next().value as string)
-      bucket = { tokens: rate * 4, at: now }
-      this.#buckets.set(topic, bucket)
-    }
-    bucket.tokens = Math.min(rate * 4, bucket.tokens + ((now - bucket.at) / 1000) * rate)
-    bucket.at = now
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
-    return true
   }
 }
 

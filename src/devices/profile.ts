@@ -118,7 +118,10 @@ export interface DeviceProblem {
   message: string
 }
 
-/** A config entry that does not fit its profile; carries every problem found. */
+/**
+ * A `devices:` entry that does not fit its profile, with every problem found; or devices configured where the
+ * node cannot run them (no problems listed: the message says what to change).
+ */
 export class DeviceConfigError extends KithError {
   static override readonly code = 'bad_device_config'
   static override readonly status = 400

@@ -5,6 +5,7 @@
  * later message on it updates the entry; a retained empty payload clears the topic, as it does at the broker.
  */
 import { topicMatches } from './topics.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 export interface RetainedCacheInit {
   /** payload and topic bytes kept at most; the least recently written topic goes first */
@@ -17,15 +18,20 @@ const DEFAULT_MAX_TOPICS = 16_384
 
 export class RetainedCache {
   readonly #maxBytes: number
-  readonly #maxTopics: number
-  readonly #entries = new Map<string, Buffer>()
+  readonly #entries: BoundedMap<string, Buffer>
   #bytes = 0
   /** entries evicted to stay within the bounds, for metrics */
   evicted = 0
 
   constructor(init: RetainedCacheInit) {
     this.#maxBytes = init.maxBytes
-    this.#maxTopics = init.maxTopics ?? DEFAULT_MAX_TOPICS
+    this.#entries = new BoundedMap({
+      max: init.maxTopics ?? DEFAULT_MAX_TOPICS,
+      onEvict: (topic, payload) => {
+        this.#bytes -= topic.length + payload.byteLength
+        this.evicted += 1
+      },
+    })
   }
 
   get size(): number {
@@ -50,11 +56,8 @@ export class RetainedCache {
     if (retain && payload.byteLength === 0) return
     const cost = topic.length + payload.byteLength
     if (cost > this.#maxBytes) return
-    while (this.#entries.size >= this.#maxTopics || this.#bytes + cost > this.#maxBytes) {
-      const oldest = this.#entries.keys().next().value as string
-      this.#delete(oldest)
-      this.evicted += 1
-    }
+    while (this.#bytes + cost > this.#maxBytes) this.#entries.evictOldest()
+    // past maxTopics, setting evicts the oldest topic
     this.#entries.set(topic, payload)
     this.#bytes += cost
   }

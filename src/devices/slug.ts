@@ -1,19 +1,16 @@
 /**
  * Names and topics for imported devices: ids that fit `DEVICE_ID`/`PART_ID` whatever a discovery message
- * calls its device, and the check every topic taken from a device must pass before kith publishes or
- * subscribes to it.
+ * calls its device.
  */
-import { createHash } from 'node:crypto'
 import { DEVICE_ID } from '../config/devices-schema.ts'
+import { sha256Hex } from '../util/canonical.ts'
 
 export const MAX_DEVICE_ID = 31
 export const MAX_PART_ID = 32
-/** topics taken from discovery messages are refused beyond this many characters */
-export const MAX_TOPIC_LENGTH = 256
 
 /** A short stable hex digest of `text` (sha256). */
 export function shortHash(text: string, length = 6): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length)
+  return sha256Hex(text).slice(0, length)
 }
 
 /**
@@ -89,26 +86,4 @@ export class IdAllocator {
     this.#ids.delete(key)
     this.#owner.delete(id)
   }
-}
-
-/**
- * Why a topic from a device cannot be published or subscribed to exactly, or undefined when it can:
- * wildcards, NUL and control characters, a leading `$`, empty or `.`/`..` levels, more than 256 characters.
- *
- * @example
- * topicProblem('zigbee2mqtt/+/set') // 'contains a wildcard (+ or #)'
- */
-export function topicProblem(topic: unknown): string | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return 'is empty or not a string'
-  if (topic.length > MAX_TOPIC_LENGTH) return `is longer than ${MAX_TOPIC_LENGTH} characters`
-  if (/[+#]/.test(topic)) return 'contains a wildcard (+ or #)'
-  for (let i = 0; i < topic.length; i++) {
-    const code = topic.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return 'contains a NUL or control character'
-  }
-  if (topic.startsWith('$')) return 'starts with "$", which brokers reserve for themselves'
-  const levels = topic.split('/')
-  if (levels.includes('')) return 'has an empty level (a leading, trailing or double "/")'
-  if (levels.some((l) => l === '.' || l === '..')) return 'has a "." or ".." level'
-  return undefined
 }

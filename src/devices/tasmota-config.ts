@@ -6,7 +6,7 @@
  * Anything else about the shape is refused with `bad_config`, never guessed.
  */
 import { refuse } from './refusal.ts'
-import { topicProblem } from './slug.ts'
+import { MAX_DISCOVERED_TOPIC_BYTES, topicProblem } from '../util/mqtt-topic.ts'
 
 /** Tasmota's own limits (MAX_RELAYS_SET, MAX_SWITCHES_SET, MAX_KEYS_SET, shutters): longer lists are refused. */
 export const MAX_RELAYS = 32
@@ -197,7 +197,7 @@ export function nativeTopics(c: NativeConfig): NativeTopics {
     lwt: `${tele}LWT`,
   }
   for (const t of [`${cmnd}Backlog`, topics.result, topics.teleState, topics.teleSensor, topics.lwt]) {
-    const problem = topicProblem(t)
+    const problem = topicProblem(t, { maxBytes: MAX_DISCOVERED_TOPIC_BYTES })
     if (problem != null) refuse('bad_topic', `topic "${t.slice(0, 80)}" ${problem}`)
   }
   return topics

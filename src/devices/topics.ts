@@ -1,6 +1,6 @@
 /**
- * MQTT topic filters: matching (`+` one level, `#` the rest) and a router from filters to handlers,
- * reference-counted so the link subscribes to a filter once however many parts of the node want it.
+ * MQTT topics: filter matching (`+` one level, `#` the rest) and a router from filters to handlers, reference-counted so the link subscribes to
+ * a filter once however many parts of the node want it.
  */
 
 /**

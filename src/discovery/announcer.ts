@@ -22,7 +22,6 @@ import type { Logger } from '../util/logger.ts'
 import { type AnnounceWire, descriptorWire, type OwnBody } from './announce-wire.ts'
 import { PageError } from './catalog-page.ts'
 import {
-  canonicalEncode,
   DescriptorError,
   type NodeState,
   type SignatureVerifier,
@@ -32,6 +31,7 @@ import { DigestMismatchError, type IntakeCounters, type IntakeNotice, type Intak
 import { PeerPenalties } from './penalties.ts'
 import type { DescriptorStore } from './store.ts'
 import { type Announce, encodeAnnounce, FLOOD_TOPIC, type WireError } from './wire.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 export interface AnnouncerInit {
   ttlMs: number

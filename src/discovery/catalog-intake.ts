@@ -17,7 +17,7 @@ import {
   ignoredOrThrow,
 } from './intake.ts'
 import type { PageCache } from './page-cache.ts'
-import { TokenBuckets } from './penalties.ts'
+import { TokenBuckets } from '../util/token-bucket.ts'
 import type { DescriptorStore } from './store.ts'
 import { parseSummary, type ParsedSummary, viewOf } from './summary.ts'
 

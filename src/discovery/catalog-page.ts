@@ -9,9 +9,9 @@
  *
  * Decoders tolerate fields they do not know (a later version may add some); they check every field they use.
  */
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
-import { type Capability, canonicalEncode, capabilitySchema, sha256 } from './descriptor.ts'
+import { type Capability, capabilitySchema } from './descriptor.ts'
+import { canonicalEncode, decodeMsgpack, sha256 } from '../util/canonical.ts'
 import { KithError } from '../util/errors.ts'
 
 /** Largest page accepted or produced, encoded. */
@@ -64,8 +64,6 @@ export interface CatalogPage {
   digest: Uint8Array
   count: number
 }
-
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 /** A page being filled: its capabilities, its schema table and about how many bytes they take. */
 class PageBuilder {
@@ -172,7 +170,7 @@ export function openPage(bytes: Uint8Array, digest: Uint8Array, peer: string): C
     throw new PageError('digest_mismatch', 'page does not hash to the digest its summary lists')
   let raw: unknown
   try {
-    raw = packr.unpack(bytes)
+    raw = decodeMsgpack(bytes)
   } catch (err) {
     throw new PageError('malformed', `page is not msgpack: ${(err as Error).message}`)
   }

@@ -8,6 +8,7 @@
  * the median over the peers then says so (`suspect`), which a Pi without a real-time clock, booted before
  * NTP answered, needs to be told.
  */
+import { BoundedMap } from '../util/bounded-map.ts'
 
 export interface ClockOffsetInit {
   /** |median offset| beyond which this node's own clock is suspect; default 15 s */
@@ -43,12 +44,13 @@ export class ClockOffset {
   readonly #o: Required<Omit<ClockOffsetInit, 'now'>>
   readonly #now: () => number
   /** peer → [offset, when heard]; insertion order is recency */
-  readonly #samples = new Map<string, [number, number]>()
+  readonly #samples: BoundedMap<string, [number, number]>
 
   constructor(init: ClockOffsetInit = {}) {
     const { now, ...rest } = init
     this.#o = { ...CLOCK_OFFSET_DEFAULTS, ...rest }
     this.#now = now ?? Date.now
+    this.#samples = new BoundedMap({ max: this.#o.maxPeers, refresh: 'set' })
   }
 
   /**
@@ -61,10 +63,7 @@ export class ClockOffset {
   observe(peer: string, theirs: number): void {
     if (!Number.isFinite(theirs)) return
     const now = this.#now()
-    this.#samples.delete(peer)
     this.#samples.set(peer, [theirs - now, now])
-    if (this.#samples.size > this.#o.maxPeers)
-      this.#samples.delete(this.#samples.keys().next().value as string)
   }
 
   /**

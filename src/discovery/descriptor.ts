@@ -11,10 +11,10 @@
  * and the digest is taken over them, so a relay that moves `sig` elsewhere in the wire changes neither; only
  * the owner can sign a second encoding, and two bodies of one seq are refused as equivocation by digest.
  */
-import { createHash } from 'node:crypto'
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
+import { canonicalEncode, sha256 } from '../util/canonical.ts'
 import type { CatalogInfo } from './summary.ts'
+import { decodeChecked } from '../util/bounded-decode.ts'
 import { KithError } from '../util/errors.ts'
 
 export const DESCRIPTOR_VERSION = 1
@@ -111,28 +111,6 @@ export class DescriptorError extends KithError {
     this.name = 'DescriptorError'
     this.reason = reason
   }
-}
-
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys)
-  if (value == null || typeof value !== 'object' || value instanceof Uint8Array) return value
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value).sort()) {
-    const v = (value as Record<string, unknown>)[key]
-    if (v !== undefined) out[key] = sortKeys(v)
-  }
-  return out
-}
-
-/** The canonical msgpack encoding of any JSON-like value (keys sorted, undefined fields dropped). */
-export function canonicalEncode(value: unknown): Uint8Array {
-  return packr.pack(sortKeys(value))
-}
-
-export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
 }
 
 /** `sig` as msgpack writes the field: fixstr "sig", then bin8 of 64 bytes. */
@@ -274,19 +252,14 @@ export function parseDescriptor(bytes: Uint8Array): ParsedDescriptor {
   if (bytes.byteLength > MAX_DESCRIPTOR_BYTES) oversize(bytes)
   const cut = splitSigned(bytes)
   if (cut == null) throw new DescriptorError('malformed', 'not a descriptor map with a 64-byte sig field')
-  let raw: unknown
-  try {
-    raw = packr.unpack(cut.body)
-  } catch (err) {
-    throw new DescriptorError('malformed', `not msgpack: ${(err as Error).message}`)
-  }
-  const parsed = unsignedSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new DescriptorError('malformed', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
-  }
+  // the body is shorter than the bytes already checked: what can fail here is msgpack and the schema
+  const fields = decodeChecked(cut.body, unsignedSchema, {
+    what: 'descriptor',
+    maxBytes: MAX_DESCRIPTOR_BYTES,
+    fail: (reason, message) => new DescriptorError(reason, message),
+  })
   return {
-    unverified: { ...parsed.data, sig: cut.sig },
+    unverified: { ...fields, sig: cut.sig },
     bytes,
     body: cut.body,
     digest: sha256(cut.body),

@@ -3,7 +3,8 @@
  * only v1, and all a `discovery.version: 1` node offers. A v2 node's summary carries every capability in its
  * catalog pages; only this v1 copy leaves some out.
  */
-import { type Capability, canonicalEncode, MAX_DESCRIPTOR_BYTES, MAX_DESCRIPTOR_CAPS } from './descriptor.ts'
+import { type Capability, MAX_DESCRIPTOR_BYTES, MAX_DESCRIPTOR_CAPS } from './descriptor.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 /** Room for capabilities in a descriptor: its 16 KiB cap less the other fields and the signature. */
 const CAPABILITY_BUDGET = MAX_DESCRIPTOR_BYTES - 2048

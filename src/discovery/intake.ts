@@ -15,8 +15,9 @@ import {
   type SignatureVerifier,
   type SignedDescriptor,
 } from './descriptor.ts'
-import { TokenBuckets } from './penalties.ts'
+import { TokenBuckets } from '../util/token-bucket.ts'
 import type { DescriptorStore, Vouch } from './store.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 import { KithError } from '../util/errors.ts'
 
 export interface IntakeInit {
@@ -85,13 +86,12 @@ export class DescriptorIntake {
   readonly counters: IntakeCounters = { verified: 0, verifySkipped: 0, limited: 0, digestMismatch: 0 }
   readonly #c: IntakeComponents
   /** digest hex -> the signature verified over that body */
-  readonly #verified = new Map<string, Buffer>()
-  readonly #cacheSize: number
+  readonly #verified: BoundedMap<string, Buffer>
   readonly #budget: TokenBuckets
 
   constructor(components: IntakeComponents, init: IntakeInit = {}) {
     this.#c = components
-    this.#cacheSize = init.verifiedCacheSize ?? INTAKE_DEFAULTS.verifiedCacheSize
+    this.#verified = new BoundedMap({ max: init.verifiedCacheSize ?? INTAKE_DEFAULTS.verifiedCacheSize })
     this.#budget = new TokenBuckets({
       ratePerSec: init.verifyRatePerSec ?? INTAKE_DEFAULTS.verifyRatePerSec,
       burst: init.verifyBurst ?? INTAKE_DEFAULTS.verifyBurst,
@@ -180,8 +180,6 @@ export class DescriptorIntake {
   }
 
   #remember(digestHex: string, sig: Uint8Array): void {
-    if (this.#verified.size >= this.#cacheSize)
-      this.#verified.delete(this.#verified.keys().next().value as string)
     this.#verified.set(digestHex, Buffer.from(sig))
   }
 }

@@ -9,20 +9,19 @@
  * version can add fields (build and config digests, advertised rates) and this one still verifies and uses
  * the summary.
  */
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
 import { buildPages, type CatalogPage, MAX_PAGE_ENTRIES, MAX_PAGES } from './catalog-page.ts'
 import {
   type Capability,
-  canonicalEncode,
   type Descriptor,
   DescriptorError,
   descriptorSchema,
   type SignedDescriptor,
-  sha256,
   splitSigned,
   stateSchema,
 } from './descriptor.ts'
+import { canonicalEncode, sha256 } from '../util/canonical.ts'
+import { decodeChecked } from '../util/bounded-decode.ts'
 
 export const SUMMARY_VERSION = 2
 /** Largest summary accepted or produced, encoded. */
@@ -86,8 +85,6 @@ export interface ParsedSummary {
   body: Uint8Array
   digest: Uint8Array
 }
-
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 /** The catalog of `pages` holding `caps`: counts, kinds, the most common tags, page digests. */
 function catalogOf(caps: Capability[], pages: CatalogPage[]): CatalogInfo {
@@ -163,18 +160,13 @@ export function parseSummary(bytes: Uint8Array): ParsedSummary {
     )
   const cut = splitSigned(bytes)
   if (cut == null) throw new DescriptorError('malformed', 'not a summary map with a 64-byte sig field')
-  let raw: unknown
-  try {
-    raw = packr.unpack(cut.body)
-  } catch (err) {
-    throw new DescriptorError('malformed', `not msgpack: ${(err as Error).message}`)
-  }
-  const parsed = unsignedSummarySchema.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new DescriptorError('malformed', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
-  }
-  const { catalog } = parsed.data
+  // the body is shorter than the bytes already checked: what can fail here is msgpack and the schema
+  const fields = decodeChecked(cut.body, unsignedSummarySchema, {
+    what: 'summary',
+    maxBytes: MAX_SUMMARY_BYTES,
+    fail: (reason, message) => new DescriptorError(reason, message),
+  })
+  const { catalog } = fields
   const paged = catalog.pages.reduce((n, p) => n + p.count, 0)
   if (paged !== catalog.count)
     throw new DescriptorError(
@@ -184,5 +176,5 @@ export function parseSummary(bytes: Uint8Array): ParsedSummary {
   const distinct = new Set(catalog.pages.map((p) => Buffer.from(p.digest).toString('hex')))
   if (distinct.size !== catalog.pages.length)
     throw new DescriptorError('malformed', 'catalog lists one page twice')
-  return { unverified: { ...parsed.data, sig: cut.sig }, bytes, body: cut.body, digest: sha256(cut.body) }
+  return { unverified: { ...fields, sig: cut.sig }, bytes, body: cut.body, digest: sha256(cut.body) }
 }

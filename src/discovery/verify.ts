@@ -7,6 +7,7 @@
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 const DEFAULT_CACHE_SIZE = 4096
 
@@ -30,7 +31,7 @@ export function ed25519KeyOf(peer: string): Uint8Array | undefined {
 export function createVerifier(
   cacheSize = DEFAULT_CACHE_SIZE,
 ): (peer: string, data: Uint8Array, sig: Uint8Array) => boolean {
-  const keys = new Map<string, KeyObject | null>()
+  const keys = new BoundedMap<string, KeyObject | null>({ max: cacheSize })
   const keyFor = (peer: string): KeyObject | null => {
     const cached = keys.get(peer)
     if (cached !== undefined) return cached
@@ -42,7 +43,6 @@ export function createVerifier(
             key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
             format: 'jwk',
           })
-    if (keys.size >= cacheSize) keys.delete(keys.keys().next().value as string)
     keys.set(peer, key)
     return key
   }

@@ -3,9 +3,10 @@
  * `kith/announce/1`, and the request of the descriptor pull protocol `/kith/descriptor/1.0.0` (whose answer
  * is the descriptor's own wire bytes, or an empty frame when the peer does not hold it).
  */
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
 import { stateSchema } from './descriptor.ts'
+import { decodeBounded } from '../util/bounded-decode.ts'
+import { encodeMsgpack } from '../util/canonical.ts'
 import { KithError } from '../util/errors.ts'
 
 export const ANNOUNCE_TOPIC = 'kith/announce/1'
@@ -23,7 +24,6 @@ export const MAX_CATALOG_REQUEST_BYTES = 4096
 /** Most page digests one catalog request may ask for. */
 export const MAX_PAGES_PER_REQUEST = 64
 
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 const digestBytes = z.custom<Uint8Array>(
   (v) => v instanceof Uint8Array && v.byteLength === 32,
   'expected 32 bytes',
@@ -80,14 +80,12 @@ export class WireError extends KithError {
 }
 
 function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: string): T {
-  if (bytes.byteLength > max)
-    throw new WireError(`${what} is ${bytes.byteLength} bytes; the limit is ${max}`, 'oversize')
-  let raw: unknown
-  try {
-    raw = packr.unpack(bytes)
-  } catch (err) {
-    throw new WireError(`${what} is not msgpack: ${(err as Error).message}`)
-  }
+  const raw = decodeBounded(bytes, {
+    what,
+    maxBytes: max,
+    fail: (reason, message) =>
+      new WireError(reason === 'malformed' ? `${what} is ${message}` : message, reason),
+  })
   const parsed = schema.safeParse(raw)
   if (!parsed.success) throw new WireError(`${what}: ${parsed.error.issues[0]?.message}`)
   return parsed.data
@@ -96,7 +94,7 @@ function decode<T>(bytes: Uint8Array, max: number, schema: z.ZodType<T>, what: s
 /** @example decodeAnnounce(encodeAnnounce({ peer, seq: 7, digest, at: Date.now(), state })) */
 export function encodeAnnounce(announce: Announce): Uint8Array {
   const { peer, seq, digest, at, state } = announce
-  return packr.pack(state != null ? { peer, seq, digest, at, state } : { peer, seq, digest, at })
+  return encodeMsgpack(state != null ? { peer, seq, digest, at, state } : { peer, seq, digest, at })
 }
 
 export function decodeAnnounce(bytes: Uint8Array): Announce {
@@ -104,7 +102,7 @@ export function decodeAnnounce(bytes: Uint8Array): Announce {
 }
 
 export function encodePullRequest(request: PullRequest): Uint8Array {
-  return packr.pack(
+  return encodeMsgpack(
     request.digest != null ? { peer: request.peer, digest: request.digest } : { peer: request.peer },
   )
 }
@@ -119,8 +117,8 @@ export function decodeNoticeV2(bytes: Uint8Array): Announce {
 }
 
 export function encodeCatalogRequest(request: CatalogRequest): Uint8Array {
-  if ('pages' in request) return packr.pack({ pages: request.pages })
-  return packr.pack(
+  if ('pages' in request) return encodeMsgpack({ pages: request.pages })
+  return encodeMsgpack(
     request.digest != null ? { peer: request.peer, digest: request.digest } : { peer: request.peer },
   )
 }

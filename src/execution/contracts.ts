@@ -8,6 +8,7 @@
  * `denied` means "not under these terms, ask again differently or elsewhere"; `busy` means "not now".
  */
 import type { ConfigFile } from '../config/schema.ts'
+import { TokenBucket } from '../util/token-bucket.ts'
 
 export type Evidence = 'none' | 'receipt' | 'tpm'
 
@@ -80,8 +81,7 @@ export const CONTRACT_DEFAULTS = Object.freeze({
 export const PRETRUSTED_PRIORITY = 1000
 
 interface PeerState {
-  tokens: number
-  at: number
+  bucket: TokenBucket
   running: number
 }
 
@@ -133,7 +133,7 @@ export class ContractPolicy {
     }
 
     const state = this.#state(terms.peer)
-    if (!this.#takeToken(state)) return busy('rate-limited', 'too many tasks from this peer; slow down')
+    if (!state.bucket.take()) return busy('rate-limited', 'too many tasks from this peer; slow down')
     const maxConcurrent = i.perPeer?.maxConcurrent ?? CONTRACT_DEFAULTS.maxConcurrent
     if (state.running >= maxConcurrent) {
       return busy('peer-concurrency', `this peer already has ${state.running} tasks here`)
@@ -190,25 +190,18 @@ export class ContractPolicy {
     return this.#init.loaded?.() ?? false
   }
 
-  #takeToken(state: PeerState): boolean {
-    const now = (this.#init.now ?? Date.now)()
-    const rate = this.#init.perPeer?.ratePerSec ?? CONTRACT_DEFAULTS.ratePerSec
-    const burst = this.#init.perPeer?.burst ?? CONTRACT_DEFAULTS.burst
-    state.tokens = Math.min(burst, state.tokens + (Math.max(0, now - state.at) / 1000) * rate)
-    state.at = now
-    if (state.tokens < 1) return false
-    state.tokens -= 1
-    return true
-  }
-
   /** The peer's rate state, moved to the most recently seen end; forgets the stalest idle peer beyond the bound. */
   #state(peer: string): PeerState {
     let state = this.#peers.get(peer)
     if (state !== undefined) {
       this.#peers.delete(peer)
     } else {
-      const burst = this.#init.perPeer?.burst ?? CONTRACT_DEFAULTS.burst
-      state = { tokens: burst, at: (this.#init.now ?? Date.now)(), running: 0 }
+      const bucket = new TokenBucket({
+        ratePerSec: this.#init.perPeer?.ratePerSec ?? CONTRACT_DEFAULTS.ratePerSec,
+        burst: this.#init.perPeer?.burst ?? CONTRACT_DEFAULTS.burst,
+        now: this.#init.now ?? Date.now,
+      })
+      state = { bucket, running: 0 }
       if (this.#peers.size >= (this.#init.maxTrackedPeers ?? CONTRACT_DEFAULTS.maxTrackedPeers)) {
         for (const [key, s] of this.#peers) {
           if (s.running > 0) continue

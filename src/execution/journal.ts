@@ -14,17 +14,20 @@
  * deadline has not passed yet (a replay of those must still be recognised).
  */
 import type { Database } from '../store/database.ts'
-import { WriteQueue } from './write-queue.ts'
+import { WriteQueue } from '../store/write-queue.ts'
+import type { TaskStatus } from './task-wire.ts'
 
 export type TaskDirection = 'in' | 'out'
-export type TaskStatus = 'queued' | 'running' | 'ok' | 'error' | 'busy' | 'denied' | 'timeout' | 'interrupted'
-/** How a task can end; `interrupted` is set only by {@link Journal.recover}. */
-export type TaskOutcome = 'ok' | 'error' | 'busy' | 'denied' | 'timeout'
+/**
+ * Where a journalled task stands: waiting, running, ended as a task reply ends ({@link TaskStatus}), or
+ * `interrupted`, which only {@link Journal.recover} sets.
+ */
+export type JournalStatus = 'queued' | 'running' | TaskStatus | 'interrupted'
 /**
  * How a task can end before it ran: refused (`busy`, `denied`: its id may be offered again by the same
  * peer), failed its checks (`error`), or missed its deadline while waiting (`timeout`).
  */
-export type RefusedStatus = Exclude<TaskOutcome, 'ok'>
+export type RefusedStatus = Exclude<TaskStatus, 'ok'>
 
 export interface NewTask {
   id: string
@@ -38,7 +41,7 @@ export interface NewTask {
 }
 
 export interface TaskRecord extends NewTask {
-  status: TaskStatus
+  status: JournalStatus
   outputHash?: string
   error?: string
   createdAt: number
@@ -64,7 +67,7 @@ interface Row {
   direction: TaskDirection
   peer: string
   cap: string
-  status: TaskStatus
+  status: JournalStatus
   input_hash: string | null
   output_hash: string | null
   error: string | null
@@ -161,7 +164,7 @@ export class Journal {
   /** Records how an in-flight task ended; false when it was not in flight. */
   recordFinished(
     id: string,
-    status: TaskOutcome,
+    status: TaskStatus,
     detail: { outputHash?: string; error?: string } = {},
     now = Date.now(),
   ): boolean {
@@ -186,7 +189,7 @@ export class Journal {
   /** `recordFinished`, committed with the next group commit. */
   deferFinished(
     id: string,
-    status: TaskOutcome,
+    status: TaskStatus,
     detail: { outputHash?: string; error?: string } = {},
     now = Date.now(),
   ): void {
@@ -287,7 +290,7 @@ export class Journal {
     )
   }
 
-  #finish(id: string, status: TaskOutcome, detail: { outputHash?: string; error?: string }, now: number) {
+  #finish(id: string, status: TaskStatus, detail: { outputHash?: string; error?: string }, now: number) {
     return this.#sql.finish.run(status, detail.outputHash ?? null, detail.error ?? null, now, id)
   }
 

@@ -4,6 +4,7 @@
  * Outputs are not kept. Bounded; the oldest result leaves first.
  */
 import type { DelegateResult } from './delegate.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 export type ResultSummary = Omit<DelegateResult, 'output'>
 
@@ -11,11 +12,10 @@ export type ResultSummary = Omit<DelegateResult, 'output'>
 export const RECENT_RESULTS = 512
 
 export class RecentResults {
-  readonly #max: number
-  readonly #byId = new Map<string, ResultSummary>()
+  readonly #byId: BoundedMap<string, ResultSummary>
 
   constructor(max = RECENT_RESULTS) {
-    this.#max = max
+    this.#byId = new BoundedMap({ max, refresh: 'set' })
   }
 
   /**
@@ -25,9 +25,7 @@ export class RecentResults {
    */
   add(id: string, result: DelegateResult): void {
     const { output: _output, ...summary } = result
-    this.#byId.delete(id)
     this.#byId.set(id, summary)
-    if (this.#byId.size > this.#max) this.#byId.delete(this.#byId.keys().next().value as string)
   }
 
   get(id: string): ResultSummary | undefined {

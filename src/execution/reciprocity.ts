@@ -12,7 +12,8 @@
  * {@link WriteQueue} (a count lost in a crash shifts a balance by one task, nothing more).
  */
 import type { Database } from '../store/database.ts'
-import { WriteQueue } from './write-queue.ts'
+import { WriteQueue } from '../store/write-queue.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 export interface ReciprocityInit {
   /** peers remembered; default 4096 */
@@ -48,7 +49,7 @@ export class Reciprocity {
   readonly #maxPeers: number
   readonly #trimEvery: number
   /** peers read or written lately, as the table holds them plus the counts not committed yet */
-  readonly #cache = new Map<string, Omit<ReciprocityEntry, 'balance'>>()
+  readonly #cache: BoundedMap<string, Omit<ReciprocityEntry, 'balance'>>
   readonly #sql: ReturnType<typeof statements>
   #count = 0
 
@@ -56,6 +57,7 @@ export class Reciprocity {
     this.#writes = init.writes ?? new WriteQueue(db)
     this.#maxPeers = init.maxPeers ?? RECIPROCITY_DEFAULTS.maxPeers
     this.#trimEvery = init.trimEvery ?? RECIPROCITY_DEFAULTS.trimEvery
+    this.#cache = new BoundedMap({ max: this.#maxPeers, refresh: 'set' })
     this.#sql = statements(db)
   }
 
@@ -110,9 +112,7 @@ export class Reciprocity {
   }
 
   #remember(entry: Omit<ReciprocityEntry, 'balance'>): void {
-    this.#cache.delete(entry.peer)
     this.#cache.set(entry.peer, entry)
-    if (this.#cache.size > this.#maxPeers) this.#cache.delete(this.#cache.keys().next().value as string)
   }
 
   #add(peer: string, servedUs: number, weServed: number, now: number): void {

@@ -3,11 +3,11 @@
  * the sandbox; device actions and sensor reads (device plane) register their own runner. The registry feeds
  * the descriptor (through the discovery plane's LocalState) and the task handler.
  */
-import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import type { CapabilityConfig } from '../config/index.ts'
 import type { Capability } from '../discovery/descriptor.ts'
 import { SchemaCompiler, SchemaError, type SchemaCheck } from './io-schema.ts'
+import { sha256Hex } from '../util/canonical.ts'
 import { KithError } from '../util/errors.ts'
 
 /** Largest script source accepted. */
@@ -125,7 +125,7 @@ export async function loadScriptCapability(
   const source = await readFile(config.script, 'utf8')
   return {
     capability: describe(config),
-    codeHash: createHash('sha256').update(source).digest('hex'),
+    codeHash: sha256Hex(source),
     run: (input, signal) =>
       runScript({ source, input, deterministic: config.deterministic, signal, sensors: config.sensors }),
   }

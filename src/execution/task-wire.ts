@@ -7,8 +7,8 @@
  * later, a receipt. Frames are checked field by field here (they are on every task's critical path).
  */
 import { randomBytes } from 'node:crypto'
-import { Packr } from 'msgpackr'
-import { canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../discovery/descriptor.ts'
+import { canonicalEncode, decodeMsgpack, encodeMsgpack } from '../util/canonical.ts'
 import { KithError } from '../util/errors.ts'
 
 export const TASK_PROTOCOL = '/kith/task/1.0.0'
@@ -21,8 +21,6 @@ export const TASK_STATUSES = ['ok', 'error', 'busy', 'denied', 'timeout'] as con
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 const EVIDENCE = ['none', 'receipt', 'tpm'] as const
 const MAX_RECEIPT_BYTES = 8192
-
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 /** Every field of a request but its signature. */
 export interface TaskRequestBody {
@@ -123,7 +121,8 @@ export function signRequest(
  * await lp.write(encodeFrame({ t: 'res', id, status: 'ok', output }))
  */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const out = frame.t === 'req' ? packr.pack({ t: 'req', b: frame.signed, s: frame.sig }) : packr.pack(frame)
+  const out =
+    frame.t === 'req' ? encodeMsgpack({ t: 'req', b: frame.signed, s: frame.sig }) : encodeMsgpack(frame)
   if (out.byteLength > MAX_FRAME_BYTES)
     throw new FrameError('too_large', `frame is ${out.byteLength} bytes; the limit is ${MAX_FRAME_BYTES}`)
   return out
@@ -197,7 +196,7 @@ const EVIDENCE_SET: ReadonlySet<unknown> = new Set(EVIDENCE)
 
 function unpack(data: Uint8Array, what: string): unknown {
   try {
-    return packr.unpack(data)
+    return decodeMsgpack(data)
   } catch (err) {
     throw new FrameError('malformed', `${what}: not msgpack: ${(err as Error).message}`)
   }

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import type { CapabilityConfig, Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
-import { type Capability, canonicalEncode, type SignatureVerifier } from '../discovery/descriptor.ts'
+import type { Capability, SignatureVerifier } from '../discovery/descriptor.ts'
 import { ContractPolicy, contractInitFromConfig } from '../execution/contracts.ts'
 import {
   delegate,
@@ -16,7 +16,7 @@ import {
   type TaskOutcome,
   type Verification,
 } from '../execution/delegate.ts'
-import { Checkpointer } from '../execution/checkpointer.ts'
+import type { Checkpointer } from '../execution/checkpointer.ts'
 import { Journal, type NewTask, type RefusedStatus } from '../execution/journal.ts'
 import { type Candidate, ProviderIndex } from '../execution/providers.ts'
 import { Reciprocity } from '../execution/reciprocity.ts'
@@ -34,11 +34,12 @@ import { RecentResults } from '../execution/recent-results.ts'
 import { TaskCounts } from '../execution/task-counts.ts'
 import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
-import { WriteQueue } from '../execution/write-queue.ts'
+import type { WriteQueue } from '../store/write-queue.ts'
 import type { Database } from '../store/database.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import type { DiscoveryPlane } from './discovery.ts'
 import { toDescriptorCapability } from './discovery.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 type Outcome = Omit<TaskReply, 't' | 'id'>
 
@@ -131,6 +132,10 @@ export function buildExecution(parts: {
   identity: Identity
   host: KithLibp2p
   db: Database
+  /** the database's one write queue, shared with the other planes */
+  writes: WriteQueue
+  /** the WAL checkpoint thread that `writes` keeps awake; started and stopped with this plane */
+  checkpointer: Checkpointer
   logger: Logger
   discovery: DiscoveryPlane
   verify: SignatureVerifier
@@ -150,13 +155,10 @@ export function buildExecution(parts: {
   /** the trust plane's score of a provider, folded into the order candidates are tried in */
   trustOf?: (peer: string, capability: Capability) => number
 }): ExecutionPlane {
-  const { config, host } = parts
+  const { config, host, writes, checkpointer } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
   const registry = new CapabilityRegistry()
-  // WAL checkpoints in a thread of their own, not inside a task's commit; it ends while no commits come
-  const checkpointer = new Checkpointer(parts.db, config.paths.database, { log })
   // one group commit for the journal and the ledger: a task's only write on its critical path is its row
-  const writes = new WriteQueue(parts.db, { log, onCommit: () => checkpointer.touch() })
   const journal = new Journal(parts.db, { writes })
   const reciprocity = new Reciprocity(parts.db, { writes })
   const scheduler = new Scheduler({

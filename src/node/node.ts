@@ -16,8 +16,10 @@ import { SystemStateSource } from '../discovery/system-source.ts'
 import { createVerifier } from '../discovery/verify.ts'
 import { TaskFailure } from '../execution/registry.ts'
 import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
+import { Checkpointer } from '../execution/checkpointer.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
+import { WriteQueue } from '../store/write-queue.ts'
 import { createEvidenceProvider, type EvidenceProvider } from '../trust/evidence/index.ts'
 import { createReputation, type Reputation } from '../trust/reputation/index.ts'
 import { createVerification } from '../trust/verification.ts'
@@ -103,8 +105,14 @@ export class KithNode {
     })
     const local = withDeviceCapabilities(parts.local, this.devices.bridge)
     this.#local = local
+    // one write queue for the database: every plane's deferred writes share its group commits, and each commit
+    // keeps the WAL checkpoint thread (started and stopped with the execution plane) from ending
+    const storeLog = componentLogger(parts.logger, 'kith:store')
+    const checkpointer = new Checkpointer(parts.db, parts.config.paths.database, { log: storeLog })
+    const writes = new WriteQueue(parts.db, { log: storeLog, onCommit: () => checkpointer.touch() })
     this.reputation = createReputation({
       ...parts,
+      writes,
       libp2p: parts.host,
       verify,
       // opinions only from peers with a live descriptor; the pre-trusted list follows config reloads
@@ -138,6 +146,8 @@ export class KithNode {
     })
     this.execution = buildExecution({
       ...parts,
+      writes,
+      checkpointer,
       verify,
       discovery: this.discovery,
       recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),

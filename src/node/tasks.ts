@@ -6,6 +6,7 @@ import { HttpError } from '../api/http.ts'
 import type { TaskApi, TaskBody, WorkflowBody } from '../api/tasks.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
 import type { ExecutionPlane } from './execution.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 
 /** Outcomes kept in memory for GET /v1/tasks/:id; older ones are answered from the journal (without output). */
 const RECENT_TASKS = 256
@@ -15,7 +16,7 @@ const RECENT_TASKS = 256
  * taskRoutes(taskApi(() => node.execution))
  */
 export function taskApi(execution: () => ExecutionPlane): TaskApi {
-  const recent = new Map<string, Record<string, unknown>>()
+  const recent = new BoundedMap<string, Record<string, unknown>>({ max: RECENT_TASKS })
 
   const runTask = async (body: TaskBody): Promise<Record<string, unknown>> => {
     const target =
@@ -32,7 +33,6 @@ export function taskApi(execution: () => ExecutionPlane): TaskApi {
     })
     const record = { ...result, requestedTier: body.tier ?? 'auto' }
     recent.set(result.id, record)
-    if (recent.size > RECENT_TASKS) recent.delete(recent.keys().next().value as string)
     return record
   }
 

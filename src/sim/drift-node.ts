@@ -20,7 +20,6 @@
 import { type Bands, BAND_DEFAULTS, bandsChanged, NO_BANDS, nextBands } from '../discovery/bands.ts'
 import {
   type Capability,
-  canonicalEncode,
   type NodeState,
   signDescriptor,
   type SignedDescriptor,
@@ -31,6 +30,7 @@ import type { Advertising, DriftScenario } from './drift-scenario.ts'
 import { notice } from './drift-wire.ts'
 import type { SimIdentity } from './keys.ts'
 import type { Random } from './random.ts'
+import { canonicalEncode } from '../util/canonical.ts'
 
 /** What a node hands to gossip: a notice (kith) or its signed body (flooding). */
 export type Published =

@@ -5,6 +5,7 @@
  * cannot tell one from the other; one that answers wrongly or late is penalised and skipped.
  */
 import { hashValue } from './evidence/index.ts'
+import { trimOldest } from '../util/bounded-map.ts'
 
 /** Largest input or output kept as a learned canary (bytes of canonical encoding). */
 const MAX_LEARNED_BYTES = 16 * 1024
@@ -61,8 +62,7 @@ export class CanaryBook {
     }
     this.#learn = init.learn
     this.#rate = init.rate
-    for (const learned of this.#learned.values())
-      while (learned.size > this.#learn) learned.delete(learned.keys().next().value as string)
+    for (const learned of this.#learned.values()) trimOldest(learned, this.#learn)
   }
 
   /** True when `capability` has a challenge to send. */
@@ -104,7 +104,7 @@ export class CanaryBook {
     const learned = this.#learned.get(capability) ?? new Map<string, Challenge>()
     if (learned.has(key)) return
     learned.set(key, { input: input ?? null, answer: answerHash(output) })
-    while (learned.size > this.#learn) learned.delete(learned.keys().next().value as string)
+    trimOldest(learned, this.#learn)
     this.#learned.set(capability, learned)
     this.counters.learned++
   }

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import { pullCatalog } from '../../src/discovery/catalog-exchange.ts'
 import type { Capability } from '../../src/discovery/descriptor.ts'
-import { sha256 } from '../../src/discovery/descriptor.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { apiJson, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
+import { sha256 } from '../../src/util/canonical.ts'
 
 const DEVICES = 100
 /** a Home Assistant discovered plug: its switch, the switch's state, power and energy */

@@ -10,7 +10,7 @@ import {
   PRETRUSTED_PRIORITY,
 } from '../../src/execution/contracts.ts'
 import { Reciprocity } from '../../src/execution/reciprocity.ts'
-import { WriteQueue } from '../../src/execution/write-queue.ts'
+import { WriteQueue } from '../../src/store/write-queue.ts'
 import {
   DEFAULT_WORKER_HEAP_MB,
   MAX_MEMORY_BYTES,

@@ -1,11 +1,12 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createIdentity, type Identity } from '../../src/connectivity/identity.ts'
-import { canonicalEncode, signDescriptor, type UnsignedDescriptor } from '../../src/discovery/descriptor.ts'
+import { signDescriptor, type UnsignedDescriptor } from '../../src/discovery/descriptor.ts'
 import { DescriptorIntake, DigestMismatchError } from '../../src/discovery/intake.ts'
 import { DescriptorStore } from '../../src/discovery/store.ts'
 import { createVerifier } from '../../src/discovery/verify.ts'
 import { tempDir } from '../helpers.ts'
+import { canonicalEncode } from '../../src/util/canonical.ts'
 
 let alice: Identity
 let mallory: Identity

@@ -12,9 +12,7 @@ import {
 } from '../../src/discovery/catalog-page.ts'
 import {
   type Capability,
-  canonicalEncode,
   DescriptorError,
-  sha256,
   signDescriptor,
   splitSigned,
 } from '../../src/discovery/descriptor.ts'
@@ -24,6 +22,7 @@ import { parseSummary, signSummary, type SummaryInput } from '../../src/discover
 import { createVerifier } from '../../src/discovery/verify.ts'
 import { decodeNoticeV2, encodeAnnounce } from '../../src/discovery/wire.ts'
 import { tempDir } from '../helpers.ts'
+import { canonicalEncode, sha256 } from '../../src/util/canonical.ts'
 
 let alice: Identity
 let mallory: Identity

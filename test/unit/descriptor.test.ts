@@ -5,7 +5,6 @@ import { Packr } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createIdentity, type Identity } from '../../src/connectivity/identity.ts'
 import {
-  canonicalEncode,
   DescriptorError,
   decodeDescriptor,
   MAX_DESCRIPTOR_BYTES,
@@ -15,6 +14,7 @@ import {
 } from '../../src/discovery/descriptor.ts'
 import { createVerifier, ed25519KeyOf } from '../../src/discovery/verify.ts'
 import { tempDir } from '../helpers.ts'
+import { canonicalEncode } from '../../src/util/canonical.ts'
 
 ed.hashes.sha512 = (m: Uint8Array) => new Uint8Array(createHash('sha512').update(m).digest())
 

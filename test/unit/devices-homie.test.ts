@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { HomieImporter } from '../../src/devices/homie.ts'
-import { topicProblem } from '../../src/devices/slug.ts'
+import { MAX_DISCOVERED_TOPIC_BYTES, topicProblem } from '../../src/util/mqtt-topic.ts'
 import { compileTemplate, isTruthy } from '../../src/devices/template.ts'
 import {
   type ActionSpec,
@@ -13,6 +13,9 @@ import {
   type ImportRejection,
 } from '../../src/devices/types.ts'
 import { DEVICE_ID, PART_ID } from '../../src/config/devices-schema.ts'
+
+/** the rules kith holds topics taken from discovery messages to */
+const discovered = { maxBytes: MAX_DISCOVERED_TOPIC_BYTES }
 
 const FIXTURES = join(import.meta.dirname, '../../firmware-bridge/fixtures/homie')
 
@@ -79,9 +82,9 @@ function wellFormed(device: DeviceSpec): void {
   const ids = [...device.sensors, ...device.actions].map((p) => p.id)
   expect(new Set(ids).size).toBe(ids.length)
   for (const id of ids) expect(id).toMatch(PART_ID)
-  for (const s of device.sensors) expect(topicProblem(s.topic)).toBeUndefined()
+  for (const s of device.sensors) expect(topicProblem(s.topic, discovered)).toBeUndefined()
   for (const a of device.actions) {
-    expect(topicProblem(a.commandTopic)).toBeUndefined()
+    expect(topicProblem(a.commandTopic, discovered)).toBeUndefined()
     compileTemplate(a.payload)
     if (a.confirm != null) compileTemplate(a.confirm.when)
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Checkpointer } from '../../src/execution/checkpointer.ts'
 import { Journal, type NewTask } from '../../src/execution/journal.ts'
-import { WriteQueue } from '../../src/execution/write-queue.ts'
+import { WriteQueue } from '../../src/store/write-queue.ts'
 import { type Database, openDatabase } from '../../src/store/database.ts'
 import { tempDir, waitFor } from '../helpers.ts'
 

@@ -5,6 +5,7 @@
  */
 import type { Capability } from '../../discovery/descriptor.ts'
 import type { Intent, Match } from '../../discovery/matcher/index.ts'
+import type { TaskRecord } from '../tasks.ts'
 import { KithError } from '../../util/errors.ts'
 
 /** One live descriptor, reduced to what tools are made of. */
@@ -13,29 +14,6 @@ export interface LiveProvider {
   /** the descriptor is the node's own */
   local: boolean
   caps: readonly Capability[]
-}
-
-/** A task run through the node, as `POST /v1/tasks` answers it. */
-export interface TaskRecord {
-  id: string
-  ok: boolean
-  status: string
-  output?: unknown
-  error?: { code: string; message: string }
-  /** the peer whose answer is returned */
-  provider?: string
-  capability?: string
-  local?: boolean
-  attempts: Array<{ peer: string; local: boolean; status: string; error?: { code: string; message: string } }>
-  fallbacks: number
-  /** the tier the answer was checked at (older nodes: the tier asked for) */
-  tier?: 1 | 2 | 3 | 'auto'
-  /** the tier asked for: `auto` follows the capability's risk */
-  requestedTier?: 1 | 2 | 3 | 'auto'
-  /** the trust plane's checks on every attempt: canary, replay, evidence */
-  checks?: Array<{ name: string; result: string; peer: string; reason?: string }>
-  /** what the trust plane checked, when the node reports it */
-  verification?: Record<string, unknown>
 }
 
 export interface TaskRequest {

@@ -10,6 +10,7 @@ import type { LiveProvider } from './backend.ts'
 import { FIXED_TOOL_NAMES, MAX_DYNAMIC_TOOLS } from './constants.ts'
 import { offerKey, toolNames } from './naming.ts'
 import { annotationsFor, describeTool, needsConfirmation, toolInput } from './tool-shape.ts'
+import { BoundedMap } from '../../util/bounded-map.ts'
 
 /** One live capability of one provider. */
 export interface Offer {
@@ -62,7 +63,7 @@ export class ToolCatalog {
   readonly #maxAgeMs: number
   #fetchedAt = 0
   readonly #fingerprints = new WeakMap<readonly Capability[], string>()
-  readonly #retired = new Map<string, Offer>()
+  readonly #retired = new BoundedMap<string, Offer>({ max: MAX_RETIRED, refresh: 'set' })
   #last: ToolSnapshot | undefined
 
   constructor(source: () => Promise<readonly LiveProvider[]>, init: ToolCatalogInit = {}) {
@@ -91,9 +92,7 @@ export class ToolCatalog {
   }
 
   #retire(name: string, offer: Offer): void {
-    this.#retired.delete(name)
     this.#retired.set(name, { peer: offer.peer, local: offer.local, capability: offer.capability })
-    if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.keys().next().value as string)
   }
 
   #key(providers: readonly LiveProvider[]): string {

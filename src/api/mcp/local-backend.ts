@@ -2,7 +2,8 @@
 import { HttpError } from '../http.ts'
 import type { ApiNode } from '../routes.ts'
 import type { TaskApi } from '../tasks.ts'
-import { BackendError, type McpBackend, type TaskRecord } from './backend.ts'
+import type { TaskRecord } from '../tasks.ts'
+import { BackendError, type McpBackend } from './backend.ts'
 
 /**
  * @example

@@ -14,7 +14,7 @@
  * So a tool keeps its name while its provider stays, except when its id goes from one provider to several
  * or back.
  */
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '../../util/canonical.ts'
 
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 const MAX_NAME = 64
@@ -30,7 +30,7 @@ export interface Offer {
 /** The key of an offer in the map {@link toolNames} returns. */
 export const offerKey = (o: Offer): string => `${o.peer}\n${o.id}`
 
-const hex = (text: string, n: number) => createHash('sha256').update(text).digest('hex').slice(0, n)
+const hex = (text: string, n: number) => sha256Hex(text).slice(0, n)
 const sanitize = (text: string) => text.replace(/[^A-Za-z0-9_-]/g, '_')
 const withSuffix = (stem: string, suffix: string) =>
   `${stem.slice(0, MAX_NAME - 1 - suffix.length)}_${suffix}`

@@ -5,7 +5,8 @@
 import type { Capability } from '../../discovery/descriptor.ts'
 import type { Match } from '../../discovery/matcher/index.ts'
 import { MAX_TASK_TIMEOUT_MS } from '../tasks.ts'
-import { BackendError, type LiveProvider, type McpBackend, type TaskRecord } from './backend.ts'
+import type { TaskRecord } from '../tasks.ts'
+import { BackendError, type LiveProvider, type McpBackend } from './backend.ts'
 
 export interface HttpApi {
   get(path: string): Promise<unknown>

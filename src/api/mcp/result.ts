@@ -4,7 +4,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { Capability } from '../../discovery/descriptor.ts'
-import type { TaskRecord } from './backend.ts'
+import type { TaskRecord } from '../tasks.ts'
 import { isKithError, toApiError } from '../../util/errors.ts'
 import { MAX_RESULT_TEXT } from './constants.ts'
 import { tierForRisk } from './tool-shape.ts'

@@ -11,11 +11,11 @@
  * AK signature over the attest, which binds the receipt through its nonce and the PCR values through its
  * digest), so a relay that re-encodes the map changes nothing that is checked.
  */
-import { Packr } from 'msgpackr'
-import { canonicalEncode } from '../../discovery/descriptor.ts'
 import { EvidenceError, type EvidenceRejectReason } from './errors.ts'
 import { MAX_ATTEST_BYTES, MAX_SIGNATURE_BYTES } from './quote.ts'
 import { decodeReceipt, encodeReceipt, MAX_RECEIPT_BYTES, type Receipt } from './receipt.ts'
+import { canonicalEncode } from '../../util/canonical.ts'
+import { decodeBounded } from '../../util/bounded-decode.ts'
 
 export const EVIDENCE_VERSION = 1
 /** Largest package accepted or produced: the task reply's cap on its `receipt` field. */
@@ -58,7 +58,6 @@ export interface EvidencePackage {
 const PACKAGE_KEYS = new Set(['v', 'kind', 'receipt', 'sig', 'quote'])
 const QUOTE_KEYS = new Set(['attest', 'signature', 'akName', 'pcrs'])
 const PCR_KEYS = new Set(['alg', 'selection', 'values'])
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v != null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
@@ -160,14 +159,12 @@ export function encodeEvidence(pkg: EvidencePackage): Uint8Array {
  */
 export function decodeEvidence(data: Uint8Array): EvidencePackage {
   if (!(data instanceof Uint8Array)) fail('malformed', 'evidence: expected bytes')
-  if (data.byteLength > MAX_EVIDENCE_BYTES)
-    fail('oversize', `evidence is ${data.byteLength} bytes; the limit is ${MAX_EVIDENCE_BYTES}`)
-  let raw: unknown
-  try {
-    raw = packr.unpack(data)
-  } catch (err) {
-    fail('malformed', `evidence: not msgpack: ${(err as Error).message}`)
-  }
+  const raw = decodeBounded(data, {
+    what: 'evidence',
+    maxBytes: MAX_EVIDENCE_BYTES,
+    fail: (reason, message) =>
+      new EvidenceError(reason, reason === 'malformed' ? `evidence: ${message}` : message),
+  })
   if (!isRecord(raw)) fail('malformed', 'evidence: expected a map')
   only(raw, PACKAGE_KEYS, 'evidence', 'malformed')
   if (raw.v !== EVIDENCE_VERSION) fail('malformed', `evidence: v: expected ${EVIDENCE_VERSION}`)

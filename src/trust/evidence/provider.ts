@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ConfigFile } from '../../config/schema.ts'
 import type { Identity } from '../../connectivity/identity.ts'
-import { sha256 } from '../../discovery/descriptor.ts'
 import { type Logger, silentLogger } from '../../util/logger.ts'
 import { type AttestationKey, loadOrCreateAttestationKey } from './attestation-key.ts'
 import type { EvidencePackage, PcrHash, TpmQuote } from './package.ts'
@@ -18,6 +17,7 @@ import { encodeReceipt, type Receipt, type ReceiptFields } from './receipt.ts'
 import { makeQuote } from './tpm-quote.ts'
 import { resolveTcti, TpmTools } from './tpm-tools.ts'
 import { verifyQuote } from './verify-quote.ts'
+import { sha256 } from '../../util/canonical.ts'
 
 /** Quotes that fail in a row before the TPM is given up until the next start. */
 const MAX_FAILURES = 3

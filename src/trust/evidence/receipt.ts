@@ -2,14 +2,15 @@
  * The receipt of a task (DESIGN.md, "Tiers", Tier 3): `{task, cap, codeHash, inputHash, outputHash, start,
  * end, provider}`, signed by the provider with its node identity (Ed25519, the key its peer id names).
  *
- * Wire form: the canonical msgpack encoding (src/discovery/descriptor.ts, `canonicalEncode`) of those fields
+ * Wire form: the canonical msgpack encoding (src/util/canonical.ts, `canonicalEncode`) of those fields
  * plus `t: 'rcpt'` and `v: 1`, so that no receipt can be read as a descriptor or a task request signed by the
  * same key. A receipt has exactly one encoding: a decoder refuses any other, so `receiptHash` (SHA-256 of the
  * encoding, the nonce of the TPM quote) identifies a receipt on both sides.
  */
-import { Packr } from 'msgpackr'
-import { canonicalEncode, type SignatureVerifier, sha256 } from '../../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import { EvidenceError } from './errors.ts'
+import { canonicalEncode, sha256 } from '../../util/canonical.ts'
+import { decodeBounded } from '../../util/bounded-decode.ts'
 
 export const RECEIPT_VERSION = 1
 /** Largest receipt encoding accepted or produced; an honest one is about 250 bytes. */
@@ -49,7 +50,6 @@ const KEYS = new Set([
   'end',
   'provider',
 ])
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 
 const malformed = (message: string) => new EvidenceError('malformed', `receipt: ${message}`)
 
@@ -146,18 +146,12 @@ export function signReceipt(receipt: Receipt, sign: (data: Uint8Array) => Uint8A
  * {@link EvidenceError} (`oversize` or `malformed`); the signature is checked apart ({@link verifyReceipt}).
  */
 export function decodeReceipt(bytes: Uint8Array): Receipt {
-  if (bytes.byteLength > MAX_RECEIPT_BYTES) {
-    throw new EvidenceError(
-      'oversize',
-      `receipt is ${bytes.byteLength} bytes; the limit is ${MAX_RECEIPT_BYTES}`,
-    )
-  }
-  let raw: unknown
-  try {
-    raw = packr.unpack(bytes)
-  } catch (err) {
-    throw malformed(`not msgpack: ${(err as Error).message}`)
-  }
+  const raw = decodeBounded(bytes, {
+    what: 'receipt',
+    maxBytes: MAX_RECEIPT_BYTES,
+    fail: (reason, message) =>
+      reason === 'malformed' ? malformed(message) : new EvidenceError(reason, message),
+  })
   const r = raw as Record<string, unknown> | null
   if (r != null && typeof r === 'object' && (r.t !== 'rcpt' || r.v !== RECEIPT_VERSION)) {
     throw malformed(`expected t: rcpt and v: ${RECEIPT_VERSION}`)

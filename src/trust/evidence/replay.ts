@@ -3,6 +3,7 @@
  * a peer that copies another's evidence) is refused as `replayed`. Receipts older than the verifier's age limit
  * are refused as `stale` anyway, so a bounded memory of recent ones is enough.
  */
+import { BoundedSet } from '../../util/bounded-map.ts'
 
 const DEFAULT_MAX_ENTRIES = 10_000
 
@@ -12,11 +13,10 @@ export interface ReplayGuardInit {
 }
 
 export class ReceiptReplayGuard {
-  private readonly seenHashes = new Set<string>()
-  private readonly maxEntries: number
+  private readonly seenHashes: BoundedSet<string>
 
   constructor(init: ReplayGuardInit = {}) {
-    this.maxEntries = Math.max(1, init.maxEntries ?? DEFAULT_MAX_ENTRIES)
+    this.seenHashes = new BoundedSet(Math.max(1, init.maxEntries ?? DEFAULT_MAX_ENTRIES))
   }
 
   /**
@@ -33,13 +33,7 @@ export class ReceiptReplayGuard {
 
   /** Records an accepted receipt's hash. */
   remember(hash: Uint8Array): void {
-    const key = Buffer.from(hash).toString('hex')
-    this.seenHashes.delete(key)
-    this.seenHashes.add(key)
-    // a Set iterates in insertion order: the first entry is the oldest
-    while (this.seenHashes.size > this.maxEntries) {
-      this.seenHashes.delete(this.seenHashes.values().next().value as string)
-    }
+    this.seenHashes.add(Buffer.from(hash).toString('hex'))
   }
 
   get size(): number {

@@ -32,6 +32,7 @@ import {
   OPINION_REJECT_REASONS,
 } from './opinion.ts'
 import type { PeerIds } from './peer-ids.ts'
+import { TokenBuckets } from '../../util/token-bucket.ts'
 
 export interface OpinionBookComponents {
   self: string
@@ -59,11 +60,6 @@ interface Held {
   caught: ReadonlySet<string> | undefined
 }
 
-interface Bucket {
-  tokens: number
-  at: number
-}
-
 const CHARGED: ReadonlySet<OpinionRejectReason> = new Set([
   'oversize',
   'malformed',
@@ -89,7 +85,8 @@ export class OpinionBook {
   readonly #max: number
   /** topic → sender → its latest opinion */
   readonly #topics = new Map<string, Map<string, Held>>()
-  readonly #buckets = new Map<string, Bucket>()
+  /** per sender; forgets the longest idle senders beyond the opinion cap */
+  readonly #buckets: TokenBuckets
   /** per topic, the held rows copied into one contiguous pair of arrays; dropped when the topic changes */
   readonly #packed = new Map<string, OpinionRow[]>()
   #size = 0
@@ -98,6 +95,11 @@ export class OpinionBook {
   constructor(components: OpinionBookComponents, init: OpinionBookInit = {}) {
     this.#c = components
     this.#max = init.maxOpinions ?? REPUTATION_DEFAULTS.maxPeers * OPINIONS_PER_PEER
+    this.#buckets = new TokenBuckets({
+      ratePerSec: 1000 / OPINION_REFILL_MS,
+      burst: OPINION_BURST,
+      maxKeys: this.#max,
+    })
   }
 
   /** Opinions held, over all topics. */
@@ -115,7 +117,8 @@ export class OpinionBook {
    * Never throws on any input.
    */
   take(bytes: Uint8Array, sender: string, now: number): TakeResult {
-    if (!this.#allow(sender, now)) return this.#refuse('rate_limited', `${sender} sends too many opinions`)
+    if (!this.#buckets.take(sender, 1, now))
+      return this.#refuse('rate_limited', `${sender} sends too many opinions`)
     let opinion: Opinion
     try {
       opinion = decodeOpinion(bytes, this.#c.verify)
@@ -224,19 +227,6 @@ export class OpinionBook {
   #refuse(reason: OpinionRejectReason, message: string): TakeResult {
     this.rejected[reason]++
     return { ok: false, reason, message, charge: CHARGED.has(reason) }
-  }
-
-  /** Token bucket per sender; the map forgets the longest idle senders beyond the opinion cap. */
-  #allow(sender: string, now: number): boolean {
-    const bucket = this.#buckets.get(sender) ?? { tokens: OPINION_BURST, at: now }
-    this.#buckets.delete(sender)
-    bucket.tokens = Math.min(OPINION_BURST, bucket.tokens + Math.max(0, now - bucket.at) / OPINION_REFILL_MS)
-    bucket.at = now
-    this.#buckets.set(sender, bucket)
-    if (this.#buckets.size > this.#max) this.#buckets.delete(this.#buckets.keys().next().value as string)
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
-    return true
   }
 
   /** Drops the held opinion of the least trusted sender, if it is trusted less than `incoming`'s. */

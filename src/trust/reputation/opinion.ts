@@ -11,11 +11,12 @@
  * it. Checks run cheapest first and the signature before any check whose failure would be held against the
  * sender, so nothing is charged to a peer that did not sign it.
  */
-import { Packr } from 'msgpackr'
 import { z } from 'zod'
-import { canonicalEncode, type SignatureVerifier } from '../../discovery/descriptor.ts'
+import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import { MAX_OPINION_BYTES, MAX_OPINION_ENTRIES } from './constants.ts'
 import { isTopic } from './topic.ts'
+import { canonicalEncode } from '../../util/canonical.ts'
+import { decodeChecked } from '../../util/bounded-decode.ts'
 import { KithError } from '../../util/errors.ts'
 
 export interface OpinionEntry {
@@ -73,7 +74,6 @@ export class OpinionError extends KithError {
   }
 }
 
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true })
 const peerId = z.string().min(1).max(128)
 
 /** Shape only: ranges and the topic are checked after the signature, so their failures can be charged. */
@@ -121,23 +121,11 @@ export function signOpinion(opinion: Opinion, sign: (data: Uint8Array) => Uint8A
  * const opinion = decodeOpinion(msg.data, createVerifier())
  */
 export function decodeOpinion(bytes: Uint8Array, verify: SignatureVerifier): Opinion {
-  if (bytes.byteLength > MAX_OPINION_BYTES)
-    throw new OpinionError(
-      'oversize',
-      `opinion is ${bytes.byteLength} bytes; the limit is ${MAX_OPINION_BYTES}`,
-    )
-  let raw: unknown
-  try {
-    raw = packr.unpack(bytes)
-  } catch (err) {
-    throw new OpinionError('malformed', `not msgpack: ${(err as Error).message}`)
-  }
-  const parsed = wireSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new OpinionError('malformed', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
-  }
-  const { sig, ...opinion } = parsed.data
+  const { sig, ...opinion } = decodeChecked(bytes, wireSchema, {
+    what: 'opinion',
+    maxBytes: MAX_OPINION_BYTES,
+    fail: (reason, message) => new OpinionError(reason, message),
+  })
   if (opinion.entries.length > MAX_OPINION_ENTRIES)
     throw new OpinionError(
       'oversize',

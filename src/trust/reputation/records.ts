@@ -12,10 +12,11 @@
  * - Writes are deferred and committed together through a {@link WriteQueue}, latest value per row only.
  */
 import type { TaskOutcomeKind } from '../../execution/delegate.ts'
-import { WriteQueue } from '../../execution/write-queue.ts'
+import { WriteQueue } from '../../store/write-queue.ts'
 import type { Database } from '../../store/database.ts'
 import { OUTCOME_WEIGHTS, REPUTATION_DEFAULTS } from './constants.ts'
 import { PEER_TOPIC } from './topic.ts'
+import { trimOldest } from '../../util/bounded-map.ts'
 
 /** Every kind of outcome: what delegation and verification report, plus per-peer wire misbehaviour. */
 export type OutcomeKind = TaskOutcomeKind | 'invalid_descriptor' | 'invalid_opinion'
@@ -262,13 +263,12 @@ export class LocalRecords {
     return cell
   }
 
+  /** Forgets the least recently seen peers beyond `maxPeers`; their rows leave the table at the next commit. */
   #evict(): void {
-    while (this.#peers.size > this.#maxPeers) {
-      const oldest = this.#peers.keys().next().value as string
-      this.#peers.delete(oldest)
+    trimOldest(this.#peers, this.#maxPeers, (oldest) => {
       this.#forgotten.add(oldest)
       this.#markDirty(undefined)
-    }
+    })
   }
 
   #markDirty(key: string | undefined): void {

@@ -14,7 +14,7 @@
 import type { Capability } from '../../discovery/descriptor.ts'
 import { createVerifier } from '../../discovery/verify.ts'
 import type { TaskOutcome } from '../../execution/delegate.ts'
-import { WriteQueue } from '../../execution/write-queue.ts'
+import { WriteQueue } from '../../store/write-queue.ts'
 import { KeyValue } from '../../store/kv.ts'
 import { componentLogger } from '../../util/logger.ts'
 import { OpinionBook, type TakeResult } from './book.ts'
@@ -58,7 +58,7 @@ export class Reputation {
     this.#self = components.identity.peerId.toString()
     this.#now = components.now ?? Date.now
     const log = componentLogger(components.logger, 'kith:trust:reputation')
-    this.#writes = new WriteQueue(components.db, { log })
+    this.#writes = components.writes ?? new WriteQueue(components.db, { log })
     this.records = new LocalRecords(components.db, {
       maxPeers: this.#config.maxPeers,
       halfLife: this.#config.halfLife,

@@ -3,6 +3,7 @@ import type { KithLibp2p } from '../../connectivity/host.ts'
 import type { Identity } from '../../connectivity/identity.ts'
 import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import type { Database } from '../../store/database.ts'
+import type { WriteQueue } from '../../store/write-queue.ts'
 import type { Logger } from '../../util/logger.ts'
 import type { OpinionRejectReason } from './opinion.ts'
 import type { OutcomeCount, OutcomeKind } from './records.ts'
@@ -22,6 +23,8 @@ export interface ReputationConfig {
 
 export interface ReputationComponents {
   db: Database
+  /** the database's write queue, shared with the other planes; absent: one of its own (a standalone book) */
+  writes?: WriteQueue
   identity: Pick<Identity, 'peerId' | 'sign'>
   config: { trust: { pretrusted: readonly string[]; reputation?: Partial<ReputationConfig> } }
   logger: Logger

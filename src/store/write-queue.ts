@@ -1,5 +1,7 @@
 /**
- * Group commit for the execution plane's writes to the node's SQLite file. Every commit costs a WAL append
+ * Group commit for the writes to the node's SQLite file: one queue per database, built by the composition
+ * root and shared by every plane that writes (the journal, the ledger, reputation records), so that their
+ * deferred writes go in one transaction instead of one per plane. Every commit costs a WAL append
  * (50 to 200 µs on this machine class, more when it grows the WAL towards a checkpoint), and a task used to
  * make four per side. Writes whose loss in a crash costs nothing are deferred and committed together, in
  * one transaction, `flushMs` after the first of them: off every task's critical path, and in one commit
@@ -8,7 +10,7 @@
  * pages. A deferred write always concerns a row that is already durable, so the order between the two
  * kinds does not matter.
  */
-import type { Database } from '../store/database.ts'
+import type { Database } from './database.ts'
 import type { Logger } from '../util/logger.ts'
 
 export interface WriteQueueInit {
