@@ -17,15 +17,15 @@
  *   body as `flood` does.
  * - Going offline is a restart: nothing is sent while down, and the node boots again with a new body.
  */
-import { type Bands, BAND_DEFAULTS, bandsChanged, NO_BANDS, nextBands } from '../discovery/bands.ts'
+import { type Bands, BAND_DEFAULTS, bandsChanged, NO_BANDS, nextBands } from '../src/discovery/bands.ts'
 import {
   type Capability,
   canonicalEncode,
   type NodeState,
   signDescriptor,
   type SignedDescriptor,
-} from '../discovery/descriptor.ts'
-import type { Announce } from '../discovery/wire.ts'
+} from '../src/discovery/descriptor.ts'
+import type { Announce } from '../src/discovery/wire.ts'
 import type { Simulator } from './clock.ts'
 import type { Advertising, DriftScenario } from './drift-scenario.ts'
 import { notice } from './drift-wire.ts'

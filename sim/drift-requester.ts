@@ -11,12 +11,12 @@
  * - The store's timer is not started (virtual time has no timers): a selection calls `store.expire()`
  *   first, which is what a node's timer would have done by then.
  */
-import { BAND_DEFAULTS } from '../discovery/bands.ts'
-import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
-import { DescriptorIntake } from '../discovery/intake.ts'
-import { CapabilityIndex, type Match } from '../discovery/matcher/index.ts'
-import { DescriptorStore } from '../discovery/store.ts'
-import type { Announce } from '../discovery/wire.ts'
+import { BAND_DEFAULTS } from '../src/discovery/bands.ts'
+import type { Capability, NodeState, SignatureVerifier } from '../src/discovery/descriptor.ts'
+import { DescriptorIntake } from '../src/discovery/intake.ts'
+import { CapabilityIndex, type Match } from '../src/discovery/matcher/index.ts'
+import { DescriptorStore } from '../src/discovery/store.ts'
+import type { Announce } from '../src/discovery/wire.ts'
 import type { DriftNode } from './drift-node.ts'
 import type { SimIdentity } from './keys.ts'
 

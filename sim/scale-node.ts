@@ -11,9 +11,9 @@ import {
   signDescriptor,
   type SignatureVerifier,
   type SignedDescriptor,
-} from '../discovery/descriptor.ts'
-import { DescriptorIntake, DigestMismatchError } from '../discovery/intake.ts'
-import { DescriptorStore } from '../discovery/store.ts'
+} from '../src/discovery/descriptor.ts'
+import { DescriptorIntake, DigestMismatchError } from '../src/discovery/intake.ts'
+import { DescriptorStore } from '../src/discovery/store.ts'
 import type { SimIdentity } from './keys.ts'
 
 /** What a bodyless notice leads to, as the announcer decides it. */

@@ -16,7 +16,7 @@
  * steady state: every node heartbeats every ttl/3 and changes `changesPerHour` times an hour, which is exact
  * in this model, where messages do not slow each other down (links have no bandwidth limit, nodes no queue).
  */
-import type { Capability, NodeState } from '../discovery/descriptor.ts'
+import type { Capability, NodeState } from '../src/discovery/descriptor.ts'
 import { catalogue } from './catalogue.ts'
 import { Simulator } from './clock.ts'
 import type { KeyRing } from './keys.ts'
