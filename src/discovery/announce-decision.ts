@@ -208,12 +208,14 @@ export function noticeInTime(at: number, now: number, maxSkewMs: number): boolea
  * offerOf({ addrs: [], caps: [], attest: { tpm: false } }) // bytes equal for equal offers
  */
 export function offerOf(parts: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>): Uint8Array {
-  return canonicalEncode({ addrs: parts.addrs, caps: parts.caps, attest: parts.attest })
+  // a copy: the encoder may hand out views of a buffer it reuses, and an offer is kept until the next one
+  return Buffer.from(canonicalEncode({ addrs: parts.addrs, caps: parts.caps, attest: parts.attest }))
 }
 
 /** True when two states are the same, compared as the announcer compares them: by canonical encoding. */
 export function sameState(a: NodeState, b: NodeState): boolean {
-  return sameBytes(canonicalEncode(a), canonicalEncode(b))
+  // `a` is copied before `b` is encoded, for the same reason
+  return sameBytes(Buffer.from(canonicalEncode(a)), canonicalEncode(b))
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
