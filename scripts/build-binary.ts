@@ -17,7 +17,7 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { build } from 'esbuild'
@@ -80,11 +80,29 @@ export async function bundle(out: string): Promise<{ main: string; worker: strin
   } as const
   const main = join(out, 'kith.cjs')
   const worker = join(out, SEA_WORKER_ASSET)
-  await Promise.all([
-    build({ ...common, entryPoints: [join(ROOT, 'src/cli/main.ts')], outfile: main, sourcemap: 'linked' }),
+  const [built] = await Promise.all([
+    build({
+      ...common,
+      entryPoints: [join(ROOT, 'src/cli/main.ts')],
+      outfile: main,
+      sourcemap: 'linked',
+      metafile: true,
+    }),
     build({ ...common, entryPoints: [join(ROOT, 'src/execution/sandbox/worker.ts')], outfile: worker }),
   ])
+  const leaked = simInputs(Object.keys(built.metafile.inputs))
+  if (leaked.length > 0)
+    throw new Error(`the bundle includes the simulator (${leaked.join(', ')}): src/ must not import sim/`)
   return { main, worker }
+}
+
+/**
+ * The simulator's files among a bundle's inputs (esbuild's metafile paths, relative to the working directory).
+ * The simulator runs from a checkout only (`npm run sim`), so the binary must not carry any of it.
+ */
+export function simInputs(inputs: string[]): string[] {
+  const sim = join(ROOT, 'sim') + sep
+  return inputs.filter((p) => resolve(p).startsWith(sim))
 }
 
 async function seaBlob(out: string, arch: Arch, files: { main: string; worker: string }): Promise<string> {

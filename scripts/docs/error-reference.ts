@@ -38,7 +38,6 @@ import * as executionTaskServer from '../../src/execution/task-server.ts'
 import * as executionTaskWire from '../../src/execution/task-wire.ts'
 import * as executionWorkflowErrors from '../../src/execution/workflow/errors.ts'
 import * as nodeStartError from '../../src/node/start-error.ts'
-import * as simScenario from '../../src/sim/scenario.ts'
 import * as storeDatabase from '../../src/store/database.ts'
 import * as trustEvidenceErrors from '../../src/trust/evidence/errors.ts'
 import * as trustEvidenceTpmReader from '../../src/trust/evidence/tpm-reader.ts'
@@ -82,7 +81,6 @@ export const ERROR_MODULES: Readonly<Record<string, Record<string, unknown>>> = 
   'src/execution/task-wire.ts': executionTaskWire,
   'src/execution/workflow/errors.ts': executionWorkflowErrors,
   'src/node/start-error.ts': nodeStartError,
-  'src/sim/scenario.ts': simScenario,
   'src/store/database.ts': storeDatabase,
   'src/trust/evidence/errors.ts': trustEvidenceErrors,
   'src/trust/evidence/tpm-reader.ts': trustEvidenceTpmReader,

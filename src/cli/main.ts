@@ -22,6 +22,7 @@ import { printMatches, printPeers, printStatus, printTask, printWorkflow } from 
 import { withProgress } from './progress.ts'
 import { reportError } from './report-error.ts'
 import { UsageError } from './usage-error.ts'
+import { SIM_MOVED } from './sim.ts'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -243,21 +244,16 @@ export function buildProgram(): Command {
       await serveMcpStdio(opts)
     })
 
+  // The simulator is not in the binary (it lives in sim/ of a checkout); the verb stays so that old habits
+  // and scripts get directions instead of "unknown command".
   program
     .command('sim')
-    .description('run a simulation scenario (sim/scenarios/*.yaml) over kith’s own discovery and trust code')
-    .argument('<scenario>', 'scenario YAML file')
-    .option('--seed <n>', 'first seed (default: the scenario’s)')
-    .option('--seeds <k>', 'how many seeds per cell (default: the scenario’s)')
-    .option('--json', 'print the whole report as JSON instead of a table')
-    .option(
-      '--svg <dir>',
-      'also write the figures (SVG), the tables (Markdown) and the report (JSON) into DIR',
-    )
-    .action(async (file: string, opts) => {
-      // the simulator loads only for this verb
-      const { simCommand } = await import('./sim.ts')
-      process.exitCode = await simCommand(file, opts)
+    .description('not in the binary: from a checkout, run `npm run sim -- <scenario>` (docs/simulation.md)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      console.error(SIM_MOVED)
+      process.exitCode = 2
     })
 
   program

@@ -10,28 +10,32 @@
  * when a state band is crossed. A state change thus costs one small notice per node, not a body pull by
  * every node. Notices are authenticated by gossipsub's signature with the origin's key, and a receiver takes
  * a state only from a notice newer than the last it applied.
+ *
+ * This file is the sending half and the lifecycle; the receiving half (the topic's validator, pulls) is
+ * announce-receiver.ts, and what either decides is announce-decision.ts, pure, which the simulator runs too.
  */
 
 import type { ClockOffset } from './clock-offset.ts'
-import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { KithLibp2p } from '../connectivity/host.ts'
-import { learnAddresses } from '../connectivity/peers.ts'
 import type { Logger } from '../util/logger.ts'
-import { type AnnounceWire, descriptorWire, type OwnBody } from './announce-wire.ts'
-import { PageError } from './catalog-page.ts'
 import {
-  DescriptorError,
-  type NodeState,
-  type SignatureVerifier,
-  type UnsignedDescriptor,
-} from './descriptor.ts'
-import { DigestMismatchError, type IntakeCounters, type IntakeNotice, type IntakeOutcome } from './intake.ts'
-import { PeerPenalties } from './penalties.ts'
+  ANNOUNCER_DEFAULTS,
+  announceWait,
+  decideAnnounce,
+  offerOf,
+  refreshIntervalMs,
+} from './announce-decision.ts'
+import { AnnounceReceiver } from './announce-receiver.ts'
+import { type AnnounceWire, descriptorWire, type OwnBody } from './announce-wire.ts'
+import { type AnnouncerCounters, newAnnouncerCounters } from './announcer-counters.ts'
+import type { NodeState, SignatureVerifier, UnsignedDescriptor } from './descriptor.ts'
+import type { IntakeCounters } from './intake.ts'
 import type { DescriptorStore } from './store.ts'
-import { type Announce, encodeAnnounce, FLOOD_TOPIC, type WireError } from './wire.ts'
-import { canonicalEncode } from '../util/canonical.ts'
+import { encodeAnnounce, FLOOD_TOPIC } from './wire.ts'
+
+export type { AnnouncerCounters } from './announcer-counters.ts'
 
 export interface AnnouncerInit {
   ttlMs: number
@@ -44,7 +48,7 @@ export interface AnnouncerInit {
   resignAfterMs?: number
 }
 
-export const ANNOUNCER_DEFAULTS = { minIntervalMs: 250, maxConcurrentPulls: 16, resignAfterMs: 3_600_000 }
+export { ANNOUNCER_DEFAULTS } from './announce-decision.ts'
 
 export interface AnnouncerComponents {
   host: KithLibp2p
@@ -71,44 +75,6 @@ export interface AnnouncerComponents {
   skipJoin?: (peer: PeerId) => boolean
 }
 
-/**
- * Payload bytes as kith hands them to gossipsub or the pull protocol (no gossipsub framing, signatures,
- * encryption or control traffic; the transport measure in the control-bytes benchmark has those), counted
- * the same way in both modes.
- */
-export interface AnnouncerCounters {
-  announced: number
-  /** own notices (or, flooding, own bodies) times the peers gossipsub sent each to */
-  gossipBytesOut: number
-  /** others' messages passed on: size times the mesh peers other than the sender and the origin */
-  forwardBytesOut: number
-  /** every message taken in on the topic, once (gossipsub drops duplicates before kith sees them) */
-  gossipBytesIn: number
-  pullBytesOut: number
-  pullBytesIn: number
-  pulls: number
-  pullFailures: number
-  penalized: number
-  /** announces of an unchanged body: state and liveness only, nothing to pull or verify */
-  heartbeats: number
-  /**
-   * notices refused, by why: `foreign` speaks for another peer than its signer, `clock_skew` is too far from
-   * our clock, `old` is not newer than the last notice applied (reordered or replayed)
-   */
-  noticesRejected: { malformed: number; unsigned: number; foreign: number; clock_skew: number; old: number }
-  /** what taking in bodies cost: signatures checked and avoided */
-  intake: IntakeCounters
-  /** capabilities the body last signed could not carry (over its size or entry limits); 0 when all fit */
-  capabilitiesLeft: number
-  /**
-   * bodies that could not be signed (what the node offers is over the wire's limits); the last body signed,
-   * if any, is announced instead
-   */
-  signRefused: number
-  /** announce rounds that failed for another reason (the state or the seq store threw); the next one retries */
-  announceFailed: number
-}
-
 export class Announcer {
   readonly counters: AnnouncerCounters
   readonly intake: { readonly counters: IntakeCounters }
@@ -118,16 +84,13 @@ export class Announcer {
   readonly #mode: 'bodyless' | 'flood'
   readonly #topic: string
   readonly #minIntervalMs: number
-  readonly #maxPulls: number
-  readonly #maxSkewMs: number
   readonly #resignAfterMs: number
-  readonly #inflight = new Map<string, Promise<TopicValidatorResult>>()
-  readonly #penalties = new PeerPenalties()
+  readonly #receiver: AnnounceReceiver
   #own: OwnBody | undefined
   /** what `#own` was signed from (addresses, every capability, attestation), encoded to compare */
-  #offer: Buffer | undefined
+  #offer: Uint8Array | undefined
   /** the last offer the wire refused to sign, so that it is not tried (and logged) on every refresh */
-  #refused: Buffer | undefined
+  #refused: Uint8Array | undefined
   #state: NodeState | undefined
   #seq = 0
   #resign = false
@@ -135,12 +98,12 @@ export class Announcer {
   #refresh: ReturnType<typeof setInterval> | undefined
   #pending: ReturnType<typeof setTimeout> | undefined
   #running = false
-  readonly #onSubscription = (evt: CustomEvent<SubscriptionChangeData>) => this.#onPeerSubscribed(evt.detail)
+  readonly #onSubscription = (evt: CustomEvent<SubscriptionChangeData>) =>
+    this.#receiver.onPeerSubscribed(evt.detail)
 
   constructor(components: AnnouncerComponents, init: AnnouncerInit) {
     this.#c = components
     this.#ttlMs = init.ttlMs
-    this.#maxSkewMs = init.maxSkewMs ?? 30_000
     this.#resignAfterMs = init.resignAfterMs ?? ANNOUNCER_DEFAULTS.resignAfterMs
     this.#mode = init.mode
     this.wire =
@@ -152,25 +115,18 @@ export class Announcer {
       })
     this.#topic = init.mode === 'flood' ? FLOOD_TOPIC : this.wire.topic
     this.#minIntervalMs = init.minIntervalMs ?? ANNOUNCER_DEFAULTS.minIntervalMs
-    this.#maxPulls = init.maxConcurrentPulls ?? ANNOUNCER_DEFAULTS.maxConcurrentPulls
     this.intake = { counters: this.wire.counters }
-    this.counters = {
-      announced: 0,
-      gossipBytesOut: 0,
-      forwardBytesOut: 0,
-      gossipBytesIn: 0,
-      pullBytesOut: 0,
-      pullBytesIn: 0,
-      pulls: 0,
-      pullFailures: 0,
-      penalized: 0,
-      heartbeats: 0,
-      noticesRejected: { malformed: 0, unsigned: 0, foreign: 0, clock_skew: 0, old: 0 },
-      intake: this.wire.counters,
-      capabilitiesLeft: 0,
-      signRefused: 0,
-      announceFailed: 0,
-    }
+    this.counters = newAnnouncerCounters(this.wire.counters)
+    const { host, store, log, clock, skipJoin } = components
+    this.#receiver = new AnnounceReceiver(
+      { host, store, wire: this.wire, counters: this.counters, log, clock, skipJoin },
+      {
+        mode: init.mode,
+        topic: this.#topic,
+        maxConcurrentPulls: init.maxConcurrentPulls ?? ANNOUNCER_DEFAULTS.maxConcurrentPulls,
+        maxSkewMs: init.maxSkewMs ?? ANNOUNCER_DEFAULTS.maxSkewMs,
+      },
+    )
   }
 
   get #pubsub(): GossipSub {
@@ -194,9 +150,7 @@ export class Announcer {
         this.counters.pullBytesOut += n
       },
     )
-    this.#pubsub.topicValidators.set(this.#topic, (from, msg) =>
-      this.#mode === 'flood' ? this.#validateFlood(from, msg) : this.#validateAnnounce(from, msg),
-    )
+    this.#pubsub.topicValidators.set(this.#topic, (from, msg) => this.#receiver.validate(from, msg))
     this.#pubsub.subscribe(this.#topic)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscription)
     this.#startRefresh()
@@ -225,7 +179,7 @@ export class Announcer {
 
   #startRefresh(): void {
     clearInterval(this.#refresh)
-    this.#refresh = setInterval(() => this.#announceLater(), Math.max(1_000, Math.floor(this.#ttlMs / 3)))
+    this.#refresh = setInterval(() => this.#announceLater(), refreshIntervalMs(this.#ttlMs))
   }
 
   /** {@link announce} from a timer: nobody awaits it, so a failure is logged, not left to end the node. */
@@ -259,7 +213,7 @@ export class Announcer {
   async announce(options: { resign?: boolean } = {}): Promise<void> {
     if (!this.#running) return
     if (options.resign === true) this.#resign = true
-    const wait = this.#lastAt + this.#minIntervalMs - Date.now()
+    const wait = announceWait(this.#lastAt, Date.now(), this.#minIntervalMs)
     if (wait > 0) {
       this.#pending ??= setTimeout(() => {
         this.#pending = undefined
@@ -283,16 +237,18 @@ export class Announcer {
     const parts = this.#c.describe()
     const offer = offerOf(parts)
     let own = this.#own
-    const unchanged =
-      own != null &&
-      !this.#resign &&
-      now - own.descriptor.iat < this.#resignAfterMs &&
-      this.#offer?.equals(offer) === true &&
-      (this.#mode === 'bodyless' || sameState(own.descriptor.state, parts.state))
-    // an offer refused once is not signed again until it changes or a re-sign is asked for
-    const refusedBefore = !this.#resign && this.#refused?.equals(offer) === true
+    const held =
+      own != null && this.#offer != null
+        ? { iat: own.descriptor.iat, state: own.descriptor.state, offer: this.#offer }
+        : undefined
+    const decision = decideAnnounce(
+      held,
+      now,
+      { offer, state: parts.state, resign: this.#resign, refused: this.#refused },
+      { mode: this.#mode, resignAfterMs: this.#resignAfterMs },
+    )
     let heartbeat = true
-    if (own == null || (!unchanged && !refusedBefore)) {
+    if (decision.body === 'sign') {
       const signed = this.#signOwn(peer, now, parts, offer)
       if (signed != null) {
         own = signed
@@ -341,7 +297,7 @@ export class Announcer {
     peer: string,
     now: number,
     parts: ReturnType<AnnouncerComponents['describe']>,
-    offer: Buffer,
+    offer: Uint8Array,
   ): OwnBody | undefined {
     let own: OwnBody
     try {
@@ -378,177 +334,4 @@ export class Announcer {
     if (this.#c.storeOwn !== false) this.#c.store.put(own)
     return own
   }
-
-  async #validateAnnounce(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    this.counters.gossipBytesIn += msg.data.byteLength
-    if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
-    // the host runs gossipsub with StrictSign: a signed message reaching us carries a valid signature by `from`
-    if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned announce')
-    let announce: Announce
-    try {
-      announce = this.wire.decodeNotice(msg.data)
-    } catch (err) {
-      return this.#rejectNotice(from, 'malformed', (err as WireError).message)
-    }
-    if (announce.peer !== msg.from.toString())
-      return this.#rejectNotice(from, 'foreign', 'announce for another peer')
-    if (announce.peer === this.#c.host.peerId.toString()) return TopicValidatorResult.Ignore
-    // a forwarded notice has waited in other peers' queues: only the sender's own copy dates its clock
-    if (from.equals(msg.from)) this.#c.clock?.observe(announce.peer, announce.at)
-    // a notice far from our clock is stale or replayed (gossipsub's signature covers `at`)
-    if (Math.abs(Date.now() - announce.at) > this.#maxSkewMs) {
-      this.counters.noticesRejected.clock_skew++
-      return TopicValidatorResult.Ignore
-    }
-    const digestHex = Buffer.from(announce.digest).toString('hex')
-    const touched = this.#c.store.touch(announce.peer, announce.seq, digestHex, announce)
-    if (touched === 'refreshed') {
-      this.#c.log.debug({ peer: announce.peer, seq: announce.seq, at: announce.at }, 'state refreshed')
-      return this.#forward(from, msg)
-    }
-    if (touched === 'old') {
-      this.counters.noticesRejected.old++
-      return TopicValidatorResult.Ignore
-    }
-    if (this.#c.store.has(announce.peer, announce.seq, undefined, this.wire.version))
-      return TopicValidatorResult.Ignore
-    const running = this.#inflight.get(digestHex)
-    if (running != null) return running
-    if (this.#inflight.size >= this.#maxPulls) return TopicValidatorResult.Ignore
-    const notice: IntakeNotice = { ...announce, peer: announce.peer }
-    const pulled = this.#pullAndTake([from, msg.from], notice)
-      .then((result) => (result === TopicValidatorResult.Accept ? this.#forward(from, msg) : result))
-      .finally(() => this.#inflight.delete(digestHex))
-    this.#inflight.set(digestHex, pulled)
-    return pulled
-  }
-
-  async #pullAndTake(sources: PeerId[], notice: IntakeNotice): Promise<TopicValidatorResult> {
-    for (const source of sources.filter((s, i) => sources.findIndex((o) => o.equals(s)) === i)) {
-      let bytes: Uint8Array | undefined
-      this.counters.pulls++
-      try {
-        await this.#learnAddrs(source)
-        bytes = await this.wire.pull(this.#c.host, source, notice.peer, notice.digest)
-      } catch (err) {
-        this.counters.pullFailures++
-        this.#c.log.debug({ from: source.toString(), err }, 'pull failed')
-        continue
-      }
-      if (bytes == null) {
-        this.#c.log.debug({ from: source.toString(), peer: notice.peer }, 'pull found nothing')
-        continue
-      }
-      this.counters.pullBytesIn += bytes.byteLength
-      return await this.#take(source, bytes, notice)
-    }
-    return TopicValidatorResult.Ignore
-  }
-
-  /**
-   * A pull may go to the origin, which need not be a neighbour: the addresses in its last descriptor we
-   * hold are the way to reach it.
-   */
-  async #learnAddrs(source: PeerId): Promise<void> {
-    await learnAddresses(this.#c.host, source, this.#c.store.get(source.toString())?.descriptor.addrs ?? [])
-  }
-
-  async #validateFlood(from: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    this.counters.gossipBytesIn += msg.data.byteLength
-    if (this.#penalties.isBanned(from.toString())) return TopicValidatorResult.Ignore
-    if (msg.type !== 'signed') return this.#rejectNotice(from, 'unsigned', 'unsigned descriptor')
-    // a flooded body carries no `at`: its publisher vouches for it now, and only for its own descriptor
-    const result = await this.#take(from, msg.data, { peer: msg.from.toString(), at: Date.now() })
-    return result === TopicValidatorResult.Accept ? this.#forward(from, msg) : result
-  }
-
-  /** Takes a body in; stale or duplicate bodies are ignored, invalid ones cost the sender. */
-  async #take(from: PeerId, bytes: Uint8Array, notice: IntakeNotice): Promise<TopicValidatorResult> {
-    let outcome: IntakeOutcome
-    try {
-      outcome = await this.wire.take(this.#c.host, from, bytes, notice, (n) => {
-        this.counters.pullBytesIn += n
-      })
-    } catch (err) {
-      if (err instanceof DescriptorError || err instanceof DigestMismatchError || err instanceof PageError)
-        return this.#strike(from, err.message)
-      this.counters.pullFailures++
-      this.#c.log.debug({ from: from.toString(), err }, 'taking a body failed')
-      return TopicValidatorResult.Ignore
-    }
-    if (outcome.result === 'limited' || outcome.result === 'ignored') return TopicValidatorResult.Ignore
-    const { descriptor } = outcome.signed
-    this.#c.log.debug(
-      { peer: descriptor.peer, seq: descriptor.seq, outcome: outcome.result },
-      'descriptor stored',
-    )
-    return TopicValidatorResult.Accept
-  }
-
-  /**
-   * Accepts `msg` for gossipsub to pass on, counting what that sends: its size to each mesh peer other than
-   * the one it came from and its origin (gossipsub skips, in addition, peers that said they have it).
-   */
-  #forward(from: PeerId, msg: Message): TopicValidatorResult {
-    if (msg.type === 'signed') {
-      const skip = new Set([from.toString(), msg.from.toString()])
-      const peers = this.#meshPeers().filter((p) => !skip.has(p)).length
-      this.counters.forwardBytesOut += msg.data.byteLength * peers
-    }
-    return TopicValidatorResult.Accept
-  }
-
-  /** The topic's mesh; gossipsub's class has it though its interface type does not (else: all subscribers). */
-  #meshPeers(): string[] {
-    const pubsub = this.#pubsub as GossipSub & { getMeshPeers?: (topic: string) => string[] }
-    return pubsub.getMeshPeers?.(this.#topic) ?? pubsub.getSubscribers(this.#topic).map(String)
-  }
-
-  #rejectNotice(
-    from: PeerId,
-    why: keyof AnnouncerCounters['noticesRejected'],
-    message: string,
-  ): TopicValidatorResult {
-    this.counters.noticesRejected[why]++
-    return this.#strike(from, message)
-  }
-
-  #strike(from: PeerId, why: string): TopicValidatorResult {
-    this.#c.log.debug({ from: from.toString(), why }, 'invalid discovery message')
-    if (this.#penalties.strike(from.toString())) {
-      this.counters.penalized++
-      this.#c.log.warn({ from: from.toString() }, 'ignoring a peer that keeps sending invalid descriptors')
-    }
-    return TopicValidatorResult.Reject
-  }
-
-  /** A peer that joins the topic is asked for its current descriptor at once, rather than at its next refresh. */
-  #onPeerSubscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
-    if (!subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) return
-    const peer = peerId.toString()
-    if (this.#c.store.has(peer, 0, undefined, this.wire.version) || this.#inflight.size >= this.#maxPulls)
-      return
-    if (this.#c.skipJoin?.(peerId) === true) return
-    const key = `join:${peer}`
-    const job = this.wire
-      .pull(this.#c.host, peerId, peer)
-      .then((bytes) => {
-        if (bytes == null) return TopicValidatorResult.Ignore
-        this.counters.pullBytesIn += bytes.byteLength
-        // pulled from its origin over that origin's own authenticated connection: it vouches for it now
-        return this.#take(peerId, bytes, { peer, at: Date.now() })
-      })
-      .catch(() => TopicValidatorResult.Ignore)
-      .finally(() => this.#inflight.delete(key))
-    this.#inflight.set(key, job)
-  }
-}
-
-function sameState(a: NodeState, b: NodeState): boolean {
-  return Buffer.from(canonicalEncode(a)).equals(canonicalEncode(b))
-}
-
-/** What a body is signed from besides its state, encoded: a body whose offer is unchanged is not signed again. */
-function offerOf(parts: Pick<UnsignedDescriptor, 'addrs' | 'caps' | 'attest'>): Buffer {
-  return Buffer.from(canonicalEncode({ addrs: parts.addrs, caps: parts.caps, attest: parts.attest }))
 }

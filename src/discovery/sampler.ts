@@ -9,7 +9,8 @@
 import type { Logger } from '../util/logger.ts'
 import { silentLogger } from '../util/logger.ts'
 import type { Bands, BandThresholds } from './bands.ts'
-import { BAND_DEFAULTS, bandsChanged, NO_BANDS, nextBands } from './bands.ts'
+import { readingBands } from './announce-decision.ts'
+import { BAND_DEFAULTS, NO_BANDS } from './bands.ts'
 import type { NodeState } from './descriptor.ts'
 import { withTimeout } from './system-source.ts'
 
@@ -150,12 +151,11 @@ export class StateSampler {
     const state = this.current()
     this.#notify(this.#sampleListeners, (l) => l(state))
     const previous = this.#bands
-    this.#bands = nextBands(previous, state, this.#thresholds)
-    if (!this.#baselined) {
-      this.#baselined = true
-      return
-    }
-    if (!bandsChanged(previous, this.#bands)) return
+    // the first reading sets the baseline silently (announce-decision.ts, shared with the simulator)
+    const step = readingBands(this.#baselined ? previous : undefined, state, this.#thresholds)
+    this.#bands = step.bands
+    this.#baselined = true
+    if (!step.announce) return
     this.#log.info({ bands: this.#bands, state }, 'state band crossed')
     this.#notify(this.#listeners, (l) => l(this.bands(), state, previous))
   }

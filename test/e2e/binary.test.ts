@@ -124,6 +124,18 @@ devices:
   })
 })
 
+describe('the simulator', () => {
+  it('is not in the binary: the bundle has none of sim/, and `kith sim` says to run `npm run sim` from a checkout', async () => {
+    expect(await readFile(join(out, 'kith.cjs'), 'utf8')).not.toContain('runSybilScenario')
+    const failed = await kith([join(out, 'kith-linux-x64')], ['sim', 'sim/scenarios/sybil-small.yaml']).then(
+      () => null,
+      (err: { code?: number; stderr?: string }) => err,
+    )
+    expect(failed?.code).toBe(2)
+    expect(failed?.stderr).toContain('npm run sim -- <scenario.yaml>')
+  })
+})
+
 describe.skipIf(!arm64Runs)('the arm64 binary under qemu-user', () => {
   it('prints its version, initialises, starts until ready and serves /healthz', async () => {
     const binary = [QEMU, join(out, 'kith-linux-arm64')]

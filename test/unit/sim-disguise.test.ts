@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { runDisguiseScenario } from '../../src/sim/disguise.ts'
-import { runDisguise } from '../../src/sim/disguise-run.ts'
-import { KeyRing } from '../../src/sim/keys.ts'
-import { type DisguiseScenario, parseScenario } from '../../src/sim/scenario.ts'
+import { runDisguiseScenario } from '../../sim/disguise.ts'
+import { runDisguise } from '../../sim/disguise-run.ts'
+import { KeyRing } from '../../sim/keys.ts'
+import { type DisguiseScenario, parseScenario } from '../../sim/scenario.ts'
 
 /** 30 nodes, 8 epochs: a run takes well under a second. */
 const scenario = parseScenario({

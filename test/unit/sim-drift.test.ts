@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { kneedle, runDriftScenario } from '../../src/sim/drift.ts'
-import { runDrift } from '../../src/sim/drift-run.ts'
-import { KeyRing } from '../../src/sim/keys.ts'
-import { type DriftScenario, parseScenario, ScenarioError } from '../../src/sim/scenario.ts'
+import { kneedle, runDriftScenario } from '../../sim/drift.ts'
+import { runDrift } from '../../sim/drift-run.ts'
+import { KeyRing } from '../../sim/keys.ts'
+import { type DriftScenario, parseScenario, ScenarioError } from '../../sim/scenario.ts'
 
 /**
  * 30 nodes, 3 requesters, two minutes measured, drift fast enough to show: a run takes a fraction of a

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { type Figure, figureSvg, tableMarkdown } from '../../src/sim/figures.ts'
-import { toMarkdown, writeReport, type SimReport } from '../../src/sim/report.ts'
+import { type Figure, figureSvg, tableMarkdown } from '../../sim/figures.ts'
+import { toMarkdown, writeReport, type SimReport } from '../../sim/report.ts'
 
 const figure: Figure = {
   id: 'demo-success',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { KeyRing } from '../../src/sim/keys.ts'
-import { Random } from '../../src/sim/random.ts'
-import { runScaleScenario } from '../../src/sim/scale.ts'
-import { buildOverlay } from '../../src/sim/scale-overlay.ts'
-import { runScale } from '../../src/sim/scale-run.ts'
-import { sizesOf } from '../../src/sim/scale-scenario.ts'
-import { quantile, quantiles } from '../../src/sim/scale-stats.ts'
-import { noticeBytes, WireSizes } from '../../src/sim/scale-wire.ts'
-import { parseScenario, type ScaleScenario, ScenarioError } from '../../src/sim/scenario.ts'
+import { KeyRing } from '../../sim/keys.ts'
+import { Random } from '../../sim/random.ts'
+import { runScaleScenario } from '../../sim/scale.ts'
+import { buildOverlay } from '../../sim/scale-overlay.ts'
+import { runScale } from '../../sim/scale-run.ts'
+import { sizesOf } from '../../sim/scale-scenario.ts'
+import { quantile, quantiles } from '../../sim/scale-stats.ts'
+import { noticeBytes, WireSizes } from '../../sim/scale-wire.ts'
+import { parseScenario, type ScaleScenario, ScenarioError } from '../../sim/scenario.ts'
 
 /** 10 and 50 nodes, 10 of them heartbeating over 10 s, 6 body changes: a run takes well under a second. */
 const scenario = parseScenario({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { KeyRing } from '../../src/sim/keys.ts'
-import { parseScenario, type SybilScenario } from '../../src/sim/scenario.ts'
-import { runSybil } from '../../src/sim/sybil.ts'
-import { runSybilScenario } from '../../src/sim/sybil-report.ts'
+import { KeyRing } from '../../sim/keys.ts'
+import { parseScenario, type SybilScenario } from '../../sim/scenario.ts'
+import { runSybil } from '../../sim/sybil.ts'
+import { runSybilScenario } from '../../sim/sybil-report.ts'
 
 /** 50 nodes, 5 household requesters, 10 two-step workflows each: a run takes well under a second. */
 const scenario = parseScenario({

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Simulator } from '../../src/sim/clock.ts'
-import { KeyRing } from '../../src/sim/keys.ts'
-import { Network } from '../../src/sim/network.ts'
-import { Random } from '../../src/sim/random.ts'
-import { parseScenario, ScenarioError } from '../../src/sim/scenario.ts'
-import { meanInterval, wilson } from '../../src/sim/stats.ts'
+import { Simulator } from '../../sim/clock.ts'
+import { KeyRing } from '../../sim/keys.ts'
+import { Network } from '../../sim/network.ts'
+import { Random } from '../../sim/random.ts'
+import { parseScenario, ScenarioError } from '../../sim/scenario.ts'
+import { meanInterval, wilson } from '../../sim/stats.ts'
 
 describe('simulator clock', () => {
   it('runs events in time order, and events at the same time in the order they were scheduled', () => {

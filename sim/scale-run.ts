@@ -6,17 +6,19 @@
  *
  * The network starts converged: every node holds the current descriptor of every node that sends in the
  * window (put straight into its store, as its intake would have put it; other descriptors are never touched,
- * so they are left out). `active` nodes then heartbeat every ttl/3 as the announcer does (bodyless: a notice
- * carrying the new state; flooding: the body re-signed with it), and `changes` body changes (a new
- * capability) come from them at random times. Every node receives, checks and forwards every one of those
- * messages.
+ * so they are left out). `active` nodes then announce every ttl/3, and `changes` capability changes (a new
+ * capability) come from them at random times, each announced at once; what each announce sends is the
+ * announcer's own decision (announce-decision.ts: coalesced to one per `minIntervalMs`; bodyless, a notice
+ * carrying the new state, or a new body when the capabilities changed; flooding, the body re-signed when its
+ * state or capabilities changed). Every node receives, checks and forwards every one of those messages.
  *
  * Discovery latency is, for each change and each other node, the time from its publication until that
  * node's store holds it (the store's own `put` event). Bytes are measured per message and scaled to the
  * steady state: every node heartbeats every ttl/3 and changes `changesPerHour` times an hour, which is exact
  * in this model, where messages do not slow each other down (links have no bandwidth limit, nodes no queue).
  */
-import type { Capability, NodeState } from '../discovery/descriptor.ts'
+import { ANNOUNCER_DEFAULTS, refreshIntervalMs } from '../src/discovery/announce-decision.ts'
+import type { Capability, NodeState } from '../src/discovery/descriptor.ts'
 import { catalogue } from './catalogue.ts'
 import { Simulator } from './clock.ts'
 import type { KeyRing } from './keys.ts'
@@ -105,9 +107,15 @@ export function runScale(
         ttlMs: s.ttlMs,
         caps: capRng.shuffle(caps).slice(0, Math.min(s.capabilities.perNode, caps.length)),
         maxConcurrentPulls: s.maxConcurrentPulls,
+        rules: {
+          mode: mode === 'kith' ? 'bodyless' : 'flood',
+          resignAfterMs: ANNOUNCER_DEFAULTS.resignAfterMs,
+        },
+        minIntervalMs: ANNOUNCER_DEFAULTS.minIntervalMs,
+        maxSkewMs: ANNOUNCER_DEFAULTS.maxSkewMs,
       }),
   )
-  const period = Math.max(1_000, Math.floor(s.ttlMs / 3))
+  const period = refreshIntervalMs(s.ttlMs)
   const hbRate = 1_000 / period
   const changeRate = s.traffic.changesPerHour / 3_600
   // ids in a node's gossip windows in the steady state: every message of the network passes through it
@@ -172,11 +180,29 @@ export function runScale(
 
   const bodySizes: number[] = []
   const noticeSizes: number[] = []
-  const publish = (kind: MessageKind, a: number) => {
+  /** when each node's capabilities changed and no body carried the change yet (virtual ms) */
+  const unpublished = new Map<number, number>()
+  // an announce of node `a`, asked for by its refresh timer or by a change of its capabilities: coalesced
+  // and decided (a new body or a heartbeat) by the announcer's own rules
+  const announce = (a: number) => {
     const node = nodes[a]!
+    const wait = node.announceWait(sim.now)
+    if (wait > 0) {
+      if (!node.pending) {
+        node.pending = true
+        sim.after(wait, () => {
+          node.pending = false
+          announce(a)
+        })
+      }
+      return
+    }
+    node.lastAt = sim.now
     const st = state()
-    // bodyless heartbeats keep the body; flooding re-signs it, as the announcer does when the state changed
-    const body = kind === 'change' || mode === 'flood' ? node.sign(st) : node.own
+    const { body, decision } = node.announce(st)
+    // a body signed for a changed offer is a change; a heartbeat, or flooding's body re-signed for its state,
+    // is a heartbeat
+    const kind: MessageKind = decision.body === 'sign' && decision.reason === 'offer' ? 'change' : 'heartbeat'
     const { peer, seq } = body.descriptor
     const at = Math.floor(now())
     const notice = {
@@ -190,7 +216,13 @@ export function runScale(
     const msg = engine.message(kind, a, body, notice, noticeBytes(peer, seq, body.digest, at, st).byteLength)
     if (kind === 'change') {
       const list = pending.get(peer) ?? []
-      list.push({ seq, at: sim.now, storedAt: new Float64Array(size).fill(Number.POSITIVE_INFINITY) })
+      // latency counts from the change itself, which may have waited for `minIntervalMs`
+      list.push({
+        seq,
+        at: unpublished.get(a) ?? sim.now,
+        storedAt: new Float64Array(size).fill(Number.POSITIVE_INFINITY),
+      })
+      unpublished.delete(a)
       pending.set(peer, list)
     }
     bodySizes.push(body.bytes.byteLength)
@@ -202,11 +234,12 @@ export function runScale(
     for (const n of nodes) n.store.expire()
     return sim.pending > 0
   })
-  for (const { t, a } of beats) sim.at(t, () => publish('heartbeat', a))
+  for (const { t, a } of beats) sim.at(t, () => announce(a))
   for (const { t, a } of changes)
     sim.at(t, () => {
       nodes[a]!.caps = changed(nodes[a]!.caps, caps)
-      publish('change', a)
+      if (!unpublished.has(a)) unpublished.set(a, sim.now)
+      announce(a)
     })
   sim.run()
 

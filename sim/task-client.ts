@@ -4,9 +4,9 @@
  * (virtual) rejects as the real client does, with a `RequestTimeoutError`. Every settlement wakes the
  * simulator, so delegation's continuations run before virtual time moves on.
  */
-import type { TaskClient } from '../execution/task-client.ts'
-import { RequestTimeoutError } from '../execution/task-errors.ts'
-import type { TaskReply } from '../execution/task-wire.ts'
+import type { TaskClient } from '../src/execution/task-client.ts'
+import { RequestTimeoutError } from '../src/execution/task-errors.ts'
+import type { TaskReply } from '../src/execution/task-wire.ts'
 import type { Simulator } from './clock.ts'
 import type { Network } from './network.ts'
 import type { SimProvider } from './provider.ts'

@@ -18,13 +18,13 @@
  * queries on the attacked topic answered with a lie. A lie is found out with probability `detect` and then recorded as a wrong
  * answer; an undetected lie looks like a success to the requester.
  */
-import type { Capability } from '../discovery/descriptor.ts'
-import { openDatabase } from '../store/database.ts'
-import { OUTCOME_WEIGHTS } from '../trust/reputation/constants.ts'
-import { eigenTrust, pretrustVector, trustMatrix } from '../trust/reputation/eigentrust.ts'
-import { createReputation, type Reputation, topicOf } from '../trust/reputation/index.ts'
-import { signOpinion } from '../trust/reputation/opinion.ts'
-import { silentLogger } from '../util/logger.ts'
+import type { Capability } from '../src/discovery/descriptor.ts'
+import { openDatabase } from '../src/store/database.ts'
+import { OUTCOME_WEIGHTS } from '../src/trust/reputation/constants.ts'
+import { eigenTrust, pretrustVector, trustMatrix } from '../src/trust/reputation/eigentrust.ts'
+import { createReputation, type Reputation, topicOf } from '../src/trust/reputation/index.ts'
+import { signOpinion } from '../src/trust/reputation/opinion.ts'
+import { silentLogger } from '../src/util/logger.ts'
 import type { DisguiseScenario, TrustMethod } from './disguise-scenario.ts'
 import type { KeyRing } from './keys.ts'
 import { Random } from './random.ts'

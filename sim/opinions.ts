@@ -3,10 +3,10 @@
  * kith's reputation service) to the other household nodes, and colluding Sybils send opinions rating each
  * other (signed with kith's opinion codec), which the receivers' opinion books check like any other.
  */
-import type { Capability } from '../discovery/descriptor.ts'
-import { MIN_PUBLISH_GAP_MS } from '../trust/reputation/constants.ts'
-import { signOpinion } from '../trust/reputation/opinion.ts'
-import { topicOf } from '../trust/reputation/topic.ts'
+import type { Capability } from '../src/discovery/descriptor.ts'
+import { MIN_PUBLISH_GAP_MS } from '../src/trust/reputation/constants.ts'
+import { signOpinion } from '../src/trust/reputation/opinion.ts'
+import { topicOf } from '../src/trust/reputation/topic.ts'
 import type { Simulator } from './clock.ts'
 import type { Network } from './network.ts'
 import type { SimProvider } from './provider.ts'

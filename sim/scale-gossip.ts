@@ -18,7 +18,7 @@
  * Costs are tallied per message kind (heartbeat or change) and part; a copy sent to a node that already saw
  * the message costs its bytes and its receiver's signature check but schedules no event.
  */
-import type { SignedDescriptor } from '../discovery/descriptor.ts'
+import type { SignedDescriptor } from '../src/discovery/descriptor.ts'
 import type { Simulator } from './clock.ts'
 import type { Network } from './network.ts'
 import type { Random } from './random.ts'

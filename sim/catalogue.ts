@@ -2,7 +2,7 @@
  * The capabilities simulated nodes offer, in descriptor form. Popularity follows a Zipf law over the
  * catalogue's order: the first capabilities are the ones most workflows need, and the ones Sybils claim.
  */
-import type { Capability } from '../discovery/descriptor.ts'
+import type { Capability } from '../src/discovery/descriptor.ts'
 
 type Entry = [id: string, title: string, tags: string[], risk: Capability['risk']]
 

@@ -11,8 +11,8 @@
  * request, both echoed by the answer), writes one length-prefixed frame each way and closes both ends (FIN).
  */
 import { RPC } from '@libp2p/gossipsub/message'
-import type { NodeState } from '../discovery/descriptor.ts'
-import { ANNOUNCE_TOPIC, encodeAnnounce, encodePullRequest, FLOOD_TOPIC } from '../discovery/wire.ts'
+import type { NodeState } from '../src/discovery/descriptor.ts'
+import { ANNOUNCE_TOPIC, encodeAnnounce, encodePullRequest, FLOOD_TOPIC } from '../src/discovery/wire.ts'
 
 /** yamux frame header plus Noise's length prefix and tag: what one frame adds on the wire. */
 export const FRAME_BYTES = 12 + 2 + 16

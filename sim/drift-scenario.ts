@@ -5,8 +5,8 @@
  * drift scale, on the same seeds. Every field is optional; the defaults are kith's own where kith has one.
  */
 import { z } from 'zod'
-import { ANNOUNCER_DEFAULTS } from '../discovery/announcer.ts'
-import { SAMPLER_DEFAULTS } from '../discovery/sampler.ts'
+import { ANNOUNCER_DEFAULTS } from '../src/discovery/announce-decision.ts'
+import { SAMPLER_DEFAULTS } from '../src/discovery/sampler.ts'
 import { MAX_CATALOGUE } from './catalogue.ts'
 
 export const ADVERTISING = ['kith', 'flood', 'periodic'] as const

@@ -1,6 +1,6 @@
 /**
  * Scenario 2 of issue 9, one run: one advertising mode, one TTL, one drift scale, one seed. Every node's
- * truth drifts (src/sim/drift-node.ts); household requesters (src/sim/drift-requester.ts) hear what the
+ * truth drifts (sim/drift-node.ts); household requesters (sim/drift-requester.ts) hear what the
  * nodes advertise over the simulated links and select a provider for a query every so often.
  *
  * A selection is **stale** when the provider it picked, at that moment and in truth, is offline, no longer
@@ -9,13 +9,13 @@
  * battery that the requester meant to spare. A query with no live match is a miss, counted apart.
  *
  * Control bytes per node per second: every message of the measured window (after the warm-up) counted once
- * per receiver (src/sim/drift-wire.ts), notices, bodies and both halves of each pull, divided by the
+ * per receiver (sim/drift-wire.ts), notices, bodies and both halves of each pull, divided by the
  * requesters and the seconds. Each requester hears every other node, so this is what each node of a network
  * where every node holds a store would carry: an ideal broadcast, without gossipsub's mesh duplicates.
  */
-import type { Capability } from '../discovery/descriptor.ts'
-import { PULL_TIMEOUT_MS } from '../discovery/exchange.ts'
-import type { Announce } from '../discovery/wire.ts'
+import type { Capability } from '../src/discovery/descriptor.ts'
+import { PULL_TIMEOUT_MS } from '../src/discovery/exchange.ts'
+import type { Announce } from '../src/discovery/wire.ts'
 import { catalogue, zipfWeights } from './catalogue.ts'
 import { Simulator } from './clock.ts'
 import { DriftNode, type Published } from './drift-node.ts'
@@ -31,7 +31,7 @@ const EPOCH = 1_700_000_000_000
 
 /**
  * A rough per-message allowance for gossipsub's framing and signature. Not used by this scenario, which
- * encodes the envelope with gossipsub's codec (drift-wire.ts); kept while src/sim/scale-run.ts (as committed)
+ * encodes the envelope with gossipsub's codec (drift-wire.ts); kept while sim/scale-run.ts (as committed)
  * imports it.
  */
 export const GOSSIP_OVERHEAD_BYTES = 120

@@ -7,8 +7,8 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } f
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import type { SignatureVerifier } from '../discovery/descriptor.ts'
-import { createVerifier } from '../discovery/verify.ts'
+import type { SignatureVerifier } from '../src/discovery/descriptor.ts'
+import { createVerifier } from '../src/discovery/verify.ts'
 
 /** Verdicts remembered by {@link KeyRing.verifier} before it starts afresh. */
 const MAX_VERDICTS = 200_000

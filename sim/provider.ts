@@ -9,7 +9,7 @@ import {
   type NodeState,
   signDescriptor,
   type SignedDescriptor,
-} from '../discovery/descriptor.ts'
+} from '../src/discovery/descriptor.ts'
 import { answerOf } from './catalogue.ts'
 import type { SimIdentity } from './keys.ts'
 import type { Random } from './random.ts'

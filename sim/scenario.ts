@@ -9,7 +9,7 @@ import { disguiseScenario } from './disguise-scenario.ts'
 import { driftScenario } from './drift-scenario.ts'
 import { scaleScenario } from './scale-scenario.ts'
 import { sybilScenario } from './sybil-scenario.ts'
-import { EXIT, KithError } from '../util/errors.ts'
+import { EXIT, KithError } from '../src/util/errors.ts'
 
 export { STRATEGIES, type Strategy, type SybilScenario } from './sybil-scenario.ts'
 export type { DriftScenario } from './drift-scenario.ts'

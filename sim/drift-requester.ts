@@ -2,7 +2,7 @@
  * A household node of the drift scenario, as a requester: kith's real soft-state store, intake and
  * capability index, fed by what the other nodes advertise, and the receiving half of the announcer.
  *
- * - A notice (kith) goes to `store.touch`, as the announcer's `#validateAnnounce` does: a notice for the
+ * - A notice (kith) goes to `store.touch` and `decideNotice`, as the announcer's receiver does: a notice for the
  *   held body refreshes its life and takes its state; one that is not newer than the last applied is
  *   dropped (`old`); one for a body not held starts a pull from the origin (one per digest at a time, at
  *   most `maxConcurrentPulls`, given up after PULL_TIMEOUT_MS), and the pulled body goes through
@@ -11,12 +11,13 @@
  * - The store's timer is not started (virtual time has no timers): a selection calls `store.expire()`
  *   first, which is what a node's timer would have done by then.
  */
-import { BAND_DEFAULTS } from '../discovery/bands.ts'
-import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
-import { DescriptorIntake } from '../discovery/intake.ts'
-import { CapabilityIndex, type Match } from '../discovery/matcher/index.ts'
-import { DescriptorStore } from '../discovery/store.ts'
-import type { Announce } from '../discovery/wire.ts'
+import { ANNOUNCER_DEFAULTS, decideNotice, noticeInTime } from '../src/discovery/announce-decision.ts'
+import { BAND_DEFAULTS } from '../src/discovery/bands.ts'
+import type { Capability, NodeState, SignatureVerifier } from '../src/discovery/descriptor.ts'
+import { DescriptorIntake } from '../src/discovery/intake.ts'
+import { CapabilityIndex, type Match } from '../src/discovery/matcher/index.ts'
+import { DescriptorStore } from '../src/discovery/store.ts'
+import type { Announce } from '../src/discovery/wire.ts'
 import type { DriftNode } from './drift-node.ts'
 import type { SimIdentity } from './keys.ts'
 
@@ -89,22 +90,22 @@ export class DriftRequester {
    * {@link pulled} or {@link pullFailed} once with the same digest.
    */
   takeNotice(announce: Announce, pull: (digestHex: string) => void): void {
+    if (!noticeInTime(announce.at, this.#now(), ANNOUNCER_DEFAULTS.maxSkewMs)) return
     const digestHex = Buffer.from(announce.digest).toString('hex')
-    const touched = this.store.touch(announce.peer, announce.seq, digestHex, announce)
-    if (touched === 'refreshed') return
-    if (touched === 'old') {
-      this.counters.noticesOld++
-      return
+    const verdict = decideNotice({
+      touched: this.store.touch(announce.peer, announce.seq, digestHex, announce),
+      held: this.store.has(announce.peer, announce.seq),
+      pulling: this.#inflight.has(digestHex),
+      pulls: this.#inflight.size,
+      maxPulls: this.#maxPulls,
+    })
+    if (verdict === 'old') this.counters.noticesOld++
+    else if (verdict === 'busy') this.counters.pullsSkipped++
+    else if (verdict === 'pull') {
+      this.#inflight.add(digestHex)
+      this.counters.pulls++
+      pull(digestHex)
     }
-    if (this.store.has(announce.peer, announce.seq)) return
-    if (this.#inflight.has(digestHex)) return
-    if (this.#inflight.size >= this.#maxPulls) {
-      this.counters.pullsSkipped++
-      return
-    }
-    this.#inflight.add(digestHex)
-    this.counters.pulls++
-    pull(digestHex)
   }
 
   /** The answer to a pull: the body, or undefined when the origin did not hold that digest any more. */

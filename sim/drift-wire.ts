@@ -18,8 +18,8 @@
  */
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { RPC } from '@libp2p/gossipsub/message'
-import type { NodeState } from '../discovery/descriptor.ts'
-import { ANNOUNCE_TOPIC, encodeAnnounce, encodePullRequest, FLOOD_TOPIC } from '../discovery/wire.ts'
+import type { NodeState } from '../src/discovery/descriptor.ts'
+import { ANNOUNCE_TOPIC, encodeAnnounce, encodePullRequest, FLOOD_TOPIC } from '../src/discovery/wire.ts'
 import type { SimIdentity } from './keys.ts'
 
 /** yamux frame header, Noise length prefix and tag */

@@ -1,6 +1,6 @@
 /**
  * What a simulation report shows: tables (rendered as Markdown) and line charts with intervals (rendered as
- * standalone SVG). Every scenario kind fills these in; `kith sim --svg DIR` writes them out.
+ * standalone SVG). Every scenario kind fills these in; `npm run sim -- <scenario> --svg DIR` writes them out.
  */
 
 export interface Point {

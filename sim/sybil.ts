@@ -5,7 +5,7 @@
  * own `delegate()` (match, tier plan, canary, task, checks, fallback, outcome records) over the simulated
  * network. A workflow succeeds when every step returned the right answer.
  */
-import { delegate } from '../execution/delegate.ts'
+import { delegate } from '../src/execution/delegate.ts'
 import { answerOf, catalogue, zipfWeights } from './catalogue.ts'
 import { Simulator } from './clock.ts'
 import type { KeyRing } from './keys.ts'

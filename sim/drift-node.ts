@@ -8,29 +8,37 @@
  * - The sampler (src/discovery/sampler.ts): the node reads its state every `samplerMs`, from boot on; the
  *   first reading sets the bands silently; a later reading whose bands (`nextBands`, kith's thresholds and
  *   hysteresis) differ asks for an announce at once. A state change is therefore seen up to `samplerMs` late.
- * - The announcer (src/discovery/announcer.ts, `announce()`), whose decision logic is repeated here because
- *   the real one needs a libp2p host: an announce every max(1 s, ttl/3) and on every band crossing or offer
- *   change, coalesced to at most one per `minIntervalMs`; a new body (seq + 1, signed with
- *   `signDescriptor`) only when the offer changed, or, flooding, when the state changed too; otherwise a
+ * - The announcer's decisions, kith's own (src/discovery/announce-decision.ts, which the announcer calls):
+ *   an announce every `refreshIntervalMs` (max(1 s, ttl/3)) and on every band crossing (`readingBands`) or
+ *   offer change, coalesced to at most one per `minIntervalMs` (`announceWait`); `decideAnnounce` says
+ *   whether it signs a new body (seq + 1, signed with `signDescriptor`: no libp2p host here) or is a
  *   heartbeat: kith gossips the notice `{peer, seq, digest, at, state}`, flooding re-sends the held body.
  * - The `periodic` ablation announces from its refresh timer only, with a reading taken then, and floods its
  *   body as `flood` does.
  * - Going offline is a restart: nothing is sent while down, and the node boots again with a new body.
  */
-import { type Bands, BAND_DEFAULTS, bandsChanged, NO_BANDS, nextBands } from '../discovery/bands.ts'
+import {
+  ANNOUNCER_DEFAULTS,
+  type AnnounceRules,
+  announceWait,
+  decideAnnounce,
+  offerOf,
+  readingBands,
+  refreshIntervalMs,
+} from '../src/discovery/announce-decision.ts'
+import { type Bands, BAND_DEFAULTS } from '../src/discovery/bands.ts'
 import {
   type Capability,
   type NodeState,
   signDescriptor,
   type SignedDescriptor,
-} from '../discovery/descriptor.ts'
-import type { Announce } from '../discovery/wire.ts'
+} from '../src/discovery/descriptor.ts'
+import type { Announce } from '../src/discovery/wire.ts'
 import type { Simulator } from './clock.ts'
 import type { Advertising, DriftScenario } from './drift-scenario.ts'
 import { notice } from './drift-wire.ts'
 import type { SimIdentity } from './keys.ts'
 import type { Random } from './random.ts'
-import { canonicalEncode } from '../util/canonical.ts'
 
 /** What a node hands to gossip: a notice (kith) or its signed body (flooding). */
 export type Published =
@@ -91,11 +99,13 @@ export class DriftNode {
   /** boot generation: the timers of an earlier boot stop when it changes */
   #boot = 0
   #sampled: NodeState
-  #bands: Bands = NO_BANDS
-  #baselined = false
+  /** undefined until the first reading of a boot, which sets the bands silently */
+  #bands: Bands | undefined
   #seq = 0
   #own: SignedDescriptor | undefined
-  #ownOffer = ''
+  /** `offerOf` what `#own` was signed from */
+  #ownOffer: Uint8Array | undefined
+  readonly #rules: AnnounceRules
   #lastAt = Number.NEGATIVE_INFINITY
   #pending = false
 
@@ -115,6 +125,9 @@ export class DriftNode {
       ...(init.onBattery ? { battery: 20 + first.int(81), charging: false } : {}),
     }
     this.#sampled = this.truth
+    // kith's bodyless notices, or bodies (flooding, and the periodic ablation, which floods its body too)
+    const mode = init.mode === 'kith' ? 'bodyless' : 'flood'
+    this.#rules = { mode, resignAfterMs: ANNOUNCER_DEFAULTS.resignAfterMs }
   }
 
   /** True when the node offers `capability` now (it may be offline). */
@@ -138,10 +151,10 @@ export class DriftNode {
     this.#own = undefined
     this.#lastAt = Number.NEGATIVE_INFINITY
     this.#pending = false
-    this.#baselined = false
+    this.#bands = undefined
     this.#sample()
     sim.every(scenario.samplerMs, () => boot === this.#boot && (this.#sample(), true))
-    sim.every(Math.max(1_000, Math.floor(ttlMs / 3)), () => {
+    sim.every(refreshIntervalMs(ttlMs), () => {
       if (boot !== this.#boot) return false
       // the ablation reads its state when it refreshes, as a TTL-only design would: no sampler phase to
       // line up with its period
@@ -197,7 +210,8 @@ export class DriftNode {
   }
 
   /**
-   * The announcer's decision: coalesce, then a new body or a heartbeat, then publish.
+   * An announce, as the announcer makes it: coalesced (`announceWait`), then a new body or a heartbeat
+   * (`decideAnnounce`), then published.
    *
    * @example
    * node.announce() // the offer changed: a new body goes out (kith: its notice, then pulls)
@@ -205,7 +219,7 @@ export class DriftNode {
   announce(): void {
     if (!this.online) return
     const { sim, now, mode, ttlMs } = this.#init
-    const wait = this.#lastAt + this.#init.scenario.announcer.minIntervalMs - sim.now
+    const wait = announceWait(this.#lastAt, sim.now, this.#init.scenario.announcer.minIntervalMs)
     if (wait > 0) {
       if (!this.#pending) {
         this.#pending = true
@@ -222,32 +236,25 @@ export class DriftNode {
     const at = Math.floor(now())
     const state = this.#sampled
     const offered = this.caps.filter((c) => !this.#withdrawn.has(c.id))
-    const offer = offered.map((c) => c.id).join(' ')
+    const parts = { addrs: [], caps: offered, attest: { tpm: false } }
+    const offer = offerOf(parts)
     let own = this.#own
-    const heartbeat =
-      own !== undefined &&
-      offer === this.#ownOffer &&
-      (mode === 'kith' || sameState(own.descriptor.state, state))
-    if (own === undefined || !heartbeat) {
+    const held =
+      own !== undefined && this.#ownOffer !== undefined
+        ? { iat: own.descriptor.iat, state: own.descriptor.state, offer: this.#ownOffer }
+        : undefined
+    const decision = decideAnnounce(held, at, { offer, state, resign: false }, this.#rules)
+    if (decision.body === 'sign') {
       this.#seq++
       own = signDescriptor(
-        {
-          v: 1,
-          peer: this.peer,
-          seq: this.#seq,
-          iat: at,
-          ttl: ttlMs,
-          addrs: [],
-          state,
-          caps: offered,
-          attest: { tpm: false },
-        },
+        { v: 1, peer: this.peer, seq: this.#seq, iat: at, ttl: ttlMs, state, ...parts },
         this.identity.sign,
       )
       this.#own = own
       this.#ownOffer = offer
       this.counters.signed++
     } else this.counters.heartbeats++
+    if (own === undefined) return
     if (mode !== 'kith') {
       this.#init.publish(this, { kind: 'body', signed: own })
       return
@@ -263,13 +270,9 @@ export class DriftNode {
   /** One reading of the machine: the truth as it is now; a band crossing asks for an announce. */
   #sample(): void {
     this.#sampled = this.truth
-    const previous = this.#bands
-    this.#bands = nextBands(previous, this.#sampled)
-    if (!this.#baselined) {
-      this.#baselined = true
-      return
-    }
-    if (bandsChanged(previous, this.#bands)) {
+    const reading = readingBands(this.#bands, this.#sampled)
+    this.#bands = reading.bands
+    if (reading.announce) {
       this.counters.bandCrossings++
       if (this.#init.mode !== 'periodic') this.announce()
     }
@@ -293,9 +296,4 @@ export class DriftNode {
 /** A load in `range`, with two decimals. */
 function draw(rng: Random, range: { min: number; max: number }): number {
   return Math.round(rng.uniform(range.min, range.max) * 100) / 100
-}
-
-/** As the announcer compares states: by their canonical encoding. */
-function sameState(a: NodeState, b: NodeState): boolean {
-  return Buffer.from(canonicalEncode(a)).equals(canonicalEncode(b))
 }

@@ -1,9 +1,20 @@
 /**
  * One node of the scale scenario: kith's real `DescriptorStore` and `DescriptorIntake` on the virtual clock,
- * its own signed descriptor, and the announcer's decisions on what arrives (src/discovery/announcer.ts,
- * `#validateAnnounce` and `#validateFlood`), minus libp2p: the gossip engine (scale-gossip.ts) moves the
- * bytes. The announcer cannot run as it is: it needs a libp2p host and wall-clock timers.
+ * its own signed descriptor, and the announcer's own decisions (src/discovery/announce-decision.ts): whether
+ * an announce signs a new body or is a heartbeat (`decideAnnounce`), when it may go (`announceWait`), and
+ * what a notice that arrives leads to (`decideNotice`). The gossip engine (scale-gossip.ts) moves the bytes
+ * in place of libp2p, and bodies are signed with `signDescriptor` in place of the announcer's wire.
  */
+import {
+  type AnnounceDecision,
+  type AnnounceRules,
+  announceWait,
+  decideAnnounce,
+  decideNotice,
+  type NoticeVerdict as AnnouncerVerdict,
+  noticeInTime,
+  offerOf,
+} from '../src/discovery/announce-decision.ts'
 import {
   type Capability,
   DescriptorError,
@@ -11,24 +22,13 @@ import {
   signDescriptor,
   type SignatureVerifier,
   type SignedDescriptor,
-} from '../discovery/descriptor.ts'
-import { DescriptorIntake, DigestMismatchError } from '../discovery/intake.ts'
-import { DescriptorStore } from '../discovery/store.ts'
+} from '../src/discovery/descriptor.ts'
+import { DescriptorIntake, DigestMismatchError } from '../src/discovery/intake.ts'
+import { DescriptorStore } from '../src/discovery/store.ts'
 import type { SimIdentity } from './keys.ts'
 
-/** What a bodyless notice leads to, as the announcer decides it. */
-export type NoticeVerdict =
-  /** the held body is live and its state is newer: accept, forward */
-  | 'refreshed'
-  /** not newer than the last notice applied, or the body (or a newer one) is held already: ignore */
-  | 'old'
-  | 'held'
-  /** a pull of that digest is in flight: the notice waits for it */
-  | 'joined'
-  /** `maxConcurrentPulls` reached: ignored (the next heartbeat brings the digest again) */
-  | 'busy'
-  /** pull the body from the forwarder (then from the origin) */
-  | 'pull'
+/** What a bodyless notice leads to, as the announcer decides it; `skewed`: too far from the clock, ignored. */
+export type NoticeVerdict = AnnouncerVerdict | 'skewed'
 
 /** What taking a body in led to: `accepted` is the validator's Accept (stored, or held already). */
 export type TakeVerdict = 'accepted' | 'ignored' | 'rejected'
@@ -41,6 +41,10 @@ export interface ScaleNodeInit {
   ttlMs: number
   caps: Capability[]
   maxConcurrentPulls: number
+  /** the announcer's mode, rules and limits (announce-decision.ts) */
+  rules: AnnounceRules
+  minIntervalMs: number
+  maxSkewMs: number
 }
 
 /** A notice as a receiver reads it; `digestHex` is kept once per message, not per receiver. */
@@ -55,7 +59,9 @@ export interface Notice {
 
 /**
  * @example
- * const node = new ScaleNode({ index: 3, identity: keys.get(3), verify: keys.verifier, now, ttlMs: 15_000, caps, maxConcurrentPulls: 16 })
+ * const rules = { mode: 'bodyless', resignAfterMs: ANNOUNCER_DEFAULTS.resignAfterMs } as const
+ * const node = new ScaleNode({ index: 3, identity: keys.get(3), verify: keys.verifier, now, ttlMs: 15_000,
+ *   caps, maxConcurrentPulls: 16, rules, minIntervalMs: 250, maxSkewMs: 30_000 })
  * node.notice(notice) // 'pull' for a digest it does not hold
  */
 export class ScaleNode {
@@ -66,8 +72,14 @@ export class ScaleNode {
   /** digests being pulled, each with what waits for it */
   readonly pulls = new Map<string, Array<() => void>>()
   caps: Capability[]
+  /** when the last announce went (virtual ms), and whether one waits for `minIntervalMs` to pass */
+  lastAt = Number.NEGATIVE_INFINITY
+  pending = false
   #seq = 0
   #own: SignedDescriptor | undefined
+  /** `offerOf` what `#own` was signed from */
+  #offer: Uint8Array | undefined
+  readonly #init: ScaleNodeInit
   readonly #now: () => number
   readonly #ttlMs: number
   readonly #maxPulls: number
@@ -76,6 +88,7 @@ export class ScaleNode {
     this.index = init.index
     this.identity = init.identity
     this.caps = init.caps
+    this.#init = init
     this.#now = init.now
     this.#ttlMs = init.ttlMs
     this.#maxPulls = init.maxConcurrentPulls
@@ -99,6 +112,7 @@ export class ScaleNode {
   /** Signs a new body (seq + 1) with the current capabilities and `state`, and stores it, as the announcer does. */
   sign(state: NodeState): SignedDescriptor {
     this.#seq++
+    const parts = { addrs: [], caps: this.caps, attest: { tpm: false } }
     const own = signDescriptor(
       {
         v: 1,
@@ -106,27 +120,49 @@ export class ScaleNode {
         seq: this.#seq,
         iat: Math.floor(this.#now()),
         ttl: this.#ttlMs,
-        addrs: [],
         state,
-        caps: this.caps,
-        attest: { tpm: false },
+        ...parts,
       },
       this.identity.sign,
     )
     this.#own = own
+    this.#offer = offerOf(parts)
     this.store.put(own)
     return own
   }
 
-  /** The announcer's handling of a bodyless notice from a peer, up to the pull. */
+  /** How long an announce asked for at virtual time `at` waits (0: it goes now), as the announcer coalesces. */
+  announceWait(at: number): number {
+    return announceWait(this.lastAt, at, this.#init.minIntervalMs)
+  }
+
+  /**
+   * An announce with the node's state now: a new body or the held one, as `decideAnnounce` says for the
+   * capabilities and `state` against the held body.
+   */
+  announce(state: NodeState): { body: SignedDescriptor; decision: AnnounceDecision } {
+    const own = this.#own
+    const held =
+      own !== undefined && this.#offer !== undefined
+        ? { iat: own.descriptor.iat, state: own.descriptor.state, offer: this.#offer }
+        : undefined
+    const offer = offerOf({ addrs: [], caps: this.caps, attest: { tpm: false } })
+    const now = Math.floor(this.#now())
+    const decision = decideAnnounce(held, now, { offer, state, resign: false }, this.#init.rules)
+    if (decision.body === 'sign' || own === undefined) return { body: this.sign(state), decision }
+    return { body: own, decision }
+  }
+
+  /** The announcer's handling of a bodyless notice from a peer, up to the pull (`decideNotice`). */
   notice(n: Notice): NoticeVerdict {
-    const touched = this.store.touch(n.peer, n.seq, n.digestHex, n)
-    if (touched === 'refreshed') return 'refreshed'
-    if (touched === 'old') return 'old'
-    if (this.store.has(n.peer, n.seq)) return 'held'
-    if (this.pulls.has(n.digestHex)) return 'joined'
-    if (this.pulls.size >= this.#maxPulls) return 'busy'
-    return 'pull'
+    if (!noticeInTime(n.at, this.#now(), this.#init.maxSkewMs)) return 'skewed'
+    return decideNotice({
+      touched: this.store.touch(n.peer, n.seq, n.digestHex, n),
+      held: this.store.has(n.peer, n.seq),
+      pulling: this.pulls.has(n.digestHex),
+      pulls: this.pulls.size,
+      maxPulls: this.#maxPulls,
+    })
   }
 
   /** Takes a body in through the real intake; invalid bodies would cost the sender (none are sent here). */
