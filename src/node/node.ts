@@ -23,6 +23,7 @@ import { createReputation, type Reputation } from '../trust/reputation/index.ts'
 import { createVerification } from '../trust/verification.ts'
 import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
+import { Lifecycle } from '../util/lifecycle.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildNodeApi, type NodeApi } from './api.ts'
@@ -67,12 +68,14 @@ export class KithNode {
   readonly evidence: EvidenceProvider
   readonly execution: ExecutionPlane
   readonly devices: DevicePlane
-  #offDevices?: () => void
   readonly #beforeStop: Array<() => Promise<void>> = []
   readonly #sandbox: WorkerSandbox
   /** CPU time of every script the sandbox ran, ms (GET /metrics) */
   #sandboxCpuMs = 0
   #startedAt = 0
+  /** cached peers handed to libp2p at start (the "node started" line) */
+  #seeded = 0
+  readonly #lifecycle: Lifecycle
   /** the API's URL once started */
   apiUrl = ''
   readonly #onConnect = (evt: CustomEvent<PeerId>) =>
@@ -187,6 +190,7 @@ export class KithNode {
       current: () => this.config,
       apiUrl: () => this.apiUrl,
     })
+    this.#lifecycle = this.#parts()
   }
 
   /** The config in effect: as loaded at start, with the changes applied live since (see {@link applyConfig}). */
@@ -253,34 +257,20 @@ export class KithNode {
   }
 
   async start(): Promise<ReadyInfo> {
-    const seeded = await this.#keeper.seed()
-    this.#keeper.start()
-    this.#names.start()
-    this.host.addEventListener('peer:connect', this.#onConnect)
-    this.host.addEventListener('peer:disconnect', this.#onDisconnect)
-    let api: string
     try {
-      await this.host.start()
-      // before the first descriptor: it carries the attestation key
-      await this.evidence.start()
-      await this.discovery.start()
-      await this.reputation.start()
-      await this.#sandbox.start()
-      await this.execution.start()
-      await this.devices.start()
-      this.#offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
-      api = await this.#listenApi()
+      await this.#lifecycle.start()
     } catch (err) {
-      // a failed start leaves some planes never started, and stopping those throws too: the clean-up's
-      // failures are logged, the cause (often a port in use) is what the caller sees
-      for (const failure of await this.#stopPlanes())
-        this.#log.debug({ err: failure }, 'clean-up after a failed start failed')
+      // the lifecycle has stopped what had started, logging the clean-up's failures at debug: the cause
+      // (often a port in use) is what the caller sees
       throw startFailure(err)
     }
     this.#startedAt = Date.now()
-    this.apiUrl = api
+    const api = this.apiUrl
     const listen = this.host.getMultiaddrs().map(String)
-    this.#log.info({ peerId: this.host.peerId.toString(), listen, api, cachedPeers: seeded }, 'node started')
+    this.#log.info(
+      { peerId: this.host.peerId.toString(), listen, api, cachedPeers: this.#seeded },
+      'node started',
+    )
     return { event: 'ready', peerId: this.host.peerId.toString(), api, listen }
   }
 
@@ -296,43 +286,58 @@ export class KithNode {
       await task().catch((err: unknown) =>
         this.#log.warn({ err }, 'a task run before the node stops failed; stopping the node anyway'),
       )
-    await this.#api.close()
-    const [failure] = await this.#stopPlanes()
-    if (failure !== undefined) throw failure
+    await this.#lifecycle.stop()
     this.#log.info('node stopped')
   }
 
   /**
-   * Stops every plane in reverse order of start, each one even when an earlier one failed, so that ports and
-   * the database are released; returns the failures, first first.
+   * Every part that runs, in the order it starts: each after the parts it uses; a stop runs in reverse, so
+   * the API closes first and the database last.
    */
-  async #stopPlanes(): Promise<unknown[]> {
-    const failures: unknown[] = []
-    const steps: Array<() => unknown> = [
-      () => this.#offDevices?.(),
-      () => this.devices.stop(),
-      () => this.execution.stop(),
-      () => this.#sandbox.stop(),
-      () => this.reputation.stop(),
-      () => this.discovery.stop(),
-      () => this.evidence.stop(),
-      () => this.#keeper.stop(),
-      () => this.#names.stop(),
-      () => {
+  #parts(): Lifecycle {
+    const life = new Lifecycle({ log: this.#log })
+    life.add('database', { stop: () => (this.db.isOpen ? this.db.close() : undefined) })
+    life.add('peer-keeper', {
+      // before the host starts, so libp2p's reconnect queue sees the cached peers
+      start: async () => {
+        this.#seeded = await this.#keeper.seed()
+        this.#keeper.start()
+      },
+      stop: () => this.#keeper.stop(),
+    })
+    life.add('peer-names', this.#names)
+    life.add('connection-log', {
+      start: () => {
+        this.host.addEventListener('peer:connect', this.#onConnect)
+        this.host.addEventListener('peer:disconnect', this.#onDisconnect)
+      },
+      stop: () => {
         this.host.removeEventListener('peer:connect', this.#onConnect)
         this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
       },
-      () => this.host.stop(),
-      () => (this.db.isOpen ? this.db.close() : undefined),
-    ]
-    for (const step of steps) {
-      try {
-        await step()
-      } catch (err) {
-        failures.push(err)
-      }
-    }
-    return failures
+    })
+    life.add('host', this.host)
+    // before the first descriptor: it carries the attestation key
+    life.add('evidence', this.evidence)
+    life.add('discovery', this.discovery)
+    life.add('reputation', this.reputation)
+    life.add('sandbox', this.#sandbox)
+    life.add('execution', this.execution)
+    life.add('devices', this.devices)
+    let offDevices: (() => void) | undefined
+    life.add('device-capabilities', {
+      start: () => {
+        offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
+      },
+      stop: () => offDevices?.(),
+    })
+    life.add('api', {
+      start: async () => {
+        this.apiUrl = await this.#listenApi()
+      },
+      stop: () => this.#api.close(),
+    })
+    return life
   }
 
   async #listenApi(): Promise<string> {
