@@ -15,7 +15,9 @@
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { type IClientOptions, MqttClient } from 'mqtt'
+import type { Events } from '../util/event-bus.ts'
 import type { Logger } from '../util/logger.ts'
+import type { DeviceEvents } from './events.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
 
@@ -32,6 +34,8 @@ export interface MqttLinkInit {
   /** messages per second per topic, burst 4× */
   maxRatePerTopic: number
   log: Logger
+  /** where received messages and connection changes are published (`GET /v1/events` names them `devices`) */
+  events?: Events<Pick<DeviceEvents, 'mqtt'>>
   /** a Last Will the broker publishes if the node vanishes */
   will?: { topic: string; payload: string; retain: boolean }
   /** bytes of retained messages kept for handlers that join a filter later (default 4 MiB) */
@@ -272,6 +276,7 @@ export class MqttLink {
     client.on('connect', () => this.#connected(this.#everConnected))
     client.on('close', () => {
       if (this.#client !== client) return
+      this.#init.events?.emit('mqtt', { type: 'close' })
       // back off: 250 ms, doubling to 30 s, with jitter so many nodes do not reconnect in step
       this.#reconnectDelay = Math.min(RECONNECT_MAX_MS, this.#reconnectDelay * 2)
       client.options.reconnectPeriod = Math.round(this.#reconnectDelay * (0.75 + Math.random() * 0.5))
@@ -286,6 +291,7 @@ export class MqttLink {
     this.#reconnectDelay = RECONNECT_MIN_MS
     if (this.#client != null) this.#client.options.reconnectPeriod = RECONNECT_MIN_MS
     this.#everConnected = true
+    this.#init.events?.emit('mqtt', { type: 'connect' })
     const notify = () => {
       for (const l of this.#connectListeners) l(reconnect)
     }
@@ -303,6 +309,7 @@ export class MqttLink {
 
   #deliver(topic: string, payload: Buffer, retain: boolean): void {
     this.counters.received += 1
+    this.#init.events?.emit('mqtt', { type: 'message' })
     if (payload.byteLength > this.#init.maxPayloadBytes) {
       this.counters.oversize += 1
       return

@@ -8,6 +8,8 @@
  * the median over the peers then says so (`suspect`), which a Pi without a real-time clock, booted before
  * NTP answered, needs to be told.
  */
+import type { Events } from '../util/event-bus.ts'
+import type { DiscoveryEvents } from './events.ts'
 
 export interface ClockOffsetInit {
   /** |median offset| beyond which this node's own clock is suspect; default 15 s */
@@ -19,6 +21,8 @@ export interface ClockOffsetInit {
   /** peers remembered at most (the least recently heard leaves first); default 256 */
   maxPeers?: number
   now?: () => number
+  /** told when the verdict changes: this node suspect or not, or how many peers are off */
+  events?: Events<Pick<DiscoveryEvents, 'clock'>>
 }
 
 export const CLOCK_OFFSET_DEFAULTS = Object.freeze({
@@ -40,15 +44,19 @@ export interface ClockEstimate {
 }
 
 export class ClockOffset {
-  readonly #o: Required<Omit<ClockOffsetInit, 'now'>>
+  readonly #o: Required<Omit<ClockOffsetInit, 'now' | 'events'>>
   readonly #now: () => number
   /** peer → [offset, when heard]; insertion order is recency */
   readonly #samples = new Map<string, [number, number]>()
+  readonly #events: Events<Pick<DiscoveryEvents, 'clock'>> | undefined
+  /** the last verdict published: suspect, and the count of outlying peers */
+  #verdict = 'false:0'
 
   constructor(init: ClockOffsetInit = {}) {
-    const { now, ...rest } = init
+    const { now, events, ...rest } = init
     this.#o = { ...CLOCK_OFFSET_DEFAULTS, ...rest }
     this.#now = now ?? Date.now
+    this.#events = events
   }
 
   /**
@@ -65,6 +73,7 @@ export class ClockOffset {
     this.#samples.set(peer, [theirs - now, now])
     if (this.#samples.size > this.#o.maxPeers)
       this.#samples.delete(this.#samples.keys().next().value as string)
+    if (this.#events !== undefined) this.estimate()
   }
 
   /**
@@ -100,12 +109,19 @@ export class ClockOffset {
       .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
       .slice(0, 8)
       .map(([peer, offset]) => ({ peer, offsetMs: Math.round(offset) }))
-    return {
+    const estimate = {
       offsetMs: Math.round(offsetMs),
       peers: recent.length,
       suspect: recent.length >= this.#o.minPeers && Math.abs(offsetMs) > this.#o.suspectMs,
       outliers,
     }
+    // samples also age out here, so a verdict can change on a read as well as on a notice
+    const verdict = `${estimate.suspect}:${outliers.length}`
+    if (verdict !== this.#verdict) {
+      this.#verdict = verdict
+      this.#events?.emit('clock', estimate)
+    }
+    return estimate
   }
 }
 

@@ -14,6 +14,8 @@
  * deadline has not passed yet (a replay of those must still be recognised).
  */
 import type { Database } from '../store/database.ts'
+import { EventBus, type Events } from '../util/event-bus.ts'
+import type { ExecutionEvents } from './events.ts'
 import { WriteQueue } from './write-queue.ts'
 
 export type TaskDirection = 'in' | 'out'
@@ -55,6 +57,8 @@ export interface JournalInit {
   pruneEvery?: number
   /** the group commit shared with the plane's other writers; default: one of its own */
   writes?: WriteQueue
+  /** where every write is published; default a bus of the journal's own */
+  events?: Events<Pick<ExecutionEvents, 'task'>>
 }
 
 export const JOURNAL_DEFAULTS = Object.freeze({ maxRows: 10_000, pruneEvery: 256 })
@@ -97,7 +101,7 @@ export class Journal {
   readonly #sql: ReturnType<typeof statements>
   #count = 0
   #version = 0
-  readonly #listeners = new Set<() => void>()
+  readonly #events: Events<Pick<ExecutionEvents, 'task'>>
 
   constructor(db: Database, init: JournalInit = {}) {
     this.#db = db
@@ -105,6 +109,7 @@ export class Journal {
     this.#maxRows = init.maxRows ?? JOURNAL_DEFAULTS.maxRows
     this.#pruneEvery = init.pruneEvery ?? JOURNAL_DEFAULTS.pruneEvery
     this.#sql = statements(db)
+    this.#events = init.events ?? new EventBus()
   }
 
   /**
@@ -201,13 +206,12 @@ export class Journal {
 
   /** Calls `listener` whenever a row is written or a write is deferred (`GET /v1/events`); returns the unsubscribe. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#events.on('task', listener)
   }
 
   #changed(): void {
     this.#version++
-    for (const listener of this.#listeners) listener()
+    this.#events.emit('task', {})
   }
 
   /** Commits every deferred write now. */

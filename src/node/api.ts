@@ -22,11 +22,13 @@ import type { Identity } from '../connectivity/identity.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { agentCardView, apiNodeView, eventSources, metricsView, trustView } from './api-views.ts'
 import type { DevicePlane } from './devices.ts'
 import type { DiscoveryPlane, LocalState } from './discovery.ts'
+import type { NodeEvents } from './events.ts'
 import type { ExecutionPlane } from './execution.ts'
 import { taskApi } from './tasks.ts'
 
@@ -51,6 +53,7 @@ export interface NodeApiParts {
   current(): Config
   /** the API's URL once it listens, else '' */
   apiUrl(): string
+  events: Events<NodeEvents>
 }
 
 export interface NodeApi {
@@ -101,7 +104,7 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
   })
   const events = createEvents({
     peerId: self,
-    sources: eventSources({ host, discovery, execution, devices, reputation, status: parts.status }),
+    sources: eventSources(parts.events),
   })
   const dashboard = loadDashboard()
   if (dashboard.source === undefined)

@@ -17,6 +17,8 @@ import { builtinProfileDir, devicesFromConfig, loadProfiles } from '../devices/p
 import { compileTemplate } from '../devices/template.ts'
 import type { DeviceSpec, DiscoveryImporter } from '../devices/types.ts'
 import type { SchemaCompiler } from '../execution/io-schema.ts'
+import type { DeviceEvents } from '../devices/events.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import type { LocalState } from './discovery.ts'
 
@@ -69,6 +71,7 @@ export function buildDevices(parts: {
   peerId: string
   schemas: SchemaCompiler
   logger: Logger
+  events: Events<DeviceEvents>
 }): DevicePlane {
   const { config } = parts
   const m = config.mqtt
@@ -110,6 +113,7 @@ export function buildDevices(parts: {
     compileSchema: (schema) => parts.schemas.compile(schema, 'input') ?? (() => undefined),
     log,
     ...(m.discovery.birth !== false ? { birth: m.discovery.birth } : {}),
+    events: parts.events,
   })
 
   const url = (): string | undefined => {
@@ -166,6 +170,7 @@ export function buildDevices(parts: {
         maxPayloadBytes: m.maxPayloadBytes,
         maxRatePerTopic: m.maxRatePerTopic,
         log: componentLogger(parts.logger, 'kith:devices:mqtt'),
+        events: parts.events,
       })
       link.awaited = (topic) => bridge.awaits(topic)
       try {
@@ -194,7 +199,11 @@ export function buildDevices(parts: {
  * The node's local state with the online devices' capabilities added after its own, and a re-announce
  * whenever a device comes, goes or changes.
  */
-export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge): LocalState {
+export function withDeviceCapabilities(
+  local: LocalState,
+  bridge: DeviceBridge,
+  events: Events<Pick<DeviceEvents, 'devices'>>,
+): LocalState {
   return {
     state: () => local.state(),
     // every capability: the v2 summary's catalog pages carry them all (src/discovery/summary.ts)
@@ -206,7 +215,7 @@ export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge):
       : {}),
     watch(onChange) {
       const offLocal = local.watch?.(onChange)
-      const offBridge = bridge.onChange(onChange)
+      const offBridge = events.on('devices', () => onChange())
       return () => {
         offLocal?.()
         offBridge()
@@ -216,7 +225,11 @@ export function withDeviceCapabilities(local: LocalState, bridge: DeviceBridge):
 }
 
 /** Keeps the registry's device capabilities equal to the bridge's known devices; returns the unsubscribe function. */
-export function syncDeviceCapabilities(registry: CapabilityRegistry, bridge: DeviceBridge): () => void {
+export function syncDeviceCapabilities(
+  registry: CapabilityRegistry,
+  bridge: DeviceBridge,
+  events: Events<Pick<DeviceEvents, 'devices'>>,
+): () => void {
   let offered = new Map<string, string>()
   const sync = () => {
     const next = new Map<string, string>()
@@ -239,5 +252,5 @@ export function syncDeviceCapabilities(registry: CapabilityRegistry, bridge: Dev
     offered = next
   }
   sync()
-  return bridge.onChange(sync)
+  return events.on('devices', sync)
 }

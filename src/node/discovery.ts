@@ -19,6 +19,8 @@ import { DescriptorStore } from '../discovery/store.ts'
 import { CapabilityIndex } from '../discovery/matcher/index.ts'
 import type { Database } from '../store/database.ts'
 import { KeyValue } from '../store/kv.ts'
+import type { DiscoveryEvents } from '../discovery/events.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 
 const SEQ_KEY = 'discovery.seq'
@@ -135,14 +137,16 @@ export function buildDiscovery(parts: {
   trustOf?: (peer: string, capability: Capability) => number
   /** what this node can attest (its TPM's attestation key), read again for every descriptor */
   attest?: () => { tpm: boolean; akPub?: Uint8Array }
+  events: Events<DiscoveryEvents>
 }): DiscoveryPlane {
   const { config, host, local } = parts
   const kv = new KeyValue(parts.db)
   const store = new DescriptorStore({
     maxEntries: config.discovery.maxDescriptors,
     maxSkewMs: config.discovery.maxClockSkew,
+    events: parts.events,
   })
-  const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2 })
+  const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2, events: parts.events })
   const self = host.peerId.toString()
   const pages = new PageCache()
   const v2 = config.discovery.version === 2 && config.discovery.mode === 'bodyless'
@@ -201,7 +205,7 @@ export function buildDiscovery(parts: {
   )
   const unfollow = pages.follow(store)
   const index = new CapabilityIndex(parts.trustOf !== undefined ? { trustOf: parts.trustOf } : {})
-  store.onChange((event) => {
+  parts.events.on('descriptor', (event) => {
     // a state update re-ranks the peer's capabilities without re-indexing their text
     if (event.type === 'put' || event.type === 'state')
       index.put(event.entry.descriptor.peer, event.entry.descriptor, {

@@ -36,6 +36,8 @@ import { TaskServer } from '../execution/task-server.ts'
 import type { TaskReply, TaskRequest } from '../execution/task-wire.ts'
 import { WriteQueue } from '../execution/write-queue.ts'
 import type { Database } from '../store/database.ts'
+import type { ExecutionEvents } from '../execution/events.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import type { DiscoveryPlane } from './discovery.ts'
 import { toDescriptorCapability } from './discovery.ts'
@@ -149,15 +151,16 @@ export function buildExecution(parts: {
   canQuote?: () => boolean
   /** the trust plane's score of a provider, folded into the order candidates are tried in */
   trustOf?: (peer: string, capability: Capability) => number
+  events: Events<ExecutionEvents>
 }): ExecutionPlane {
   const { config, host } = parts
   const log = componentLogger(parts.logger, 'kith:execution')
-  const registry = new CapabilityRegistry()
+  const registry = new CapabilityRegistry({ events: parts.events })
   // WAL checkpoints in a thread of their own, not inside a task's commit; it ends while no commits come
   const checkpointer = new Checkpointer(parts.db, config.paths.database, { log })
   // one group commit for the journal and the ledger: a task's only write on its critical path is its row
   const writes = new WriteQueue(parts.db, { log, onCommit: () => checkpointer.touch() })
-  const journal = new Journal(parts.db, { writes })
+  const journal = new Journal(parts.db, { writes, events: parts.events })
   const reciprocity = new Reciprocity(parts.db, { writes })
   const scheduler = new Scheduler({
     ...(config.execution.maxConcurrent != null ? { maxConcurrent: config.execution.maxConcurrent } : {}),

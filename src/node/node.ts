@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { NodeStatus } from '../api/routes.ts'
 import { type Config, parseHostPort } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
@@ -23,10 +23,12 @@ import { createReputation, type Reputation } from '../trust/reputation/index.ts'
 import { createVerification } from '../trust/verification.ts'
 import type { DeviceBridge } from '../devices/bridge.ts'
 import { SchemaCompiler } from '../execution/io-schema.ts'
+import { EventBus } from '../util/event-bus.ts'
 import { Lifecycle } from '../util/lifecycle.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildNodeApi, type NodeApi } from './api.ts'
+import type { NodeBus } from './events.ts'
 import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
 import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
 import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
@@ -78,6 +80,11 @@ export class KithNode {
   readonly #lifecycle: Lifecycle
   /** the API's URL once started */
   apiUrl = ''
+  readonly #events: NodeBus
+  readonly #onOpen = (evt: CustomEvent<Connection>) =>
+    this.#events.emit('connection', { type: 'open', peer: evt.detail.remotePeer.toString() })
+  readonly #onClose = (evt: CustomEvent<Connection>) =>
+    this.#events.emit('connection', { type: 'close', peer: evt.detail.remotePeer.toString() })
   readonly #onConnect = (evt: CustomEvent<PeerId>) =>
     this.#log.info({ peer: evt.detail.toString() }, 'peer connected')
   readonly #onDisconnect = (evt: CustomEvent<PeerId>) =>
@@ -90,7 +97,9 @@ export class KithNode {
     db: Database
     logger: Logger
     local: LocalState
+    events: NodeBus
   }) {
+    this.#events = parts.events
     this.#config = parts.config
     this.#root = parts.logger
     this.identity = parts.identity
@@ -103,8 +112,9 @@ export class KithNode {
       peerId: parts.host.peerId.toString(),
       schemas,
       logger: parts.logger,
+      events: parts.events,
     })
-    const local = withDeviceCapabilities(parts.local, this.devices.bridge)
+    const local = withDeviceCapabilities(parts.local, this.devices.bridge, parts.events)
     this.#local = local
     this.reputation = createReputation({
       ...parts,
@@ -113,6 +123,7 @@ export class KithNode {
       // opinions only from peers with a live descriptor; the pre-trusted list follows config reloads
       known: (peer) => this.discovery.store.get(peer) !== undefined,
       pretrusted: () => this.#config.trust.pretrusted,
+      events: parts.events,
     })
     this.evidence = createEvidenceProvider({
       config: parts.config,
@@ -126,6 +137,7 @@ export class KithNode {
       verify,
       trustOf: this.reputation.trustOf,
       attest: () => this.evidence.describe(),
+      events: parts.events,
     })
     // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
     this.#sandbox = new WorkerSandbox({
@@ -149,6 +161,7 @@ export class KithNode {
       canQuote: () => this.evidence.describe().tpm,
       trustOf: this.reputation.trustOf,
       load: () => local.state().load,
+      events: parts.events,
       runScript: async ({ sensors, ...job }) => {
         const result = await this.#sandbox.run(
           sensors != null && sensors.length > 0
@@ -189,6 +202,7 @@ export class KithNode {
       sandboxCpuMs: () => this.#sandboxCpuMs,
       current: () => this.config,
       apiUrl: () => this.apiUrl,
+      events: parts.events,
     })
     this.#lifecycle = this.#parts()
   }
@@ -237,7 +251,10 @@ export class KithNode {
    */
   reload(load: () => Promise<Config>, reason: string): Promise<ReloadOutcome> {
     if (this.#stopping) return Promise.resolve({ ok: false, problems: ['the node is stopping'] })
-    return this.#reloader.reload(load, reason)
+    // GET /v1/status shows the reload count and the name: its event stream hears of every reload
+    return this.#reloader
+      .reload(load, reason)
+      .finally(() => this.#events.emit('status', { reason: 'reload' }))
   }
 
   status(): NodeStatus & { reload: ReloadStatus } {
@@ -310,10 +327,14 @@ export class KithNode {
       start: () => {
         this.host.addEventListener('peer:connect', this.#onConnect)
         this.host.addEventListener('peer:disconnect', this.#onDisconnect)
+        this.host.addEventListener('connection:open', this.#onOpen)
+        this.host.addEventListener('connection:close', this.#onClose)
       },
       stop: () => {
         this.host.removeEventListener('peer:connect', this.#onConnect)
         this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
+        this.host.removeEventListener('connection:open', this.#onOpen)
+        this.host.removeEventListener('connection:close', this.#onClose)
       },
     })
     life.add('host', this.host)
@@ -327,7 +348,7 @@ export class KithNode {
     let offDevices: (() => void) | undefined
     life.add('device-capabilities', {
       start: () => {
-        offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
+        offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge, this.#events)
       },
       stop: () => offDevices?.(),
     })
@@ -377,6 +398,7 @@ export async function createNode(
   const db = openDatabase(config.paths.database)
   try {
     const host = await createHost(config.network, identity, { name: config.name })
+    const events: NodeBus = new EventBus({ log: componentLogger(logger, 'kith:node:events') })
     const samplerLog = componentLogger(logger, 'kith:discovery:sampler')
     // the scheduler is built with the node, after the sampler that reports its queue length
     const queue = { size: () => 0 }
@@ -387,10 +409,11 @@ export async function createNode(
           queue: () => queue.size(),
           intervalMs: config.discovery.sampleInterval,
           log: samplerLog,
+          events,
         }),
         config.capabilities,
       )
-    const node = new KithNode({ config, identity, host, db, logger, local })
+    const node = new KithNode({ config, identity, host, db, logger, local, events })
     queue.size = () => node.execution.scheduler.size
     return node
   } catch (err) {
