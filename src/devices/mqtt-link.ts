@@ -21,12 +21,22 @@ import type { DeviceEvents } from './events.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
 
+/** The TLS settings of an `mqtts:` link. */
+export interface MqttTls {
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+  rejectUnauthorized: boolean
+}
+
 export interface MqttLinkInit {
-  url: string
+  /** the broker; a function is read at start (an embedded broker's port is known once it listens) */
+  url: string | (() => string)
   clientId: string
   username?: string
   password?: string
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean }
+  /** a function is called once at start (e.g. to read the certificate files) */
+  tls?: MqttTls | (() => Promise<MqttTls>)
   protocol: 'auto' | '5' | '3.1.1'
   /** publishes waiting for the broker at once (while offline or unacknowledged); beyond it publish fails */
   outbox: number
@@ -65,6 +75,7 @@ export function isPublishTopic(topic: string): boolean {
 
 export class MqttLink {
   readonly #init: MqttLinkInit
+  #tls: MqttTls | undefined
   #client?: MqttClient
   #version: 4 | 5 = 5
   #pending = 0
@@ -108,6 +119,8 @@ export class MqttLink {
 
   /** Connects; resolves once the first session is up, rejects if the broker refuses us. */
   async start(signal?: AbortSignal): Promise<void> {
+    const { tls } = this.#init
+    this.#tls = typeof tls === 'function' ? await tls() : tls
     for (;;) {
       try {
         await this.#open(signal)
@@ -206,10 +219,10 @@ export class MqttLink {
   }
 
   #open(signal?: AbortSignal): Promise<void> {
-    const url = new URL(this.#init.url)
+    const url = new URL(this.#url())
     const port = Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883))
     const host = url.hostname.replace(/^\[|\]$/g, '')
-    const tls = this.#init.tls
+    const tls = this.#tls
     const build = () => {
       if (url.protocol !== 'mqtts:') return netConnect({ host, port, noDelay: true })
       const socket = tlsConnect({
@@ -227,7 +240,7 @@ export class MqttLink {
     const client = new MqttClient(build, this.#options())
     const { log } = this.#init
     client.on('message', (topic, payload, packet) => this.#deliver(topic, payload, packet.retain))
-    log.debug({ url: this.#init.url, version: this.#version }, 'connecting to the MQTT broker')
+    log.debug({ url: this.#url(), version: this.#version }, 'connecting to the MQTT broker')
     return new Promise<void>((resolve, reject) => {
       const settle = () => {
         client.removeListener('connect', first)
@@ -254,7 +267,7 @@ export class MqttLink {
         }
         // unreachable for now (the broker may start after us): keep reconnecting in the background
         settle()
-        log.warn({ url: this.#init.url, err }, 'MQTT broker unreachable, will keep trying')
+        log.warn({ url: this.#url(), err }, 'MQTT broker unreachable, will keep trying')
         this.#client = client
         this.#wire(client)
         resolve()
@@ -268,6 +281,11 @@ export class MqttLink {
       client.once('connect', first)
       client.once('error', failed)
     })
+  }
+
+  #url(): string {
+    const { url } = this.#init
+    return typeof url === 'function' ? url() : url
   }
 
   #wire(client: MqttClient): void {

@@ -8,4 +8,6 @@ export interface ExecutionEvents {
   task: { id?: string }
   /** a capability was registered, replaced or dropped from the registry */
   capability: { id: string; change: 'registered' | 'unregistered' }
+  /** tasks running plus waiting changed (the state sampler advertises it as `state.queue`) */
+  queue: { size: number }
 }

@@ -135,7 +135,7 @@ export class Journal {
 
   /**
    * True when `recordQueued(task)` would accept the task: its id is new, or was only refused before, to the
-   * same peer. A read, for a caller that starts the task before committing its row (see node/execution.ts).
+   * same peer. A read, for a caller that starts the task before committing its row (see serve.ts).
    */
   accepts(task: NewTask): boolean {
     const row = this.#sql.conflict.get(task.id) as Pick<Row, 'status' | 'direction' | 'peer'> | undefined

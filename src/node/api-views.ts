@@ -17,10 +17,11 @@ import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
 import { unmappedTotals } from '../devices/ha-unmapped.ts'
 import type { Events } from '../util/event-bus.ts'
-import type { DevicePlane } from './devices.ts'
-import type { DiscoveryPlane, LocalState } from './discovery.ts'
+import type { DevicePlane } from '../devices/plane.ts'
+import type { LocalState } from '../discovery/local-state.ts'
+import type { DiscoveryPlane } from '../discovery/plane.ts'
 import type { NodeEvents } from './events.ts'
-import type { ExecutionPlane } from './execution.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 
 /** What the kith endpoints of the API read (routes.ts): the node's status, peers, descriptors and devices. */
 export function apiNodeView(parts: {

@@ -23,7 +23,7 @@ import {
   type SandboxResult,
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
-import { sandboxInitFromConfig } from '../../src/node/execution.ts'
+import { sandboxInitFromConfig } from '../../src/execution/script-capabilities.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { tempDir, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
