@@ -1,6 +1,6 @@
 /**
  * What the discovery plane publishes on the node's event bus (src/util/event-bus.ts): the soft-state store's
- * changes, the state sampler's readings and band crossings, this node's offer, and the clock estimate.
+ * changes, the state sampler's readings and band crossings, and the clock estimate.
  */
 import type { ClockEstimate } from './clock-offset.ts'
 import type { NodeState } from './descriptor.ts'
@@ -14,8 +14,6 @@ export interface DiscoveryEvents {
   'state-sample': NodeState
   /** the node's state crossed a band (battery low, load high, throttled): worth an announce at once */
   'state-band': { bands: Bands; state: NodeState; previous: Bands }
-  /** what this node offers changed (a capability withdrawn or restored by its threshold): announce at once */
-  offer: { reason: string }
   /** the clock estimate's verdict changed: this node suspect or not, or its count of outlying peers */
   clock: ClockEstimate
 }

@@ -3,7 +3,6 @@
  * runs with one lifecycle in the order it depends on the others, and exposes what the CLI and the tests
  * use. Nothing else constructs planes; nothing here holds module-level state.
  */
-import type { Connection, PeerId } from '@libp2p/interface'
 import type { NodeStatus } from '../api/routes.ts'
 import type { Config } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
@@ -26,6 +25,7 @@ import { Lifecycle } from '../util/lifecycle.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildNodeApi, type NodeApi } from './api.ts'
+import { connectionEvents } from './connection-events.ts'
 import type { NodeBus } from './events.ts'
 import { buildPlanes, type NodeBase, type Planes } from './planes.ts'
 import {
@@ -210,14 +210,14 @@ export class KithNode {
    */
   #parts(names: PeerNames): Lifecycle {
     const { host, db } = this
+    const life = new Lifecycle({ log: this.#log })
+    life.add('database', { stop: () => (db.isOpen ? db.close() : undefined) })
     const keeper = new PeerKeeper(
       host,
       new PeerCache(db, this.#config.network.peerCacheSize),
       componentLogger(this.#root, 'kith:connectivity:peer-keeper'),
       { maxRedial: Math.max(1, Math.floor(this.#config.network.maxConnections / 2)) },
     )
-    const life = new Lifecycle({ log: this.#log })
-    life.add('database', { stop: () => (db.isOpen ? db.close() : undefined) })
     life.add('peer-keeper', {
       // before the host starts, so libp2p's reconnect queue sees the cached peers
       start: async () => {
@@ -227,7 +227,7 @@ export class KithNode {
       stop: () => keeper.stop(),
     })
     life.add('peer-names', names)
-    life.add('connection-events', this.#connectionEvents())
+    life.add('connection-events', connectionEvents(host, this.#events, this.#log))
     life.add('host', host)
     // before the first descriptor: it carries the attestation key
     life.add('evidence', this.evidence)
@@ -250,32 +250,6 @@ export class KithNode {
       stop: () => this.#api.close(),
     })
     return life
-  }
-
-  /** Logs peers as they come and go, and publishes each connection opened or closed on the bus. */
-  #connectionEvents(): { start(): void; stop(): void } {
-    const connected = (evt: CustomEvent<PeerId>) =>
-      this.#log.info({ peer: evt.detail.toString() }, 'peer connected')
-    const disconnected = (evt: CustomEvent<PeerId>) =>
-      this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected')
-    const opened = (evt: CustomEvent<Connection>) =>
-      this.#events.emit('connection', { type: 'open', peer: evt.detail.remotePeer.toString() })
-    const closed = (evt: CustomEvent<Connection>) =>
-      this.#events.emit('connection', { type: 'close', peer: evt.detail.remotePeer.toString() })
-    return {
-      start: () => {
-        this.host.addEventListener('peer:connect', connected)
-        this.host.addEventListener('peer:disconnect', disconnected)
-        this.host.addEventListener('connection:open', opened)
-        this.host.addEventListener('connection:close', closed)
-      },
-      stop: () => {
-        this.host.removeEventListener('peer:connect', connected)
-        this.host.removeEventListener('peer:disconnect', disconnected)
-        this.host.removeEventListener('connection:open', opened)
-        this.host.removeEventListener('connection:close', closed)
-      },
-    }
   }
 }
 
