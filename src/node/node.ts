@@ -155,6 +155,7 @@ export class KithNode {
       .finally(() => this.#events.emit('status', { reason: 'reload' }))
   }
 
+  /** What `GET /v1/status` shows: identity, uptime, addresses, connections, the clock and the last reload. */
   status(): NodeStatus & { reload: ReloadStatus } {
     return {
       peerId: this.host.peerId.toString(),
