@@ -1,7 +1,7 @@
 /**
  * The conformance fixtures (test/fixtures/devices/*.json) and the hub they run against: their shape, the
  * loader, how payloads are compared, and a broker + link + bridge with the Home Assistant importer wired as
- * the node wires them (src/node/devices.ts).
+ * the node wires them (src/devices/plane.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -3,9 +3,9 @@
  * fetches it again instead of polling. An event names the resource (`descriptors`, `peers`, `tasks`…) and
  * carries only the server's time: the data itself stays behind the ordinary endpoints and their token.
  *
- * A source either pushes (`subscribe`, for planes with change hooks) or is compared by a cheap fingerprint
- * (`fingerprint`, read every `pollMs` while anyone listens). Changes are coalesced per resource; a client that
- * stops reading is dropped rather than buffered without bound.
+ * Every source pushes: it subscribes to what its planes publish on the node's event bus while anyone listens,
+ * and nothing is polled. Changes are coalesced per resource; a client that stops reading is dropped rather
+ * than buffered without bound.
  */
 import type { ServerResponse } from 'node:http'
 import { HttpError, RESPONDED, type Route } from './http.ts'
@@ -14,9 +14,7 @@ export interface EventSourceDef {
   /** the event's name: the resource that changed */
   name: string
   /** calls `changed` on every change; returns the unsubscribe */
-  subscribe?(changed: () => void): () => void
-  /** a value that differs whenever the resource changed */
-  fingerprint?(): string | number
+  subscribe(changed: () => void): () => void
 }
 
 export interface EventsInit {
@@ -25,8 +23,6 @@ export interface EventsInit {
   peerId: string
   /** most clients at once; default 16 */
   maxClients?: number
-  /** how often fingerprints are compared while a client listens; default 250 ms */
-  pollMs?: number
   /** a `: ping` comment keeps proxies and the client's watchdog content; default 15 s */
   heartbeatMs?: number
   /** changes of one resource within this window go out as one event; default 100 ms */
@@ -38,7 +34,6 @@ export interface EventsInit {
 
 export const EVENTS_DEFAULTS = Object.freeze({
   maxClients: 16,
-  pollMs: 250,
   heartbeatMs: 15_000,
   coalesceMs: 100,
   maxBufferedBytes: 64 * 1024,
@@ -65,10 +60,8 @@ export function createEvents(init: EventsInit): EventsHub {
   const pending = new Set<string>()
   const counters = { sent: 0, dropped: 0, refused: 0 }
   let unsubscribe: Array<() => void> = []
-  let poll: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
   let flushTimer: NodeJS.Timeout | undefined
-  const prints = new Map<string, string | number>()
 
   const write = (res: ServerResponse, text: string): void => {
     if (res.writableLength > o.maxBufferedBytes) {
@@ -95,36 +88,18 @@ export function createEvents(init: EventsInit): EventsHub {
     pending.add(name)
     flushTimer ??= setTimeout(flush, o.coalesceMs)
   }
-  const compare = (): void => {
-    for (const s of init.sources) {
-      if (s.fingerprint == null) continue
-      const print = s.fingerprint()
-      if (prints.get(s.name) !== print) {
-        prints.set(s.name, print)
-        changed(s.name)
-      }
-    }
-  }
-
   const begin = (): void => {
-    for (const s of init.sources) {
-      if (s.subscribe != null) unsubscribe.push(s.subscribe(() => changed(s.name)))
-      if (s.fingerprint != null) prints.set(s.name, s.fingerprint())
-    }
-    poll = setInterval(compare, o.pollMs)
+    for (const s of init.sources) unsubscribe.push(s.subscribe(() => changed(s.name)))
     heartbeat = setInterval(() => broadcast(': ping\n\n'), o.heartbeatMs)
-    poll.unref()
     heartbeat.unref()
   }
   const end = (): void => {
     for (const off of unsubscribe) off()
     unsubscribe = []
-    clearInterval(poll)
     clearInterval(heartbeat)
     clearTimeout(flushTimer)
     flushTimer = undefined
     pending.clear()
-    prints.clear()
   }
   /** Lets a client go: its stream ends cleanly (`graceful`), or is cut off (it stopped reading). */
   const drop = (res: ServerResponse, graceful = false): void => {

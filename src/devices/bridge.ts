@@ -7,8 +7,10 @@ import type { Capability } from '../discovery/descriptor.ts'
 import { TaskFailure } from '../execution/registry.ts'
 import { TimeoutError } from '../execution/scheduler.ts'
 import type { SchemaCheck } from '../execution/io-schema.ts'
+import { EventBus, type Events } from '../util/event-bus.ts'
 import type { Logger } from '../util/logger.ts'
 import { type ActionContext, DeviceRuntime } from './device-runtime.ts'
+import type { DeviceEvents } from './events.ts'
 import { MqttLinkError } from './mqtt-link.ts'
 import type { DeviceSpec, DiscoveryImporter, Risk, UnmappedReport } from './types.ts'
 
@@ -47,6 +49,8 @@ export interface DeviceBridgeInit {
    * messages were not retained. No will is set on its topic, since a real Home Assistant may share the broker.
    */
   birth?: { topic: string; payload: string }
+  /** where changes of the offered set and commands are published; default a bus of the bridge's own */
+  events?: Events<Pick<DeviceEvents, 'devices' | 'device-command'>>
 }
 
 export interface DeviceSummary {
@@ -65,7 +69,7 @@ export class DeviceBridge {
   readonly #devices = new Map<string, DeviceRuntime>()
   /** ids of devices from the config: importers may not replace them */
   readonly #pinned = new Set<string>()
-  readonly #listeners = new Set<() => void>()
+  readonly #events: Events<Pick<DeviceEvents, 'devices' | 'device-command'>>
   /** discovery filters and their handlers */
   readonly #importHandlers = new Map<string, (topic: string, payload: Buffer) => void>()
   /** per device id, the one handler its topics are routed to */
@@ -82,6 +86,7 @@ export class DeviceBridge {
     this.#init = init
     this.#trusted = new Set(init.trusted)
     this.#allow = init.allow
+    this.#events = init.events ?? new EventBus({ log: init.log })
   }
 
   #now(): number {
@@ -95,7 +100,10 @@ export class DeviceBridge {
     }
     this.#offConnect = this.#init.link.onConnect((reconnect) => {
       if (!reconnect) return
-      for (const d of this.#devices.values()) this.commands.resent += d.resendPending()
+      let resent = 0
+      for (const d of this.#devices.values()) resent += d.resendPending()
+      this.commands.resent += resent
+      if (resent > 0) this.#events.emit('device-command', { outcome: 'resent' })
       this.#announceBirth()
     })
     for (const importer of this.#init.importers)
@@ -170,8 +178,7 @@ export class DeviceBridge {
 
   /** Calls `listener` whenever the set of offered capabilities may have changed. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#events.on('devices', listener)
   }
 
   /** Capabilities of every online device: what the descriptor offers. */
@@ -249,13 +256,19 @@ export class DeviceBridge {
       return { ...reading, ...(unit != null ? { unit } : {}) }
     }
     this.commands.sent += 1
+    this.#events.emit('device-command', { outcome: 'sent', capability })
     try {
       const result = await device.act(part, input, ctx, this.#publish, signal)
-      if (result.confirmed) this.commands.confirmed += 1
+      if (result.confirmed) {
+        this.commands.confirmed += 1
+        this.#events.emit('device-command', { outcome: 'confirmed', capability })
+      }
       return result
     } catch (err) {
-      if (err instanceof TimeoutError) this.commands.timedOut += 1
+      const timedOut = err instanceof TimeoutError
+      if (timedOut) this.commands.timedOut += 1
       else this.commands.failed += 1
+      this.#events.emit('device-command', { outcome: timedOut ? 'timed-out' : 'failed', capability })
       throw err
     }
   }
@@ -404,6 +417,6 @@ export class DeviceBridge {
   }
 
   #changed(): void {
-    for (const l of this.#listeners) l()
+    this.#events.emit('devices', {})
   }
 }

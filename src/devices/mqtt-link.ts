@@ -15,18 +15,30 @@
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { type IClientOptions, MqttClient } from 'mqtt'
+import type { Events } from '../util/event-bus.ts'
 import type { Logger } from '../util/logger.ts'
+import type { DeviceEvents } from './events.ts'
 import { RetainedCache } from './retained-cache.ts'
 import { TopicRouter, topicMatches } from './topics.ts'
 import { TokenBuckets } from '../util/token-bucket.ts'
 import { KithError } from '../util/errors.ts'
 
+/** The TLS settings of an `mqtts:` link. */
+export interface MqttTls {
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+  rejectUnauthorized: boolean
+}
+
 export interface MqttLinkInit {
-  url: string
+  /** the broker; a function is read at start (an embedded broker's port is known once it listens) */
+  url: string | (() => string)
   clientId: string
   username?: string
   password?: string
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean }
+  /** a function is called once at start (e.g. to read the certificate files) */
+  tls?: MqttTls | (() => Promise<MqttTls>)
   protocol: 'auto' | '5' | '3.1.1'
   /** publishes waiting for the broker at once (while offline or unacknowledged); beyond it publish fails */
   outbox: number
@@ -34,6 +46,8 @@ export interface MqttLinkInit {
   /** messages per second per topic, burst 4× */
   maxRatePerTopic: number
   log: Logger
+  /** where received messages and connection changes are published (`GET /v1/events` names them `devices`) */
+  events?: Events<Pick<DeviceEvents, 'mqtt'>>
   /** a Last Will the broker publishes if the node vanishes */
   will?: { topic: string; payload: string; retain: boolean }
   /** bytes of retained messages kept for handlers that join a filter later (default 4 MiB) */
@@ -65,6 +79,7 @@ export function isPublishTopic(topic: string): boolean {
 
 export class MqttLink {
   readonly #init: MqttLinkInit
+  #tls: MqttTls | undefined
   #client?: MqttClient
   #version: 4 | 5 = 5
   #pending = 0
@@ -115,6 +130,8 @@ export class MqttLink {
 
   /** Connects; resolves once the first session is up, rejects if the broker refuses us. */
   async start(signal?: AbortSignal): Promise<void> {
+    const { tls } = this.#init
+    this.#tls = typeof tls === 'function' ? await tls() : tls
     for (;;) {
       try {
         await this.#open(signal)
@@ -213,10 +230,10 @@ export class MqttLink {
   }
 
   #open(signal?: AbortSignal): Promise<void> {
-    const url = new URL(this.#init.url)
+    const url = new URL(this.#url())
     const port = Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883))
     const host = url.hostname.replace(/^\[|\]$/g, '')
-    const tls = this.#init.tls
+    const tls = this.#tls
     const build = () => {
       if (url.protocol !== 'mqtts:') return netConnect({ host, port, noDelay: true })
       const socket = tlsConnect({
@@ -234,7 +251,7 @@ export class MqttLink {
     const client = new MqttClient(build, this.#options())
     const { log } = this.#init
     client.on('message', (topic, payload, packet) => this.#deliver(topic, payload, packet.retain))
-    log.debug({ url: this.#init.url, version: this.#version }, 'connecting to the MQTT broker')
+    log.debug({ url: this.#url(), version: this.#version }, 'connecting to the MQTT broker')
     return new Promise<void>((resolve, reject) => {
       const settle = () => {
         client.removeListener('connect', first)
@@ -261,7 +278,7 @@ export class MqttLink {
         }
         // unreachable for now (the broker may start after us): keep reconnecting in the background
         settle()
-        log.warn({ url: this.#init.url, err }, 'MQTT broker unreachable, will keep trying')
+        log.warn({ url: this.#url(), err }, 'MQTT broker unreachable, will keep trying')
         this.#client = client
         this.#wire(client)
         resolve()
@@ -277,12 +294,18 @@ export class MqttLink {
     })
   }
 
+  #url(): string {
+    const { url } = this.#init
+    return typeof url === 'function' ? url() : url
+  }
+
   #wire(client: MqttClient): void {
     const { log } = this.#init
     client.on('error', (err) => log.warn({ err }, 'MQTT error'))
     client.on('connect', () => this.#connected(this.#everConnected))
     client.on('close', () => {
       if (this.#client !== client) return
+      this.#init.events?.emit('mqtt', { type: 'close' })
       // back off: 250 ms, doubling to 30 s, with jitter so many nodes do not reconnect in step
       this.#reconnectDelay = Math.min(RECONNECT_MAX_MS, this.#reconnectDelay * 2)
       client.options.reconnectPeriod = Math.round(this.#reconnectDelay * (0.75 + Math.random() * 0.5))
@@ -297,6 +320,7 @@ export class MqttLink {
     this.#reconnectDelay = RECONNECT_MIN_MS
     if (this.#client != null) this.#client.options.reconnectPeriod = RECONNECT_MIN_MS
     this.#everConnected = true
+    this.#init.events?.emit('mqtt', { type: 'connect' })
     const notify = () => {
       for (const l of this.#connectListeners) l(reconnect)
     }
@@ -314,6 +338,7 @@ export class MqttLink {
 
   #deliver(topic: string, payload: Buffer, retain: boolean): void {
     this.counters.received += 1
+    this.#init.events?.emit('mqtt', { type: 'message' })
     if (payload.byteLength > this.#init.maxPayloadBytes) {
       this.counters.oversize += 1
       return

@@ -9,6 +9,8 @@
  * NTP answered, needs to be told.
  */
 import { BoundedMap } from '../util/bounded-map.ts'
+import type { Events } from '../util/event-bus.ts'
+import type { DiscoveryEvents } from './events.ts'
 
 export interface ClockOffsetInit {
   /** |median offset| beyond which this node's own clock is suspect; default 15 s */
@@ -20,6 +22,8 @@ export interface ClockOffsetInit {
   /** peers remembered at most (the least recently heard leaves first); default 256 */
   maxPeers?: number
   now?: () => number
+  /** told when the verdict changes: this node suspect or not, or how many peers are off */
+  events?: Events<Pick<DiscoveryEvents, 'clock'>>
 }
 
 export const CLOCK_OFFSET_DEFAULTS = Object.freeze({
@@ -41,16 +45,20 @@ export interface ClockEstimate {
 }
 
 export class ClockOffset {
-  readonly #o: Required<Omit<ClockOffsetInit, 'now'>>
+  readonly #o: Required<Omit<ClockOffsetInit, 'now' | 'events'>>
   readonly #now: () => number
   /** peer → [offset, when heard]; insertion order is recency */
   readonly #samples: BoundedMap<string, [number, number]>
+  readonly #events: Events<Pick<DiscoveryEvents, 'clock'>> | undefined
+  /** the last verdict published: suspect, and the count of outlying peers */
+  #verdict = 'false:0'
 
   constructor(init: ClockOffsetInit = {}) {
-    const { now, ...rest } = init
+    const { now, events, ...rest } = init
     this.#o = { ...CLOCK_OFFSET_DEFAULTS, ...rest }
     this.#now = now ?? Date.now
     this.#samples = new BoundedMap({ max: this.#o.maxPeers, refresh: 'set' })
+    this.#events = events
   }
 
   /**
@@ -64,6 +72,7 @@ export class ClockOffset {
     if (!Number.isFinite(theirs)) return
     const now = this.#now()
     this.#samples.set(peer, [theirs - now, now])
+    if (this.#events !== undefined) this.estimate()
   }
 
   /**
@@ -99,12 +108,19 @@ export class ClockOffset {
       .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
       .slice(0, 8)
       .map(([peer, offset]) => ({ peer, offsetMs: Math.round(offset) }))
-    return {
+    const estimate = {
       offsetMs: Math.round(offsetMs),
       peers: recent.length,
       suspect: recent.length >= this.#o.minPeers && Math.abs(offsetMs) > this.#o.suspectMs,
       outliers,
     }
+    // samples also age out here, so a verdict can change on a read as well as on a notice
+    const verdict = `${estimate.suspect}:${outliers.length}`
+    if (verdict !== this.#verdict) {
+      this.#verdict = verdict
+      this.#events?.emit('clock', estimate)
+    }
+    return estimate
   }
 }
 

@@ -6,11 +6,13 @@
  * Reading the machine must never crash or stall the node: every read has a deadline, a read that fails or
  * misses it keeps the last good values, and a read still running is never started a second time.
  */
+import { EventBus, type Events } from '../util/event-bus.ts'
 import type { Logger } from '../util/logger.ts'
 import { silentLogger } from '../util/logger.ts'
 import type { Bands, BandThresholds } from './bands.ts'
 import { readingBands } from './announce-decision.ts'
 import { BAND_DEFAULTS, NO_BANDS } from './bands.ts'
+import type { DiscoveryEvents } from './events.ts'
 import type { NodeState } from './descriptor.ts'
 import { withTimeout } from './system-source.ts'
 
@@ -41,6 +43,8 @@ export interface StateSamplerInit {
   queue: () => number
   log?: Logger
   thresholds?: Partial<BandThresholds>
+  /** where samples and band crossings are published; default a bus of the sampler's own */
+  events?: Events<Pick<DiscoveryEvents, 'state-sample' | 'state-band'>>
 }
 
 export type BandListener = (bands: Bands, state: NodeState, previous: Bands) => void
@@ -65,8 +69,9 @@ export class StateSampler {
   readonly #queue: () => number
   readonly #log: Logger
   readonly #thresholds: BandThresholds
-  readonly #listeners = new Set<BandListener>()
-  readonly #sampleListeners = new Set<(state: NodeState) => void>()
+  readonly #events: Events<Pick<DiscoveryEvents, 'state-sample' | 'state-band'>>
+  /** one bus listener per band listener, so that one subscribed twice is still called once */
+  readonly #bandListeners = new WeakMap<BandListener, (e: DiscoveryEvents['state-band']) => void>()
   #reading: Omit<NodeState, 'queue'> = { load: 0, memFree: 0 }
   #bands: Bands = NO_BANDS
   #baselined = false
@@ -81,6 +86,7 @@ export class StateSampler {
     this.#queue = init.queue
     this.#log = init.log ?? silentLogger()
     this.#thresholds = { ...BAND_DEFAULTS, ...init.thresholds }
+    this.#events = init.events ?? new EventBus({ log: this.#log })
   }
 
   /** Takes the first sample (at most `readTimeoutMs`), then samples every `intervalMs`. */
@@ -132,24 +138,23 @@ export class StateSampler {
 
   /** Calls `listener` on every band crossing; returns the function that removes it. */
   onBandChange(listener: BandListener): () => void {
-    this.#listeners.add(listener)
-    return () => {
-      this.#listeners.delete(listener)
+    let wrapped = this.#bandListeners.get(listener)
+    if (wrapped === undefined) {
+      wrapped = ({ bands, state, previous }) => listener(bands, state, previous)
+      this.#bandListeners.set(listener, wrapped)
     }
+    return this.#events.on('state-band', wrapped)
   }
 
   /** Calls `listener` after every good sample (e.g. to re-check capability thresholds); returns its remover. */
   onSample(listener: (state: NodeState) => void): () => void {
-    this.#sampleListeners.add(listener)
-    return () => {
-      this.#sampleListeners.delete(listener)
-    }
+    return this.#events.on('state-sample', listener)
   }
 
   #apply(reading: Reading): void {
     this.#reading = clean(reading, this.#reading)
     const state = this.current()
-    this.#notify(this.#sampleListeners, (l) => l(state))
+    this.#events.emit('state-sample', state)
     const previous = this.#bands
     // the first reading sets the baseline silently (announce-decision.ts, shared with the simulator)
     const step = readingBands(this.#baselined ? previous : undefined, state, this.#thresholds)
@@ -157,17 +162,7 @@ export class StateSampler {
     this.#baselined = true
     if (!step.announce) return
     this.#log.info({ bands: this.#bands, state }, 'state band crossed')
-    this.#notify(this.#listeners, (l) => l(this.bands(), state, previous))
-  }
-
-  #notify<L>(listeners: Set<L>, call: (listener: L) => void): void {
-    for (const listener of [...listeners]) {
-      try {
-        call(listener)
-      } catch (err) {
-        this.#log.warn({ err }, 'sampler listener failed')
-      }
-    }
+    this.#events.emit('state-band', { bands: this.bands(), state, previous })
   }
 
   #queueLength(): number {

@@ -14,7 +14,9 @@
  *   would expire sooner, in which case the newcomer is refused.
  * Every outcome is counted.
  */
+import { EventBus, type Events } from '../util/event-bus.ts'
 import { DescriptorError, type NodeState, type RejectReason, type SignedDescriptor } from './descriptor.ts'
+import type { DiscoveryEvents } from './events.ts'
 
 /**
  * A held descriptor. Every field of `descriptor` is exactly the signed body (`bytes`), except `state`: that is
@@ -41,6 +43,8 @@ export interface StoreInit {
   /** clock skew tolerated between peers (ms) */
   maxSkewMs?: number
   now?: () => number
+  /** where puts, state updates and removals are published; default a bus of the store's own */
+  events?: Events<Pick<DiscoveryEvents, 'descriptor'>>
 }
 
 export type StoreEvent =
@@ -85,7 +89,7 @@ export class DescriptorStore {
   }
   readonly #entries = new Map<string, StoreEntry>()
   readonly #heap: StoreEntry[] = []
-  readonly #listeners = new Set<(event: StoreEvent) => void>()
+  readonly #events: Events<Pick<DiscoveryEvents, 'descriptor'>>
   readonly #maxEntries: number
   readonly #maxSkewMs: number
   readonly #now: () => number
@@ -97,6 +101,7 @@ export class DescriptorStore {
     this.#maxEntries = init.maxEntries ?? STORE_DEFAULTS.maxEntries
     this.#maxSkewMs = init.maxSkewMs ?? STORE_DEFAULTS.maxSkewMs
     this.#now = init.now ?? Date.now
+    this.#events = init.events ?? new EventBus()
   }
 
   get size(): number {
@@ -117,8 +122,7 @@ export class DescriptorStore {
 
   /** Subscribes to puts, state updates and removals; returns the unsubscribe function. */
   onChange(listener: (event: StoreEvent) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#events.on('descriptor', listener)
   }
 
   get(peer: string): StoreEntry | undefined {
@@ -309,7 +313,7 @@ export class DescriptorStore {
   }
 
   #emit(event: StoreEvent): void {
-    for (const listener of this.#listeners) listener(event)
+    this.#events.emit('descriptor', event)
   }
 
   #arm(): void {

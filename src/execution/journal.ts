@@ -16,6 +16,8 @@
 import type { Database } from '../store/database.ts'
 import { WriteQueue } from '../store/write-queue.ts'
 import type { TaskStatus } from './task-wire.ts'
+import { EventBus, type Events } from '../util/event-bus.ts'
+import type { ExecutionEvents } from './events.ts'
 
 export type TaskDirection = 'in' | 'out'
 /**
@@ -58,6 +60,8 @@ export interface JournalInit {
   pruneEvery?: number
   /** the group commit shared with the plane's other writers; default: one of its own */
   writes?: WriteQueue
+  /** where every write is published; default a bus of the journal's own */
+  events?: Events<Pick<ExecutionEvents, 'task'>>
 }
 
 export const JOURNAL_DEFAULTS = Object.freeze({ maxRows: 10_000, pruneEvery: 256 })
@@ -100,7 +104,7 @@ export class Journal {
   readonly #sql: ReturnType<typeof statements>
   #count = 0
   #version = 0
-  readonly #listeners = new Set<() => void>()
+  readonly #events: Events<Pick<ExecutionEvents, 'task'>>
 
   constructor(db: Database, init: JournalInit = {}) {
     this.#db = db
@@ -108,6 +112,7 @@ export class Journal {
     this.#maxRows = init.maxRows ?? JOURNAL_DEFAULTS.maxRows
     this.#pruneEvery = init.pruneEvery ?? JOURNAL_DEFAULTS.pruneEvery
     this.#sql = statements(db)
+    this.#events = init.events ?? new EventBus()
   }
 
   /**
@@ -133,7 +138,7 @@ export class Journal {
 
   /**
    * True when `recordQueued(task)` would accept the task: its id is new, or was only refused before, to the
-   * same peer. A read, for a caller that starts the task before committing its row (see node/execution.ts).
+   * same peer. A read, for a caller that starts the task before committing its row (see serve.ts).
    */
   accepts(task: NewTask): boolean {
     const row = this.#sql.conflict.get(task.id) as Pick<Row, 'status' | 'direction' | 'peer'> | undefined
@@ -204,13 +209,12 @@ export class Journal {
 
   /** Calls `listener` whenever a row is written or a write is deferred (`GET /v1/events`); returns the unsubscribe. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#events.on('task', listener)
   }
 
   #changed(): void {
     this.#version++
-    for (const listener of this.#listeners) listener()
+    this.#events.emit('task', {})
   }
 
   /** Commits every deferred write now. */

@@ -6,9 +6,11 @@
 import { readFile, stat } from 'node:fs/promises'
 import type { CapabilityConfig } from '../config/index.ts'
 import type { Capability } from '../discovery/descriptor.ts'
+import { EventBus, type Events } from '../util/event-bus.ts'
 import { SchemaCompiler, SchemaError, type SchemaCheck } from './io-schema.ts'
 import { sha256Hex } from '../util/canonical.ts'
 import { KithError } from '../util/errors.ts'
+import type { ExecutionEvents } from './events.ts'
 
 /** Largest script source accepted. */
 export const MAX_SCRIPT_BYTES = 256 * 1024
@@ -57,8 +59,13 @@ export type ScriptRunner = (job: {
 
 export class CapabilityRegistry {
   readonly #caps = new Map<string, RegisteredCapability>()
-  readonly #listeners = new Set<() => void>()
+  readonly #events: Events<Pick<ExecutionEvents, 'capability'>>
   readonly #schemas = new SchemaCompiler()
+
+  /** `events`: where registrations are published; default a bus of the registry's own */
+  constructor(init: { events?: Events<Pick<ExecutionEvents, 'capability'>> } = {}) {
+    this.#events = init.events ?? new EventBus()
+  }
 
   get size(): number {
     return this.#caps.size
@@ -84,12 +91,12 @@ export class CapabilityRegistry {
       ...(checkInput !== undefined ? { checkInput } : {}),
       ...(checkOutput !== undefined ? { checkOutput } : {}),
     })
-    for (const l of this.#listeners) l()
+    this.#events.emit('capability', { id, change: 'registered' })
   }
 
   unregister(id: string): boolean {
     const had = this.#caps.delete(id)
-    if (had) for (const l of this.#listeners) l()
+    if (had) this.#events.emit('capability', { id, change: 'unregistered' })
     return had
   }
 
@@ -103,8 +110,7 @@ export class CapabilityRegistry {
 
   /** Calls `listener` whenever the set of capabilities changes; returns its remover. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#events.on('capability', listener)
   }
 }
 

@@ -5,9 +5,11 @@
  * the queue stops growing, and a task of higher priority may take the place of the lowest queued one.
  */
 import { availableParallelism } from 'node:os'
+import type { Events } from '../util/event-bus.ts'
 import type { Logger } from '../util/logger.ts'
 import { silentLogger } from '../util/logger.ts'
 import { KithError } from '../util/errors.ts'
+import type { ExecutionEvents } from './events.ts'
 
 export const SCHEDULER_DEFAULTS = Object.freeze({ maxQueue: 16, loadShedAt: 0.8, graceMs: 1000 })
 
@@ -65,6 +67,8 @@ export interface SchedulerInit {
   graceMs?: number
   now?: () => number
   log?: Logger
+  /** told the new {@link Scheduler.size} whenever it changes (the state sampler advertises it) */
+  events?: Events<Pick<ExecutionEvents, 'queue'>>
 }
 
 /** Counters since construction; once no job is running or queued, `submitted === completed + failed + busy`. */
@@ -115,8 +119,12 @@ export class Scheduler {
   readonly #settling = new Set<Promise<void>>()
   readonly #stats: SchedulerStats = { ...NO_STATS }
   #started = false
+  readonly #events: Events<Pick<ExecutionEvents, 'queue'>> | undefined
+  /** the size last published */
+  #published = 0
 
   constructor(init: SchedulerInit = {}) {
+    this.#events = init.events
     this.maxConcurrent = init.maxConcurrent ?? availableParallelism()
     this.maxQueue = init.maxQueue ?? SCHEDULER_DEFAULTS.maxQueue
     this.#loadShedAt = init.loadShedAt ?? SCHEDULER_DEFAULTS.loadShedAt
@@ -134,6 +142,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.#started = false
     for (const entry of this.#queue.splice(0)) this.#refuse(entry, new BusyError('the node is stopping'))
+    this.#sized()
     for (const entry of [...this.#running]) this.#fail(entry, new SchedulerStoppedError())
     let timer: NodeJS.Timeout | undefined
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#graceMs)))
@@ -187,6 +196,7 @@ export class Scheduler {
         return promise
       }
       this.#queue.pop()
+      this.#sized()
       this.#refuse(last, new BusyError('displaced by a task of higher priority'))
     }
     this.#stats.accepted++
@@ -201,9 +211,11 @@ export class Scheduler {
   #enqueue(entry: Entry): void {
     const at = this.#queue.findIndex((e) => e.priority < entry.priority)
     this.#queue.splice(at === -1 ? this.#queue.length : at, 0, entry)
+    this.#sized()
     entry.timer = this.#timer(entry, () => {
       const i = this.#queue.indexOf(entry)
       if (i !== -1) this.#queue.splice(i, 1)
+      this.#sized()
       this.#fail(entry, new TimeoutError('the deadline passed while the task was queued'))
     })
   }
@@ -212,6 +224,7 @@ export class Scheduler {
     const controller = new AbortController()
     entry.controller = controller
     this.#running.add(entry)
+    this.#sized()
     entry.timer = this.#timer(entry, () => this.#fail(entry, new TimeoutError()))
     entry.settled = Promise.resolve()
       .then(() => entry.job.run(controller.signal))
@@ -272,5 +285,14 @@ export class Scheduler {
       clearTimeout(next.timer)
       this.#run(next)
     }
+    this.#sized()
+  }
+
+  /** Publishes the size when it changed since it was last published. */
+  #sized(): void {
+    const size = this.size
+    if (size === this.#published) return
+    this.#published = size
+    this.#events?.emit('queue', { size })
   }
 }

@@ -16,9 +16,12 @@ import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
 import { unmappedTotals } from '../devices/ha-unmapped.ts'
-import type { DevicePlane } from './devices.ts'
-import type { DiscoveryPlane, LocalState } from './discovery.ts'
-import type { ExecutionPlane } from './execution.ts'
+import type { Events } from '../util/event-bus.ts'
+import type { DevicePlane } from '../devices/plane.ts'
+import type { LocalState } from '../discovery/local-state.ts'
+import type { DiscoveryPlane } from '../discovery/plane.ts'
+import type { NodeEvents } from './events.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 
 /** What the kith endpoints of the API read (routes.ts): the node's status, peers, descriptors and devices. */
 export function apiNodeView(parts: {
@@ -168,53 +171,24 @@ export function trustView(parts: {
 }
 
 /**
- * The resources `GET /v1/events` reports changes of. The store, the connections, the journal and the device
- * bridge push; the rest is compared by counters that move whenever their resource does (a message from a
- * device, a recompute of trust).
+ * The resources `GET /v1/events` reports changes of, each over the bus events that move it: a device's
+ * readings arrive as MQTT messages, `status` moves with connections, the clock's verdict and reloads.
  */
-export function eventSources(parts: {
-  host: KithLibp2p
-  discovery: DiscoveryPlane
-  execution: ExecutionPlane
-  devices: DevicePlane
-  reputation: Reputation
-  status(): NodeStatus
-}): EventSourceDef[] {
-  const { host, discovery, execution, devices, reputation } = parts
-  const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0)
+export function eventSources(events: Events<NodeEvents>): EventSourceDef[] {
+  const on =
+    (...names: Array<keyof NodeEvents>) =>
+    (changed: () => void): (() => void) => {
+      const offs = names.map((name) => events.on(name, changed))
+      return () => {
+        for (const off of offs) off()
+      }
+    }
   return [
-    { name: 'descriptors', subscribe: (changed) => discovery.store.onChange(changed) },
-    {
-      name: 'peers',
-      subscribe: (changed) => {
-        host.addEventListener('connection:open', changed)
-        host.addEventListener('connection:close', changed)
-        return () => {
-          host.removeEventListener('connection:open', changed)
-          host.removeEventListener('connection:close', changed)
-        }
-      },
-    },
-    {
-      name: 'devices',
-      // a device added or removed (a reload) pushes; readings and availability arrive as MQTT messages
-      subscribe: (changed) => devices.bridge.onChange(changed),
-      fingerprint: () => {
-        const link = devices.link
-        return `${link?.connected}:${link?.counters.received}:${sum(devices.bridge.commands)}`
-      },
-    },
-    { name: 'tasks', subscribe: (changed) => execution.journal.onChange(changed) },
-    {
-      name: 'trust',
-      fingerprint: () => `${reputation.counters.recomputes}:${sum(reputation.counters.recorded)}`,
-    },
-    {
-      name: 'status',
-      fingerprint: () => {
-        const s = parts.status() as NodeStatus & { reload?: { reloads?: number } }
-        return `${s.connections}:${s.name}:${s.reload?.reloads}:${s.clock?.suspect}:${s.clock?.outliers.length}`
-      },
-    },
+    { name: 'descriptors', subscribe: on('descriptor') },
+    { name: 'peers', subscribe: on('connection') },
+    { name: 'devices', subscribe: on('devices', 'device-command', 'mqtt') },
+    { name: 'tasks', subscribe: on('task') },
+    { name: 'trust', subscribe: on('trust') },
+    { name: 'status', subscribe: on('status', 'connection', 'clock') },
   ]
 }

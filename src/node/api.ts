@@ -3,7 +3,9 @@
  * dashboard's files, MCP, the agent card, metrics and the OpenAPI document, behind one server with the
  * config's token and limits. The views in api-views.ts are all api/ ever sees of the planes.
  */
+import { once } from 'node:events'
 import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { agentCardRoute } from '../api/agent-card.ts'
 import { dashboardRoutes, loadDashboard } from '../api/dashboard.ts'
 import { createEvents } from '../api/events.ts'
@@ -15,19 +17,22 @@ import { withOpenApi } from '../api/openapi.ts'
 import { kithRoutes, type NodeStatus } from '../api/routes.ts'
 import { taskRoutes } from '../api/tasks.ts'
 import { trustRoute } from '../api/trust.ts'
-import type { Config } from '../config/index.ts'
+import { type Config, parseHostPort } from '../config/index.ts'
 import type { PeerNames } from '../connectivity/peer-names.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
 import type { WorkerSandbox } from '../execution/sandbox/index.ts'
 import type { CanaryBook } from '../trust/canary.ts'
 import type { Reputation } from '../trust/reputation/index.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { agentCardView, apiNodeView, eventSources, metricsView, trustView } from './api-views.ts'
-import type { DevicePlane } from './devices.ts'
-import type { DiscoveryPlane, LocalState } from './discovery.ts'
-import type { ExecutionPlane } from './execution.ts'
+import type { DevicePlane } from '../devices/plane.ts'
+import type { LocalState } from '../discovery/local-state.ts'
+import type { DiscoveryPlane } from '../discovery/plane.ts'
+import type { NodeEvents } from './events.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 import { taskApi } from './tasks.ts'
 
 export interface NodeApiParts {
@@ -51,11 +56,14 @@ export interface NodeApiParts {
   current(): Config
   /** the API's URL once it listens, else '' */
   apiUrl(): string
+  events: Events<NodeEvents>
 }
 
 export interface NodeApi {
-  /** created, not listening */
+  /** created, not listening until {@link listen} */
   server: Server
+  /** listens on `HOST:PORT` (`api.listen`); resolves with the API's URL, or throws what to change */
+  listen(address: string): Promise<string>
   /** ends MCP sessions and event streams, then closes the server */
   close(): Promise<void>
 }
@@ -101,7 +109,7 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
   })
   const events = createEvents({
     peerId: self,
-    sources: eventSources({ host, discovery, execution, devices, reputation, status: parts.status }),
+    sources: eventSources(parts.events),
   })
   const dashboard = loadDashboard()
   if (dashboard.source === undefined)
@@ -130,6 +138,7 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
   })
   return {
     server,
+    listen: (address) => listen(server, address),
     async close() {
       await mcp.stop()
       events.close()
@@ -137,4 +146,24 @@ export function buildNodeApi(parts: NodeApiParts): NodeApi {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Listens on `address`; a port in use says which config key to change. */
+async function listen(server: Server, address: string): Promise<string> {
+  const bind = parseHostPort(address)
+  if (bind == null) throw new Error(`api.listen: ${address} is not HOST:PORT`)
+  server.listen(bind.port, bind.host)
+  try {
+    await once(server, 'listening')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `api.listen: ${address} is in use (is another kith node running? set api.listen to another port)`
+        : `api.listen: cannot listen on ${address}: ${code ?? err}`,
+      { cause: err },
+    )
+  }
+  const { address: host, port } = server.address() as AddressInfo
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }

@@ -1,36 +1,33 @@
 /**
- * The composition root: builds every plane from a validated config and runs them under one start/stop
- * lifecycle. Nothing else constructs planes; nothing here holds module-level state.
+ * The composition root: builds every plane from a validated config (planes.ts), registers each part that
+ * runs with one lifecycle in the order it depends on the others, and exposes what the CLI and the tests
+ * use. Nothing else constructs planes; nothing here holds module-level state.
  */
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import type { PeerId } from '@libp2p/interface'
 import type { NodeStatus } from '../api/routes.ts'
-import { type Config, parseHostPort } from '../config/index.ts'
+import type { Config } from '../config/index.ts'
 import { createHost, type KithLibp2p, mdnsEnabled } from '../connectivity/host.ts'
 import { type Identity, loadIdentity } from '../connectivity/identity.ts'
 import { PeerKeeper } from '../connectivity/peer-keeper.ts'
 import { PeerNames } from '../connectivity/peer-names.ts'
+import type { DevicePlane } from '../devices/plane.ts'
+import { syncDeviceCapabilities } from '../devices/device-capabilities.ts'
+import { type LocalState, SampledLocalState } from '../discovery/local-state.ts'
+import type { DiscoveryPlane } from '../discovery/plane.ts'
 import { StateSampler } from '../discovery/sampler.ts'
 import { SystemStateSource } from '../discovery/system-source.ts'
-import { createVerifier } from '../discovery/verify.ts'
-import { TaskFailure } from '../execution/registry.ts'
-import { type HostFunction, WorkerSandbox } from '../execution/sandbox/index.ts'
-import { Checkpointer } from '../execution/checkpointer.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 import { type Database, openDatabase } from '../store/database.ts'
 import { PeerCache } from '../store/peer-cache.ts'
-import { WriteQueue } from '../store/write-queue.ts'
-import { createEvidenceProvider, type EvidenceProvider } from '../trust/evidence/index.ts'
-import { createReputation, type Reputation } from '../trust/reputation/index.ts'
-import { createVerification } from '../trust/verification.ts'
-import type { DeviceBridge } from '../devices/bridge.ts'
-import { SchemaCompiler } from '../execution/io-schema.ts'
+import type { EvidenceProvider } from '../trust/evidence/index.ts'
+import type { Reputation } from '../trust/reputation/index.ts'
+import { EventBus } from '../util/event-bus.ts'
+import { Lifecycle } from '../util/lifecycle.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
 import { VERSION } from '../version.ts'
 import { buildNodeApi, type NodeApi } from './api.ts'
-import { buildDiscovery, type DiscoveryPlane, type LocalState, SampledLocalState } from './discovery.ts'
-import { buildDevices, type DevicePlane, syncDeviceCapabilities, withDeviceCapabilities } from './devices.ts'
-import { buildExecution, type ExecutionPlane, sandboxInitFromConfig } from './execution.ts'
+import { connectionEvents } from './connection-events.ts'
+import type { NodeBus } from './events.ts'
+import { buildPlanes, type NodeBase, type Planes } from './planes.ts'
 import {
   applyLive,
   ConfigReloader,
@@ -39,7 +36,6 @@ import {
   type ReloadStatus,
 } from './reload.ts'
 import { startFailure } from './start-error.ts'
-import { evidenceProducer, localReplay } from './trust.ts'
 
 /** What `kith start` prints on stdout once the node is up. */
 export interface ReadyInfo {
@@ -54,14 +50,6 @@ export class KithNode {
   readonly identity: Identity
   readonly host: KithLibp2p
   readonly db: Database
-  readonly #log: Logger
-  readonly #root: Logger
-  readonly #local: LocalState
-  readonly #reloader: ConfigReloader
-  #stopping = false
-  readonly #keeper: PeerKeeper
-  readonly #names: PeerNames
-  readonly #api: NodeApi
   readonly discovery: DiscoveryPlane
   /** Tier 1: multi-topic reputation, folded into the matcher's ranking and fed by delegation outcomes */
   readonly reputation: Reputation
@@ -69,134 +57,52 @@ export class KithNode {
   readonly evidence: EvidenceProvider
   readonly execution: ExecutionPlane
   readonly devices: DevicePlane
-  #offDevices?: () => void
-  readonly #beforeStop: Array<() => Promise<void>> = []
-  readonly #sandbox: WorkerSandbox
-  /** CPU time of every script the sandbox ran, ms (GET /metrics) */
-  #sandboxCpuMs = 0
-  #startedAt = 0
   /** the API's URL once started */
   apiUrl = ''
-  readonly #onConnect = (evt: CustomEvent<PeerId>) =>
-    this.#log.info({ peer: evt.detail.toString() }, 'peer connected')
-  readonly #onDisconnect = (evt: CustomEvent<PeerId>) =>
-    this.#log.info({ peer: evt.detail.toString() }, 'peer disconnected')
+  readonly #root: Logger
+  readonly #log: Logger
+  readonly #events: NodeBus
+  readonly #planes: Planes
+  readonly #api: NodeApi
+  readonly #reloader: ConfigReloader
+  readonly #lifecycle: Lifecycle
+  readonly #beforeStop: Array<() => Promise<void>> = []
+  #stopping = false
+  #startedAt = 0
+  /** cached peers handed to libp2p at start (the "node started" line) */
+  #seeded = 0
 
-  constructor(parts: {
-    config: Config
-    identity: Identity
-    host: KithLibp2p
-    db: Database
-    logger: Logger
-    local: LocalState
-  }) {
-    this.#config = parts.config
-    this.#root = parts.logger
-    this.identity = parts.identity
-    this.host = parts.host
-    this.db = parts.db
-    const verify = createVerifier()
-    const schemas = new SchemaCompiler()
-    this.devices = buildDevices({
-      config: parts.config,
-      peerId: parts.host.peerId.toString(),
-      schemas,
-      logger: parts.logger,
-    })
-    const local = withDeviceCapabilities(parts.local, this.devices.bridge)
-    this.#local = local
-    // one write queue for the database: every plane's deferred writes share its group commits, and each commit
-    // keeps the WAL checkpoint thread (started and stopped with the execution plane) from ending
-    const storeLog = componentLogger(parts.logger, 'kith:store')
-    const checkpointer = new Checkpointer(parts.db, parts.config.paths.database, { log: storeLog })
-    const writes = new WriteQueue(parts.db, { log: storeLog, onCommit: () => checkpointer.touch() })
-    this.reputation = createReputation({
-      ...parts,
-      writes,
-      libp2p: parts.host,
-      verify,
-      // opinions only from peers with a live descriptor; the pre-trusted list follows config reloads
-      known: (peer) => this.discovery.store.get(peer) !== undefined,
-      pretrusted: () => this.#config.trust.pretrusted,
-    })
-    this.evidence = createEvidenceProvider({
-      config: parts.config,
-      identity: parts.identity,
-      dataDir: parts.config.paths.dataDir,
-      logger: componentLogger(parts.logger, 'kith:trust:evidence'),
-    })
-    this.discovery = buildDiscovery({
-      ...parts,
-      local,
-      verify,
-      trustOf: this.reputation.trustOf,
-      attest: () => this.evidence.describe(),
-    })
-    // each task on a worker thread: a CPU-bound script cannot stall this thread (gossip, API, other tasks)
-    this.#sandbox = new WorkerSandbox({
-      ...sandboxInitFromConfig(parts.config),
-      logger: componentLogger(parts.logger, 'kith:execution:sandbox'),
-    })
-    const verification = createVerification({
-      trust: () => this.#config.trust,
-      descriptorOf: (peer) => this.discovery.store.get(peer)?.descriptor,
-      replayLocally: localReplay(() => this.execution.registry, parts.host.peerId.toString()),
-      verify,
-      standing: this.reputation.standing,
-    })
-    this.execution = buildExecution({
-      ...parts,
-      writes,
-      checkpointer,
-      verify,
+  constructor(base: Omit<NodeBase, 'current'>) {
+    this.#config = base.config
+    this.#root = base.logger
+    this.#log = componentLogger(base.logger, 'kith:node')
+    this.#events = base.events
+    this.identity = base.identity
+    this.host = base.host
+    this.db = base.db
+    const planes = buildPlanes({ ...base, current: () => this.#config })
+    this.#planes = planes
+    ;({
       discovery: this.discovery,
-      recordOutcome: (outcome) => this.reputation.recordOutcome(outcome),
-      verification,
-      produceEvidence: evidenceProducer(this.evidence, componentLogger(parts.logger, 'kith:trust:evidence')),
-      canQuote: () => this.evidence.describe().tpm,
-      trustOf: this.reputation.trustOf,
-      load: () => local.state().load,
-      runScript: async ({ sensors, ...job }) => {
-        const result = await this.#sandbox.run(
-          sensors != null && sensors.length > 0
-            ? { ...job, grants: sensorGrants(sensors, this.devices.bridge) }
-            : job,
-        )
-        this.#sandboxCpuMs += result.cpuMs
-        if (result.ok) return result.output
-        throw new TaskFailure(result.error.code, result.error.message)
-      },
-    })
-    this.#log = componentLogger(parts.logger, 'kith:node')
-    this.#reloader = new ConfigReloader({
-      apply: (next) => this.applyConfig(next),
-      log: componentLogger(parts.logger, 'kith:node:reload'),
-    })
-    const cache = new PeerCache(parts.db, parts.config.network.peerCacheSize)
-    this.#keeper = new PeerKeeper(
-      parts.host,
-      cache,
-      componentLogger(parts.logger, 'kith:connectivity:peer-keeper'),
-      {
-        maxRedial: Math.max(1, Math.floor(parts.config.network.maxConnections / 2)),
-      },
-    )
-    this.#names = new PeerNames(parts.host)
-    this.#api = buildNodeApi({
-      ...parts,
-      names: this.#names,
-      discovery: this.discovery,
+      reputation: this.reputation,
+      evidence: this.evidence,
       execution: this.execution,
       devices: this.devices,
-      reputation: this.reputation,
-      sandbox: this.#sandbox,
-      canaries: verification.book,
-      local,
+    } = planes)
+    this.#reloader = new ConfigReloader({
+      apply: (next) => this.applyConfig(next),
+      log: componentLogger(base.logger, 'kith:node:reload'),
+    })
+    const names = new PeerNames(base.host)
+    this.#api = buildNodeApi({
+      ...base,
+      ...planes,
+      names,
       status: () => this.status(),
-      sandboxCpuMs: () => this.#sandboxCpuMs,
-      current: () => this.config,
+      current: () => this.#config,
       apiUrl: () => this.apiUrl,
     })
+    this.#lifecycle = this.#parts(names)
   }
 
   /** The config in effect: as loaded at start, with the changes applied live since (see {@link applyConfig}). */
@@ -217,7 +123,7 @@ export class KithNode {
       {
         execution: this.execution,
         devices: this.devices,
-        local: this.#local,
+        local: this.#planes.local,
         setTtl: (ttlMs) => this.discovery.setTtl(ttlMs),
         // nobody awaits a reload's announce: a failure is logged, not left to end the node
         announce: () => {
@@ -243,9 +149,13 @@ export class KithNode {
    */
   reload(load: () => Promise<Config>, reason: string): Promise<ReloadOutcome> {
     if (this.#stopping) return Promise.resolve({ ok: false, problems: ['the node is stopping'] })
-    return this.#reloader.reload(load, reason)
+    // GET /v1/status shows the reload count and the name: its event stream hears of every reload
+    return this.#reloader
+      .reload(load, reason)
+      .finally(() => this.#events.emit('status', { reason: 'reload' }))
   }
 
+  /** What `GET /v1/status` shows: identity, uptime, addresses, connections, the clock and the last reload. */
   status(): NodeStatus & { reload: ReloadStatus } {
     return {
       peerId: this.host.peerId.toString(),
@@ -262,36 +172,20 @@ export class KithNode {
     }
   }
 
+  /** Starts every part in order; on a failure, stops what started and throws why, in one line. */
   async start(): Promise<ReadyInfo> {
-    const seeded = await this.#keeper.seed()
-    this.#keeper.start()
-    this.#names.start()
-    this.host.addEventListener('peer:connect', this.#onConnect)
-    this.host.addEventListener('peer:disconnect', this.#onDisconnect)
-    let api: string
     try {
-      await this.host.start()
-      // before the first descriptor: it carries the attestation key
-      await this.evidence.start()
-      await this.discovery.start()
-      await this.reputation.start()
-      await this.#sandbox.start()
-      await this.execution.start()
-      await this.devices.start()
-      this.#offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge)
-      api = await this.#listenApi()
+      await this.#lifecycle.start()
     } catch (err) {
-      // a failed start leaves some planes never started, and stopping those throws too: the clean-up's
-      // failures are logged, the cause (often a port in use) is what the caller sees
-      for (const failure of await this.#stopPlanes())
-        this.#log.debug({ err: failure }, 'clean-up after a failed start failed')
+      // the lifecycle has stopped what had started, logging the clean-up's failures at debug: the cause
+      // (often a port in use) is what the caller sees
       throw startFailure(err)
     }
     this.#startedAt = Date.now()
-    this.apiUrl = api
+    const peerId = this.host.peerId.toString()
     const listen = this.host.getMultiaddrs().map(String)
-    this.#log.info({ peerId: this.host.peerId.toString(), listen, api, cachedPeers: seeded }, 'node started')
-    return { event: 'ready', peerId: this.host.peerId.toString(), api, listen }
+    this.#log.info({ peerId, listen, api: this.apiUrl, cachedPeers: this.#seeded }, 'node started')
+    return { event: 'ready', peerId, api: this.apiUrl, listen }
   }
 
   /** Runs `task` first when the node stops (e.g. the CLI's demo devices). */
@@ -299,6 +193,7 @@ export class KithNode {
     this.#beforeStop.push(task)
   }
 
+  /** Runs the `onStop` tasks, then stops every part in reverse order of start, each even when one fails. */
   async stop(): Promise<void> {
     this.#stopping = true
     for (const task of this.#beforeStop.splice(0))
@@ -306,68 +201,62 @@ export class KithNode {
       await task().catch((err: unknown) =>
         this.#log.warn({ err }, 'a task run before the node stops failed; stopping the node anyway'),
       )
-    await this.#api.close()
-    const [failure] = await this.#stopPlanes()
-    if (failure !== undefined) throw failure
+    await this.#lifecycle.stop()
     this.#log.info('node stopped')
   }
 
   /**
-   * Stops every plane in reverse order of start, each one even when an earlier one failed, so that ports and
-   * the database are released; returns the failures, first first.
+   * Every part that runs, in the order it starts: each after the parts it uses; a stop runs in reverse, so
+   * the API closes first and the database last.
    */
-  async #stopPlanes(): Promise<unknown[]> {
-    const failures: unknown[] = []
-    const steps: Array<() => unknown> = [
-      () => this.#offDevices?.(),
-      () => this.devices.stop(),
-      () => this.execution.stop(),
-      () => this.#sandbox.stop(),
-      () => this.reputation.stop(),
-      () => this.discovery.stop(),
-      () => this.evidence.stop(),
-      () => this.#keeper.stop(),
-      () => this.#names.stop(),
-      () => {
-        this.host.removeEventListener('peer:connect', this.#onConnect)
-        this.host.removeEventListener('peer:disconnect', this.#onDisconnect)
+  #parts(names: PeerNames): Lifecycle {
+    const { host, db } = this
+    const life = new Lifecycle({ log: this.#log })
+    life.add('database', { stop: () => (db.isOpen ? db.close() : undefined) })
+    const keeper = new PeerKeeper(
+      host,
+      new PeerCache(db, this.#config.network.peerCacheSize),
+      componentLogger(this.#root, 'kith:connectivity:peer-keeper'),
+      { maxRedial: Math.max(1, Math.floor(this.#config.network.maxConnections / 2)) },
+    )
+    life.add('peer-keeper', {
+      // before the host starts, so libp2p's reconnect queue sees the cached peers
+      start: async () => {
+        this.#seeded = await keeper.seed()
+        keeper.start()
       },
-      () => this.host.stop(),
-      () => (this.db.isOpen ? this.db.close() : undefined),
-    ]
-    for (const step of steps) {
-      try {
-        await step()
-      } catch (err) {
-        failures.push(err)
-      }
-    }
-    return failures
-  }
-
-  async #listenApi(): Promise<string> {
-    const bind = parseHostPort(this.config.api.listen)
-    if (bind == null) throw new Error(`api.listen: ${this.config.api.listen} is not HOST:PORT`)
-    this.#api.server.listen(bind.port, bind.host)
-    try {
-      await once(this.#api.server, 'listening')
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      throw new Error(
-        code === 'EADDRINUSE'
-          ? `api.listen: ${this.config.api.listen} is in use (is another kith node running? set api.listen to ` +
-              'another port)'
-          : `api.listen: cannot listen on ${this.config.api.listen}: ${code ?? err}`,
-        { cause: err },
-      )
-    }
-    const { address, port } = this.#api.server.address() as AddressInfo
-    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`
+      stop: () => keeper.stop(),
+    })
+    life.add('peer-names', names)
+    life.add('connection-events', connectionEvents(host, this.#events, this.#log))
+    life.add('host', host)
+    // before the first descriptor: it carries the attestation key
+    life.add('evidence', this.evidence)
+    life.add('discovery', this.discovery)
+    life.add('reputation', this.reputation)
+    life.add('sandbox', this.#planes.sandbox)
+    life.add('execution', this.execution)
+    life.add('devices', this.devices)
+    let offDevices: (() => void) | undefined
+    life.add('device-capabilities', {
+      start: () => {
+        offDevices = syncDeviceCapabilities(this.execution.registry, this.devices.bridge, this.#events)
+      },
+      stop: () => offDevices?.(),
+    })
+    life.add('api', {
+      start: async () => {
+        this.apiUrl = await this.#api.listen(this.#config.api.listen)
+      },
+      stop: () => this.#api.close(),
+    })
+    return life
   }
 }
 
 /**
- * Builds a node from a validated config: loads the identity, opens the database, creates the host.
+ * Builds a node from a validated config: loads the identity, opens the database, creates the host and the
+ * event bus, and samples the machine's state (unless `overrides.local` stands in for it).
  *
  * @example
  * const node = await createNode(await loadConfig('.kith/kith.yaml'), createLogger('info'))
@@ -382,39 +271,25 @@ export async function createNode(
   const db = openDatabase(config.paths.database)
   try {
     const host = await createHost(config.network, identity, { name: config.name })
+    const events: NodeBus = new EventBus({ log: componentLogger(logger, 'kith:node:events') })
+    // the descriptor advertises the task queue: the scheduler, built later with the planes, publishes its size
+    let queued = 0
+    events.on('queue', ({ size }) => (queued = size))
     const samplerLog = componentLogger(logger, 'kith:discovery:sampler')
-    // the scheduler is built with the node, after the sampler that reports its queue length
-    const queue = { size: () => 0 }
     const local =
       overrides.local ??
       new SampledLocalState(
         new StateSampler(new SystemStateSource({ log: samplerLog }), {
-          queue: () => queue.size(),
+          queue: () => queued,
           intervalMs: config.discovery.sampleInterval,
           log: samplerLog,
+          events,
         }),
         config.capabilities,
       )
-    const node = new KithNode({ config, identity, host, db, logger, local })
-    queue.size = () => node.execution.scheduler.size
-    return node
+    return new KithNode({ config, identity, host, db, logger, local, events })
   } catch (err) {
     db.close()
     throw err
-  }
-}
-
-/**
- * The host function a script capability gets for the sensors its config lists: `device.read(id)` returns
- * `{value, at, ageMs}` (null before the first reading or while the device is offline); any other id is
- * refused, so a script reads only what it was granted.
- */
-function sensorGrants(sensors: readonly string[], bridge: DeviceBridge): Record<string, HostFunction> {
-  return {
-    'device.read': ([id]) => {
-      if (typeof id !== 'string' || !sensors.includes(id))
-        throw new Error(`not granted: device.read(${JSON.stringify(id)})`)
-      return bridge.read(id) ?? null
-    },
   }
 }

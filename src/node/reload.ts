@@ -5,10 +5,10 @@
  */
 import { type Config, ConfigError, formatProblem } from '../config/index.ts'
 import type { Logger } from '../util/logger.ts'
-import type { DevicePlane } from './devices.ts'
-import { deviceAccess } from './devices.ts'
-import type { LocalState } from './discovery.ts'
-import type { ExecutionPlane } from './execution.ts'
+import type { DevicePlane } from '../devices/plane.ts'
+import { deviceAccess } from '../devices/plane.ts'
+import type { LocalState } from '../discovery/local-state.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 import { classifyChanges, diffConfig, effectiveConfig, type ReloadResult } from './reload-diff.ts'
 
 export { classifyChanges, diffConfig, effectiveConfig, LIVE_PATHS, type ReloadResult } from './reload-diff.ts'

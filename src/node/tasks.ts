@@ -5,7 +5,7 @@
 import { HttpError } from '../api/http.ts'
 import type { TaskApi, TaskBody, WorkflowBody } from '../api/tasks.ts'
 import { parseWorkflow, runWorkflow, type Workflow, WorkflowError } from '../execution/workflow/index.ts'
-import type { ExecutionPlane } from './execution.ts'
+import type { ExecutionPlane } from '../execution/plane.ts'
 import { BoundedMap } from '../util/bounded-map.ts'
 
 /** Outcomes kept in memory for GET /v1/tasks/:id; older ones are answered from the journal (without output). */

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEvents, type EventsHub } from '../../src/api/events.ts'
 import { createHttpServer } from '../../src/api/http.ts'
+import { eventSources } from '../../src/node/api-views.ts'
+import type { NodeEvents } from '../../src/node/events.ts'
+import { EventBus } from '../../src/util/event-bus.ts'
 
 let server: Server | undefined
 let hub: EventsHub | undefined
@@ -54,14 +57,13 @@ function sse(res: Response): { next(count: number): Promise<Event[]>; cancel(): 
 }
 
 describe('GET /v1/events', () => {
-  it('says hello, then names each pushed or fingerprinted resource that changed, coalesced', async () => {
+  it('says hello, then names each resource that changed, coalesced', async () => {
     let push: (() => void) | undefined
-    let print = 0
+    let pushTask: (() => void) | undefined
     let unsubscribed = 0
     const base = await serve(
       createEvents({
         peerId: 'self',
-        pollMs: 20,
         coalesceMs: 30,
         sources: [
           {
@@ -71,7 +73,13 @@ describe('GET /v1/events', () => {
               return () => unsubscribed++
             },
           },
-          { name: 'tasks', fingerprint: () => print },
+          {
+            name: 'tasks',
+            subscribe: (changed) => {
+              pushTask = changed
+              return () => unsubscribed++
+            },
+          },
         ],
       }),
     )
@@ -83,17 +91,17 @@ describe('GET /v1/events', () => {
       event: 'hello',
       data: { peerId: 'self', events: ['descriptors', 'tasks'] },
     })
-    // three pushes inside the coalescing window are one event; a changed fingerprint is another
+    // three pushes inside the coalescing window are one event; another resource's push is another
     push?.()
     push?.()
     push?.()
-    print++
+    pushTask?.()
     const next = await stream.next(2)
     expect(next.map((e) => e.event).sort()).toEqual(['descriptors', 'tasks'])
     expect(next[0]?.data).toMatchObject({ at: expect.any(Number) })
     await stream.cancel()
     // the last client gone: the sources are let go
-    await expect.poll(() => unsubscribed).toBe(1)
+    await expect.poll(() => unsubscribed).toBe(2)
     expect(hub!.clients).toBe(0)
   })
 
@@ -121,5 +129,30 @@ describe('GET /v1/events', () => {
     hub!.close()
     expect(await stream.next(1)).toEqual([])
     expect(hub!.clients).toBe(0)
+  })
+
+  it('hears the node bus: each plane event names the resource it moves, with nothing polled', async () => {
+    const bus = new EventBus<NodeEvents>()
+    const base = await serve(createEvents({ peerId: 'p', coalesceMs: 10, sources: eventSources(bus) }))
+    const stream = sse(await fetch(`${base}/v1/events`))
+    expect((await stream.next(1))[0]?.data).toMatchObject({
+      events: ['descriptors', 'peers', 'devices', 'tasks', 'trust', 'status'],
+    })
+    const heard = async (emit: () => void): Promise<string[]> => {
+      emit()
+      return (await stream.next(1)).map((e) => e.event)
+    }
+    expect(await heard(() => bus.emit('mqtt', { type: 'message' }))).toEqual(['devices'])
+    expect(await heard(() => bus.emit('device-command', { outcome: 'sent' }))).toEqual(['devices'])
+    expect(await heard(() => bus.emit('trust', { reason: 'recomputed' }))).toEqual(['trust'])
+    expect(await heard(() => bus.emit('task', {}))).toEqual(['tasks'])
+    expect(await heard(() => bus.emit('status', { reason: 'reload' }))).toEqual(['status'])
+    const clock = { offsetMs: 0, peers: 0, suspect: true, outliers: [] }
+    expect(await heard(() => bus.emit('clock', clock))).toEqual(['status'])
+    bus.emit('connection', { type: 'open', peer: 'q' })
+    expect((await stream.next(2)).map((e) => e.event).sort()).toEqual(['peers', 'status'])
+    await stream.cancel()
+    // the last client gone: the stream lets go of the bus
+    await expect.poll(() => bus.listenerCount()).toBe(0)
   })
 })

@@ -24,7 +24,7 @@ import {
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
 import { MAX_ERROR_MESSAGE_CHARS, SANDBOX_DEFAULTS } from '../../src/execution/sandbox/constants.ts'
-import { sandboxInitFromConfig } from '../../src/node/execution.ts'
+import { sandboxInitFromConfig } from '../../src/execution/script-capabilities.ts'
 import type { KithNode } from '../../src/node/node.ts'
 import { tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'

@@ -1,5 +1,7 @@
 import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { ClockOffset, watchClock } from '../../src/discovery/clock-offset.ts'
+import type { DiscoveryEvents } from '../../src/discovery/events.ts'
+import { EventBus } from '../../src/util/event-bus.ts'
 
 describe('ClockOffset', () => {
   it('takes the median over peers, so one peer off does not make this node suspect', () => {
@@ -21,6 +23,24 @@ describe('ClockOffset', () => {
     expect(clock.estimate()).toMatchObject({ offsetMs: -300_000, peers: 1, suspect: false })
     clock.observe('b', now - 299_000)
     expect(clock.estimate()).toMatchObject({ offsetMs: -299_500, peers: 2, suspect: true })
+  })
+
+  it('publishes the estimate when its verdict changes (suspect, outliers), not on every notice', () => {
+    const now = 5_000_000
+    const events = new EventBus<DiscoveryEvents>()
+    const heard: boolean[] = []
+    events.on('clock', (e) => heard.push(e.suspect))
+    const clock = new ClockOffset({ now: () => now, events })
+    clock.observe('a', now + 10)
+    clock.observe('a', now + 20)
+    clock.observe('d', now + 15)
+    expect(heard).toEqual([])
+    // one peer off: an outlier, this node not suspect; half the peers off: suspect; one more outlier
+    clock.observe('b', now - 300_000)
+    clock.observe('c', now - 300_000)
+    clock.observe('e', now - 300_000)
+    clock.observe('e', now - 300_001)
+    expect(heard).toEqual([false, true, true])
   })
 
   it('keeps the latest sample per peer, forgets old ones and bounds the peers it remembers', () => {

@@ -19,7 +19,7 @@ import {
   SANDBOX_DEFAULTS,
   WorkerSandbox,
 } from '../../src/execution/sandbox/index.ts'
-import { sandboxInitFromConfig } from '../../src/node/execution.ts'
+import { sandboxInitFromConfig } from '../../src/execution/script-capabilities.ts'
 import { openDatabase } from '../../src/store/database.ts'
 import { tempDir } from '../helpers.ts'
 

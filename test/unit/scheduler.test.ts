@@ -6,6 +6,8 @@ import {
   SchedulerStoppedError,
   TimeoutError,
 } from '../../src/execution/scheduler.ts'
+import type { ExecutionEvents } from '../../src/execution/events.ts'
+import { EventBus } from '../../src/util/event-bus.ts'
 
 /** A job that runs until the test releases it, recording when it started and what signal it got. */
 function gated(id: string, opts: { priority?: number; deadline?: number; log?: string[] } = {}) {
@@ -62,6 +64,21 @@ describe('Scheduler', () => {
     for (const j of jobs) j.release()
     expect(await Promise.all(results)).toEqual(jobs.map((_, i) => `t${i}`))
     expect(s.size).toBe(0)
+  })
+
+  it('publishes its size on the bus each time it changes, and only then', async () => {
+    const events = new EventBus<ExecutionEvents>()
+    const sizes: number[] = []
+    events.on('queue', ({ size }) => sizes.push(size))
+    const s = make({ maxConcurrent: 1, maxQueue: 2, events })
+    const jobs = Array.from({ length: 3 }, (_, i) => gated(`t${i}`))
+    const results = jobs.map((j) => s.submit(j.job))
+    await settle()
+    expect(sizes).toEqual([1, 2, 3])
+    for (const j of jobs) j.release()
+    await Promise.all(results)
+    expect(sizes.at(-1)).toBe(0)
+    expect(sizes.at(-1)).toBe(s.size)
   })
 
   it('answers busy at once to the job beyond maxConcurrent + maxQueue', async () => {

@@ -146,6 +146,7 @@ export class Reputation {
     if (peer === this.#self) return
     this.records.add(peer, topic, outcome, this.#now())
     this.counters.recorded[outcome]++
+    this.#c.events?.emit('trust', { reason: 'recorded', peer, topic })
     if (topic === PEER_TOPIC) for (const t of this.#scores.keys()) this.#dirty.add(t)
     else {
       this.#dirty.add(topic)
@@ -239,6 +240,7 @@ export class Reputation {
     if (topics === undefined) this.#dirty.clear()
     this.#lastRecompute = now
     this.counters.recomputes++
+    this.#c.events?.emit('trust', { reason: 'recomputed' })
     this.counters.lastRecomputeMs = performance.now() - started
   }
 

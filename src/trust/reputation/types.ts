@@ -4,7 +4,9 @@ import type { Identity } from '../../connectivity/identity.ts'
 import type { SignatureVerifier } from '../../discovery/descriptor.ts'
 import type { Database } from '../../store/database.ts'
 import type { WriteQueue } from '../../store/write-queue.ts'
+import type { Events } from '../../util/event-bus.ts'
 import type { Logger } from '../../util/logger.ts'
+import type { TrustEvents } from '../events.ts'
 import type { OpinionRejectReason } from './opinion.ts'
 import type { OutcomeCount, OutcomeKind } from './records.ts'
 
@@ -36,6 +38,8 @@ export interface ReputationComponents {
   /** the pre-trusted peers now (they change on a config reload); default `config.trust.pretrusted` */
   pretrusted?: () => readonly string[]
   now?: () => number
+  /** where recorded outcomes and recomputes are published; default: nowhere */
+  events?: Events<TrustEvents>
 }
 
 /** What `explain()` says about one peer on one topic. */

@@ -1,20 +1,20 @@
 /**
- * The pieces of the trust plane that the composition root hands to the execution plane: a provider's evidence
- * packages, and a requester's local replay of a deterministic capability (Tier 2).
+ * What the trust plane gives the execution plane (as functions, so execution imports nothing of trust): a
+ * provider's evidence packages, and a requester's local replay of a deterministic capability (Tier 2).
  */
 import { randomUUID } from 'node:crypto'
 import type { Capability } from '../discovery/descriptor.ts'
 import type { CapabilityRegistry } from '../execution/registry.ts'
-import { encodeEvidence, type EvidenceProvider, hashValue } from '../trust/evidence/index.ts'
+import type { EvidenceFields } from '../execution/serve.ts'
 import type { Logger } from '../util/logger.ts'
-import type { EvidenceFields } from './execution.ts'
+import { encodeEvidence, type EvidenceProvider, hashValue } from './evidence/index.ts'
 
 /**
  * The encoded evidence package of a task this node ran for another; undefined when it cannot make one (the
  * reply then goes without, and the requester's Tier 3 check fails it).
  *
  * @example
- * buildExecution({ …, produceEvidence: evidenceProducer(evidence, log) })
+ * createExecution({ …, produceEvidence: evidenceProducer(evidence, log) })
  */
 export function evidenceProducer(
   evidence: EvidenceProvider,
@@ -48,14 +48,14 @@ export function evidenceProducer(
  * one; undefined when it does not.
  *
  * @example
- * createVerification({ …, replayLocally: localReplay(() => execution.registry, self) })
+ * createVerification({ …, replayLocally: localReplay(registry, self) })
  */
 export function localReplay(
-  registry: () => CapabilityRegistry,
+  registry: Pick<CapabilityRegistry, 'get'>,
   self: string,
 ): (capability: Capability, input: unknown, timeoutMs: number) => Promise<unknown> | undefined {
   return (capability, input, timeoutMs) => {
-    const mine = registry().get(capability.id)
+    const mine = registry.get(capability.id)
     // the same id in one household is the same function (a fleet renders it from one definition)
     if (mine == null || mine.capability.deterministic !== true || capability.deterministic !== true)
       return undefined

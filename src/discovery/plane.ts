@@ -1,92 +1,30 @@
 /**
- * Wires the discovery plane from the config: the soft-state store, the announcers (descriptor v2 summaries
- * with catalog pages, and the fitted v1 copy for peers that speak only v1; or v1 alone, bodyless or the
- * flooding baseline), the page cache, and the state that feeds this node's own descriptor.
+ * The discovery plane, assembled: the soft-state store, the announcers (descriptor v2 summaries with catalog
+ * pages, and the fitted v1 copy for peers that speak only v1; or v1 alone, bodyless or the flooding
+ * baseline), the page cache, the capability index and the clock estimate, over the node's local state.
  */
-import type { CapabilityConfig, Config } from '../config/index.ts'
+import type { Config } from '../config/index.ts'
 import type { KithLibp2p } from '../connectivity/host.ts'
 import type { Identity } from '../connectivity/identity.ts'
-import { catalogWire, descriptorWire } from '../discovery/announce-wire.ts'
-import { Announcer } from '../discovery/announcer.ts'
-import { fitV1 } from '../discovery/fit-v1.ts'
-import { LegacyPeers } from '../discovery/legacy-peers.ts'
-import { PageCache } from '../discovery/page-cache.ts'
-import { availableCapabilities, type CapabilityGate } from '../discovery/bands.ts'
-import { ClockOffset, watchClock } from '../discovery/clock-offset.ts'
-import type { Capability, NodeState, SignatureVerifier } from '../discovery/descriptor.ts'
-import type { StateSampler } from '../discovery/sampler.ts'
-import { DescriptorStore } from '../discovery/store.ts'
-import { CapabilityIndex } from '../discovery/matcher/index.ts'
 import type { Database } from '../store/database.ts'
 import { KeyValue } from '../store/kv.ts'
+import type { Events } from '../util/event-bus.ts'
 import { componentLogger, type Logger } from '../util/logger.ts'
+import { catalogWire, descriptorWire } from './announce-wire.ts'
+import { Announcer } from './announcer.ts'
+import { ClockOffset, watchClock } from './clock-offset.ts'
+import type { Capability, SignatureVerifier } from './descriptor.ts'
+import type { DiscoveryEvents } from './events.ts'
+import { fitV1 } from './fit-v1.ts'
+import { LegacyPeers } from './legacy-peers.ts'
+import type { LocalState } from './local-state.ts'
+import { CapabilityIndex } from './matcher/index.ts'
+import { PageCache } from './page-cache.ts'
+import { DescriptorStore } from './store.ts'
 
 const SEQ_KEY = 'discovery.seq'
 /** v2 summaries have a sequence of their own (store.ts): the v1 copy keeps the seq v1 peers know */
 const SEQ2_KEY = 'discovery.seq2'
-
-/** What the discovery plane needs to know about this node at announce time. */
-export interface LocalState {
-  state(): NodeState
-  capabilities(): Capability[]
-  start?(): Promise<void>
-  stop?(): void
-  /** calls `onChange` when the node should announce at once (state band, capabilities); returns the unsubscribe function */
-  watch?(onChange: () => void): () => void
-  /** offers `caps` from now on instead of the configured ones (a config reload); the caller re-announces */
-  replaceCapabilities?(caps: CapabilityConfig[]): void
-}
-
-/**
- * The node's state from the sampler, and its configured capabilities gated by battery and load: a band
- * crossing, or a capability's own threshold crossed, asks for an immediate re-announce.
- */
-export class SampledLocalState implements LocalState {
-  readonly #sampler: StateSampler
-  #caps: CapabilityConfig[]
-  #gate: CapabilityGate<CapabilityConfig>
-
-  constructor(sampler: StateSampler, caps: CapabilityConfig[]) {
-    this.#sampler = sampler
-    this.#caps = caps
-    this.#gate = { offered: caps, withdrawn: new Set(), changed: false }
-  }
-
-  state(): NodeState {
-    return this.#sampler.current()
-  }
-
-  capabilities(): Capability[] {
-    return this.#gate.offered.map(toDescriptorCapability)
-  }
-
-  async start(): Promise<void> {
-    await this.#sampler.start()
-    this.#gate = availableCapabilities(this.#caps, this.#sampler.current(), this.#gate)
-  }
-
-  replaceCapabilities(caps: CapabilityConfig[]): void {
-    this.#caps = caps
-    // a capability that stays keeps its withdrawn state, so the band hysteresis holds across a reload
-    this.#gate = availableCapabilities(caps, this.#sampler.current(), this.#gate)
-  }
-
-  stop(): void {
-    this.#sampler.stop()
-  }
-
-  watch(onChange: () => void): () => void {
-    const offBands = this.#sampler.onBandChange(() => onChange())
-    const offSample = this.#sampler.onSample((state) => {
-      this.#gate = availableCapabilities(this.#caps, state, this.#gate)
-      if (this.#gate.changed) onChange()
-    })
-    return () => {
-      offBands()
-      offSample()
-    }
-  }
-}
 
 export interface DiscoveryPlane {
   store: DescriptorStore
@@ -108,41 +46,54 @@ export interface DiscoveryPlane {
   stop(): Promise<void>
 }
 
-/** The descriptor entry of a configured capability: paths and local thresholds stay local. */
-export function toDescriptorCapability(c: CapabilityConfig): Capability {
-  return {
-    id: c.id,
-    title: c.title,
-    description: c.description,
-    tags: c.tags,
-    kind: c.kind,
-    risk: c.risk,
-    input: c.input,
-    output: c.output,
-    ...(c.deterministic ? { deterministic: true } : {}),
-  }
+/**
+ * The soft-state store of live descriptors, from `discovery:` in the config.
+ *
+ * @example
+ * const store = createDescriptorStore(config, events)
+ * const discovery = createDiscovery({ …, store })
+ */
+export function createDescriptorStore(
+  config: Pick<Config, 'discovery'>,
+  events: Events<Pick<DiscoveryEvents, 'descriptor'>>,
+): DescriptorStore {
+  return new DescriptorStore({
+    maxEntries: config.discovery.maxDescriptors,
+    maxSkewMs: config.discovery.maxClockSkew,
+    events,
+  })
 }
 
-export function buildDiscovery(parts: {
-  config: Config
-  identity: Identity
+/** What the discovery plane is built over. */
+export interface DiscoveryComponents {
+  config: Pick<Config, 'discovery'>
+  identity: Pick<Identity, 'sign'>
   host: KithLibp2p
   db: Database
   logger: Logger
   local: LocalState
   verify: SignatureVerifier
+  events: Events<DiscoveryEvents>
+  /** built before the plane: the trust plane takes opinions only from peers it holds */
+  store: DescriptorStore
   /** the trust plane's score of a provider, folded into the index's ranking */
   trustOf?: (peer: string, capability: Capability) => number
   /** what this node can attest (its TPM's attestation key), read again for every descriptor */
   attest?: () => { tpm: boolean; akPub?: Uint8Array }
-}): DiscoveryPlane {
+}
+
+/**
+ * Builds the discovery plane; `start()` takes the first state sample, then announces.
+ *
+ * @example
+ * const discovery = createDiscovery({ config, identity, host, db, logger, local, verify, events })
+ * await discovery.start()
+ */
+export function createDiscovery(parts: DiscoveryComponents): DiscoveryPlane {
   const { config, host, local } = parts
   const kv = new KeyValue(parts.db)
-  const store = new DescriptorStore({
-    maxEntries: config.discovery.maxDescriptors,
-    maxSkewMs: config.discovery.maxClockSkew,
-  })
-  const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2 })
+  const { store } = parts
+  const clock = new ClockOffset({ suspectMs: config.discovery.maxClockSkew / 2, events: parts.events })
   const self = host.peerId.toString()
   const pages = new PageCache()
   const v2 = config.discovery.version === 2 && config.discovery.mode === 'bodyless'
@@ -201,7 +152,7 @@ export function buildDiscovery(parts: {
   )
   const unfollow = pages.follow(store)
   const index = new CapabilityIndex(parts.trustOf !== undefined ? { trustOf: parts.trustOf } : {})
-  store.onChange((event) => {
+  parts.events.on('descriptor', (event) => {
     // a state update re-ranks the peer's capabilities without re-indexing their text
     if (event.type === 'put' || event.type === 'state')
       index.put(event.entry.descriptor.peer, event.entry.descriptor, {
