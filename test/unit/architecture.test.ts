@@ -167,6 +167,24 @@ describe('planes import one way', () => {
     expect(violations(IMPORTS, FILES)).toEqual([])
   })
 
+  it('imports only the packages package.json lists as dependencies (node: built-ins aside)', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+    }
+    const undeclared = IMPORTS.filter((i) => i.to == null && !i.specifier.startsWith('node:'))
+      .map((i) => ({
+        ...i,
+        name: i.specifier
+          .split('/')
+          .slice(0, i.specifier.startsWith('@') ? 2 : 1)
+          .join('/'),
+      }))
+      // a devDependency or a package that only arrives with another is missing from a bundle or an update
+      .filter((i) => !(i.name in pkg.dependencies))
+      .map((i) => `${i.from} imports ${i.specifier}: add ${i.name} to package.json's dependencies`)
+    expect(undeclared).toEqual([])
+  })
+
   it('keeps no stale exception', () => {
     const stale = [
       ...Object.entries(LEAVING)
