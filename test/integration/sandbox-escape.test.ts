@@ -709,7 +709,14 @@ describe('hostile script capabilities on a real node', () => {
       caps.push(`  - { id: ${id}, kind: script, title: ${id}, script: ${script}${sensors} }`)
     }
     node = await startTestNode(join(dir, 'node'), {
-      yaml: ['execution:', '  sandbox: { workers: 2, timeoutMs: 500 }', 'capabilities:', ...caps],
+      // a 2 MiB heap: the bomb reaches it in far less CPU time than the spin's 500 ms deadline, even on a
+      // loaded machine (with the default 16 MiB it once hit the deadline first)
+      yaml: [
+        'execution:',
+        `  sandbox: { workers: 2, timeoutMs: 500, memoryBytes: ${2 * 1024 * KIB} }`,
+        'capabilities:',
+        ...caps,
+      ],
     })
   })
 
