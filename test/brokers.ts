@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './helpers.ts'
+import { freePort, tempDir } from './helpers.ts'
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p))
 
@@ -103,4 +103,22 @@ export async function startMosquitto(dir: string, options: MosquittoOptions = {}
       await launch()
     },
   }
+}
+
+/**
+ * Starts mosquitto with persistence in a fresh temp dir, pushing onto `cleanups` the dir's removal, then the
+ * broker's stop (so a reversed run stops the broker before its dir goes).
+ *
+ * @example
+ * const broker = await tempMosquitto(cleanups)
+ * const n = await node([`mqtt: { broker: '${broker.url}' }`])
+ */
+export async function tempMosquitto(cleanups: {
+  push(cleanup: () => Promise<void>): unknown
+}): Promise<Mosquitto> {
+  const { dir, cleanup } = await tempDir()
+  cleanups.push(cleanup)
+  const broker = await startMosquitto(dir)
+  cleanups.push(() => broker.stop())
+  return broker
 }

@@ -10,43 +10,17 @@
  * `malformed_json`, `not_an_object`, `unknown_component`, `unsupported_component`, `bad_topic`,
  * `bad_template`, `missing_field`, `too_many_devices`, `too_many_entities`.
  *
- * Its parts: what configs mean and how they are read (homeassistant-config.ts), and the sensors and actions
- * each component becomes (homeassistant-parts.ts, homeassistant-controls.ts, homeassistant-climate.ts).
+ * Its parts: what configs mean and how they are read (homeassistant-config.ts), the entity one config
+ * declares (homeassistant-entity.ts), the sensors and actions each component becomes
+ * (homeassistant-parts.ts, homeassistant-controls.ts, homeassistant-climate.ts), and the device spec a
+ * device's entities make (homeassistant-device.ts).
  */
-import { fitId, IdAllocator, MAX_PART_ID, shortHash, slugify } from './slug.ts'
-import type {
-  ActionSpec,
-  AvailabilitySpec,
-  DeviceSpec,
-  DiscoveryImporter,
-  Risk,
-  SensorSpec,
-} from './types.ts'
+import { IdAllocator } from './slug.ts'
+import type { DiscoveryImporter, Risk } from './types.ts'
 import { importing, Refusal, refuse, type ImportResult } from './refusal.ts'
-import {
-  HA_COMPONENTS,
-  UNSUPPORTED,
-  DEFAULT_RISK,
-  HIGH_RISK_COVERS,
-  ABBREVIATIONS,
-  DEVICE_ABBREVIATIONS,
-  ORIGIN_ABBREVIATIONS,
-  isObject,
-  nullObject,
-  expand,
-  replaceBase,
-  text,
-  compact,
-  partBase,
-  availabilityOf,
-  type HaComponent,
-  type Config,
-} from './homeassistant-config.ts'
-import type { Ctx, Draft } from './homeassistant-parts.ts'
-import { BUILDERS } from './homeassistant-controls.ts'
-import { DEVICE_NAME, entityTitle, unnamedTitle, type DeviceInfo } from './ha-naming.ts'
-import { emptyUnmapped, mergeUnmapped, trackConfig, trackedReport } from './ha-unmapped.ts'
-import type { UnmappedReport } from './types.ts'
+import { ABBREVIATIONS, isObject, nullObject, expand, type HaComponent } from './homeassistant-config.ts'
+import { haEntity, type Entity, type EntityOptions } from './homeassistant-entity.ts'
+import { haDevice } from './homeassistant-device.ts'
 
 export { HA_COMPONENTS, type HaComponent } from './homeassistant-config.ts'
 
@@ -64,41 +38,6 @@ export interface HomeAssistantImporterInit {
   /** ms an action waits for its state topic to confirm; default 5000 */
   confirmTimeout?: number
 }
-
-interface Entity {
-  key: string
-  source: string
-  component: HaComponent
-  deviceKey: string
-  /** what the device id is made from: its first identifier, node id or unique id */
-  deviceLabel: string
-  /** whether the config had a device block (else Home Assistant makes no device for it) */
-  hasDevice: boolean
-  objectId: string
-  base: string
-  title: string
-  device: DeviceInfo
-  origin?: string
-  drafts: Draft[]
-  availability: AvailabilitySpec[]
-  availabilityMode?: 'all' | 'any' | 'latest'
-  unmapped: UnmappedReport
-}
-
-/** Options the importer itself reads (naming, grouping, availability) before any builder runs. */
-const IMPORTER_OPTIONS = new Set([
-  'name',
-  'unique_id',
-  'device',
-  'origin',
-  'availability',
-  'availability_topic',
-  'availability_template',
-  'availability_mode',
-  'payload_available',
-  'payload_not_available',
-  'platform',
-])
 
 interface DeviceRecord {
   id: string
@@ -124,11 +63,10 @@ export class HomeAssistantImporter implements DiscoveryImporter {
   readonly source = 'homeassistant' as const
   readonly subscriptions: string[]
   readonly #prefix: string
-  readonly #risk: Partial<Record<HaComponent, Risk>>
   readonly #maxPayloadBytes: number
   readonly #maxDevices: number
   readonly #maxEntities: number
-  readonly #timeout: number
+  readonly #entityOptions: EntityOptions
   readonly #entities = new Map<string, Entity>()
   /** config topic → keys of the entities it declared */
   readonly #sources = new Map<string, string[]>()
@@ -137,11 +75,10 @@ export class HomeAssistantImporter implements DiscoveryImporter {
 
   constructor(init: HomeAssistantImporterInit = {}) {
     this.#prefix = init.prefix ?? 'homeassistant'
-    this.#risk = { ...init.risk }
     this.#maxPayloadBytes = init.maxPayloadBytes ?? 16 * 1024
     this.#maxDevices = init.maxDevices ?? 256
     this.#maxEntities = init.maxEntitiesPerDevice ?? 128
-    this.#timeout = init.confirmTimeout ?? 5_000
+    this.#entityOptions = { risk: { ...init.risk }, timeout: init.confirmTimeout ?? 5_000 }
     // `+/+/config` also covers the device-based form, `<prefix>/device/<object_id>/config`
     this.subscriptions = [`${this.#prefix}/+/+/config`, `${this.#prefix}/+/+/+/config`]
   }
@@ -202,7 +139,14 @@ export class HomeAssistantImporter implements DiscoveryImporter {
           // a component reduced to its platform is Home Assistant's way of removing it
           if (Object.keys(config).length === 0) continue
           const merged = Object.assign(nullObject(), shared, config)
-          entities.push(this.#entity(key, topic, platform, merged, nodeId ?? objectId, componentId))
+          entities.push(
+            haEntity(
+              platform,
+              merged,
+              { key, source: topic, nodeId: nodeId ?? objectId, objectId: componentId },
+              this.#entityOptions,
+            ),
+          )
         } catch (err) {
           if (!(err instanceof Refusal)) throw err
           result.rejections.push({ reason: err.reason, topic, message: `${componentId}: ${err.message}` })
@@ -211,84 +155,16 @@ export class HomeAssistantImporter implements DiscoveryImporter {
         }
       }
     } else {
-      entities.push(this.#entity(topic, topic, component, expand(raw, ABBREVIATIONS), nodeId, objectId))
+      entities.push(
+        haEntity(
+          component,
+          expand(raw, ABBREVIATIONS),
+          { key: topic, source: topic, nodeId, objectId },
+          this.#entityOptions,
+        ),
+      )
     }
     this.#replace(topic, entities, result)
-  }
-
-  /** Builds one entity from an expanded config; throws a {@link Refusal}. */
-  #entity(
-    key: string,
-    source: string,
-    platform: unknown,
-    config: Config,
-    nodeId: string | undefined,
-    objectId: string,
-  ): Entity {
-    if (typeof platform !== 'string' || !(HA_COMPONENTS as readonly string[]).includes(platform)) {
-      const name = typeof platform === 'string' ? platform : JSON.stringify(platform)
-      if (typeof platform === 'string' && UNSUPPORTED.has(platform)) {
-        refuse('unsupported_component', `Home Assistant component "${name}" is not imported by kith`)
-      }
-      refuse('unknown_component', `unknown component "${name}"`)
-    }
-    const component = platform as HaComponent
-    replaceBase(config)
-    const device = isObject(config.device) ? expand(config.device, DEVICE_ABBREVIATIONS) : nullObject()
-    const origin = isObject(config.origin) ? expand(config.origin, ORIGIN_ABBREVIATIONS) : undefined
-    const identifiers = Array.isArray(device.identifiers) ? device.identifiers : [device.identifiers]
-    const identifier = identifiers.find((id): id is string => typeof id === 'string' && id !== '')
-    const connection = Array.isArray(device.connections) ? device.connections.find(Array.isArray) : undefined
-    const uniqueId = text(config, 'unique_id')
-    let deviceKey: string
-    let label: string
-    if (identifier != null) [deviceKey, label] = [`ids:${identifier}`, identifier]
-    else if (connection != null) [deviceKey, label] = [`cns:${connection.join(':')}`, connection.join('_')]
-    else if (nodeId != null) [deviceKey, label] = [`node:${nodeId}`, nodeId]
-    else if (uniqueId != null) [deviceKey, label] = [`uid:${uniqueId}`, uniqueId]
-    else [deviceKey, label] = [`obj:${objectId}`, objectId]
-
-    const info: DeviceInfo = compact({
-      name: text(device, 'name'),
-      manufacturer: text(device, 'manufacturer'),
-      model: text(device, 'model'),
-    })
-    const deviceClass = text(config, 'device_class')
-    const coverRisk =
-      component === 'cover' && deviceClass != null && HIGH_RISK_COVERS.has(deviceClass) ? 'high' : undefined
-    const tracked = trackConfig(config)
-    const ctx: Ctx = {
-      c: tracked,
-      title: entityTitle(config, component),
-      risk: this.#risk[component] ?? coverRisk ?? DEFAULT_RISK[component],
-      timeout: this.#timeout,
-    }
-    const { specs, mode } = availabilityOf(config)
-    const base = partBase(objectId, [nodeId, label, info.name])
-    // a component named in HA_COMPONENTS whose builder has not landed yet is refused like any unsupported one
-    const build = BUILDERS[component] as ((ctx: Ctx) => Draft[]) | undefined
-    if (build == null)
-      refuse('unsupported_component', `Home Assistant component "${component}" is not imported by kith`)
-    const drafts = build(ctx)
-    const unmapped = emptyUnmapped()
-    trackedReport(tracked, base, IMPORTER_OPTIONS, unmapped)
-    return compact({
-      key,
-      source,
-      component,
-      deviceKey,
-      deviceLabel: label,
-      hasDevice: isObject(config.device),
-      objectId,
-      base,
-      title: ctx.title,
-      device: info,
-      origin: origin != null ? text(origin, 'name') : undefined,
-      drafts,
-      availability: specs,
-      availabilityMode: mode,
-      unmapped,
-    })
   }
 
   /** Makes `entities` the whole declaration of config topic `source` and reports the devices that changed. */
@@ -355,75 +231,11 @@ export class HomeAssistantImporter implements DiscoveryImporter {
       if (record.last != null) result.events.push({ type: 'remove', deviceId: record.id })
       return
     }
-    const device = this.#build(record)
+    const entities = [...record.entities].sort().map((key) => this.#entities.get(key) as Entity)
+    const device = haDevice(record.id, entities)
     const json = JSON.stringify(device)
     if (json === record.last) return
     record.last = json
     result.events.push({ type: 'upsert', device })
-  }
-
-  #build(record: DeviceRecord): DeviceSpec {
-    const entities = [...record.entities].sort().map((key) => this.#entities.get(key) as Entity)
-    const sensors: SensorSpec[] = []
-    const actions: ActionSpec[] = []
-    const bases = new Set<string>()
-    const ids = new Set<string>()
-    for (const entity of entities) {
-      let base = entity.base
-      if (bases.has(base)) base = `${base}_${shortHash(entity.key, 4)}`
-      bases.add(base)
-      for (const draft of entity.drafts) {
-        let id = fitId(base + draft.suffix, entity.key + draft.suffix, MAX_PART_ID)
-        if (ids.has(id))
-          id = fitId(`${base}${draft.suffix}_${shortHash(entity.key + draft.suffix, 4)}`, id, MAX_PART_ID)
-        ids.add(id)
-        if ('sensor' in draft) sensors.push({ id, ...draft.sensor })
-        else actions.push({ id, ...draft.action })
-      }
-    }
-    const availability: AvailabilitySpec[] = []
-    const seen = new Set<string>()
-    for (const spec of entities.flatMap((e) => e.availability)) {
-      const json = JSON.stringify(spec)
-      if (seen.has(json)) continue
-      seen.add(json)
-      availability.push(spec)
-    }
-    // Home Assistant's device registry merges the device information every entity brings
-    const pick = (key: keyof DeviceInfo) => entities.find((e) => e.device[key] != null)?.device[key]
-    const info: DeviceInfo = compact({
-      name: pick('name'),
-      manufacturer: pick('manufacturer'),
-      model: pick('model'),
-    })
-    const title = info.name ?? unnamedTitle(entities, info, record.id)
-    const named = (text: string) => text.split(DEVICE_NAME).join(title)
-    for (const part of sensors) part.title = named(part.title)
-    for (const part of actions) {
-      part.title = named(part.title)
-      if (part.description != null) part.description = named(part.description)
-    }
-    const origin = entities.find((e) => e.origin != null)?.origin
-    const components = [...new Set(entities.map((e) => e.component))].sort()
-    const unmapped = emptyUnmapped()
-    for (const entity of entities) mergeUnmapped(unmapped, entity.unmapped)
-    return compact({
-      id: record.id,
-      title,
-      description: `Imported from Home Assistant MQTT discovery${origin != null ? ` (published by ${origin})` : ''}.`,
-      tags: [
-        'homeassistant',
-        ...components,
-        ...(origin != null && slugify(origin) !== '' ? [slugify(origin)] : []),
-      ],
-      source: 'homeassistant' as const,
-      manufacturer: info.manufacturer,
-      model: info.model,
-      sensors,
-      actions,
-      availability,
-      availabilityMode: entities.find((e) => e.availabilityMode != null)?.availabilityMode,
-      unmapped: Object.keys(unmapped.counts).length > 0 ? unmapped : undefined,
-    })
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { KithNode } from '../../src/node/node.ts'
-import { startMosquitto } from '../brokers.ts'
+import { tempMosquitto } from '../brokers.ts'
 import { apiJson, ROOT, tempDir, waitFor } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 import { skipWithout } from '../system.ts'
@@ -163,10 +163,7 @@ describe('Tasmota native discovery on the embedded broker and on mosquitto', () 
   it.skipIf(skipWithout('mosquitto'))(
     'through mosquitto, with kith started after the devices announced themselves (retained)',
     async () => {
-      const { dir, cleanup } = await tempDir()
-      cleanups.push(cleanup)
-      const broker = await startMosquitto(dir)
-      cleanups.push(() => broker.stop())
+      const broker = await tempMosquitto(cleanups)
       const tasmota = await virtualTasmota(broker.url)
       for (const [name, id] of DEVICES) await tasmota.announce(relabel(name, id))
       const n = await node([`mqtt: { broker: '${broker.url}' }`])

@@ -9,7 +9,7 @@ import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startVirtualDevice, type VirtualDevice } from '../../firmware-bridge/virtual-device.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { startMosquitto } from '../brokers.ts'
+import { tempMosquitto } from '../brokers.ts'
 import { ROOT, tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 import { skipWithout } from '../system.ts'
@@ -204,10 +204,7 @@ describe('high-risk device actions', () => {
 
 describe('profile devices through mosquitto', () => {
   it.skipIf(skipWithout('mosquitto'))('round-trips an action over MQTT 5', async () => {
-    const { dir, cleanup } = await tempDir()
-    cleanups.push(cleanup)
-    const broker = await startMosquitto(dir)
-    cleanups.push(() => broker.stop())
+    const broker = await tempMosquitto(cleanups)
     const n = await node([
       // 200 confirmations on one state topic within a second: above the default per-topic flood limit
       `mqtt: { broker: '${broker.url}', maxRatePerTopic: 100000 }`,
@@ -226,10 +223,7 @@ describe('profile devices through mosquitto', () => {
   it.skipIf(skipWithout('mosquitto'))(
     'applies every command answered ok exactly once at the device across a broker restart, any other at most once, and answers every caller',
     async () => {
-      const { dir, cleanup } = await tempDir()
-      cleanups.push(cleanup)
-      const broker = await startMosquitto(dir)
-      cleanups.push(() => broker.stop())
+      const broker = await tempMosquitto(cleanups)
       const n = await node([
         // 200 confirmations on one state topic within a second: above the default per-topic flood limit
         `mqtt: { broker: '${broker.url}', maxRatePerTopic: 100000 }`,

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BrokerError, EmbeddedBroker } from '../../src/devices/broker.ts'
 import { MqttLink, type MqttLinkInit } from '../../src/devices/mqtt-link.ts'
 import { createLogger } from '../../src/util/logger.ts'
-import { startMosquitto } from '../brokers.ts'
-import { freePort, tempDir } from '../helpers.ts'
+import { tempMosquitto } from '../brokers.ts'
+import { freePort } from '../helpers.ts'
 import { skipWithout } from '../system.ts'
 
 const log = createLogger('silent')
@@ -181,10 +181,7 @@ describe('mosquitto', () => {
   it.skipIf(skipWithout('mosquitto'))(
     'speaks MQTT 5 with mosquitto and reconnects after a restart, delivering what waited',
     async () => {
-      const { dir, cleanup } = await tempDir()
-      cleanups.push(cleanup)
-      const broker = await startMosquitto(dir)
-      cleanups.push(() => broker.stop())
+      const broker = await tempMosquitto(cleanups)
       const a = await link(broker.url)
       const b = await link(broker.url)
       expect(a.protocolVersion).toBe(5)

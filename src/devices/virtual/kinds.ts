@@ -96,6 +96,35 @@ export const settableWords = (yes: string, no: string) => ({
   decode: (p: string) => (p === 'true' ? yes : p === 'false' ? no : undefined),
 })
 
+/** A temperature and humidity reading after one random step each, as a climate sensor's drift. */
+export const climateDrift = (s: DeviceState, random: () => number) => ({
+  temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
+  humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
+})
+
+/** Temperature (°C) and humidity (0-100 %) as Homie properties of `node`. */
+export const climateProperties = (node: string): HomieProperty[] => [
+  {
+    node,
+    id: 'temperature',
+    name: 'Temperature',
+    datatype: 'float',
+    unit: '°C',
+    key: 'temperature',
+    ...asNumber,
+  },
+  {
+    node,
+    id: 'humidity',
+    name: 'Humidity',
+    datatype: 'float',
+    format: '0:100',
+    unit: '%',
+    key: 'humidity',
+    ...asNumber,
+  },
+]
+
 /** The battery level (0-100 %) as a Homie property of `node`. */
 export const battery = (node: string): HomieProperty => ({
   node,
@@ -125,6 +154,33 @@ export const sensor = (
     unit_of_meas: unit,
     dev_cla: deviceClass,
     stat_cla: stateClass,
+  },
+})
+
+/** Home Assistant sensor entities for the `temperature` and `humidity` of the JSON state. */
+export const climateSensors = () => [
+  sensor('temperature', 'temperature', '°C', 'temperature'),
+  sensor('humidity', 'humidity', '%', 'humidity'),
+]
+
+/** A Home Assistant binary sensor entity reading `key` of the JSON state: on when it is `on`, off when `off`. */
+export const binarySensor = (
+  objectId: string,
+  name: string,
+  key: string,
+  on: StateValue,
+  off: StateValue,
+  deviceClass: string,
+): HaEntity => ({
+  component: 'binary_sensor',
+  objectId,
+  config: {
+    name,
+    stat_t: '~',
+    val_tpl: `{{ value_json.${key} }}`,
+    pl_on: on,
+    pl_off: off,
+    dev_cla: deviceClass,
   },
 })
 

@@ -6,6 +6,9 @@ import {
   asBool,
   asNumber,
   battery,
+  climateDrift,
+  climateProperties,
+  climateSensors,
   type DeviceState,
   drift,
   type KindModel,
@@ -280,15 +283,8 @@ export const ACTUATOR_MODELS: Record<'plug' | 'light' | 'lock' | 'thermostat' | 
       if (relay == null) return undefined
       return typeof cmd.task === 'string' ? { relay, task: cmd.task } : { relay }
     },
-    tick: (s, _dt, random) => ({
-      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
-      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
-    }),
-    ha: [
-      onOffSwitch('relay', '{"relay": "{{ value }}"}'),
-      sensor('temperature', 'temperature', '°C', 'temperature'),
-      sensor('humidity', 'humidity', '%', 'humidity'),
-    ],
+    tick: (s, _dt, random) => climateDrift(s, random),
+    ha: [onOffSwitch('relay', '{"relay": "{{ value }}"}'), ...climateSensors()],
     homie: {
       nodes: {
         relay: { name: 'Relay', type: 'switch' },
@@ -303,25 +299,7 @@ export const ACTUATOR_MODELS: Record<'plug' | 'light' | 'lock' | 'thermostat' | 
           key: 'relay',
           ...settableWords('ON', 'OFF'),
         },
-        {
-          node: 'climate',
-          id: 'temperature',
-          name: 'Temperature',
-          datatype: 'float',
-          unit: '°C',
-          key: 'temperature',
-          ...asNumber,
-        },
-        {
-          node: 'climate',
-          id: 'humidity',
-          name: 'Humidity',
-          datatype: 'float',
-          format: '0:100',
-          unit: '%',
-          key: 'humidity',
-          ...asNumber,
-        },
+        ...climateProperties('climate'),
       ],
     },
   },

@@ -2,7 +2,18 @@
  * The virtual devices that only report: a door contact, a motion sensor and a climate sensor (Zigbee2MQTT style),
  * each with a battery level.
  */
-import { asBool, asNumber, battery, drift, type KindModel, sensor } from './kinds.ts'
+import {
+  asBool,
+  asNumber,
+  battery,
+  binarySensor,
+  climateDrift,
+  climateProperties,
+  climateSensors,
+  drift,
+  type KindModel,
+  sensor,
+} from './kinds.ts'
 
 /** The kinds that only report, by name. */
 export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', KindModel> = {
@@ -14,18 +25,7 @@ export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', Kind
     command: () => undefined,
     tick: () => ({}),
     ha: [
-      {
-        component: 'binary_sensor',
-        objectId: 'contact',
-        config: {
-          name: 'Door',
-          stat_t: '~',
-          val_tpl: '{{ value_json.contact }}',
-          pl_on: false,
-          pl_off: true,
-          dev_cla: 'door',
-        },
-      },
+      binarySensor('contact', 'Door', 'contact', false, true, 'door'),
       sensor('battery', 'battery', '%', 'battery'),
     ],
     homie: {
@@ -56,18 +56,7 @@ export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', Kind
       illuminance: Math.round(drift(Number(s.illuminance), 10, 0, 1000, random)),
     }),
     ha: [
-      {
-        component: 'binary_sensor',
-        objectId: 'occupancy',
-        config: {
-          name: 'Occupancy',
-          stat_t: '~',
-          val_tpl: '{{ value_json.occupancy }}',
-          pl_on: true,
-          pl_off: false,
-          dev_cla: 'occupancy',
-        },
-      },
+      binarySensor('occupancy', 'Occupancy', 'occupancy', true, false, 'occupancy'),
       sensor('illuminance', 'illuminance', 'lx', 'illuminance'),
       sensor('battery', 'battery', '%', 'battery'),
     ],
@@ -102,39 +91,11 @@ export const SENSOR_MODELS: Record<'contact' | 'motion' | 'climate-sensor', Kind
     base: 'zigbee2mqtt/{id}',
     initial: () => ({ temperature: 21, humidity: 45, battery: 90 }),
     command: () => undefined,
-    tick: (s, _dt, random) => ({
-      temperature: drift(Number(s.temperature), 0.2, 15, 30, random),
-      humidity: drift(Number(s.humidity), 0.5, 20, 80, random),
-    }),
-    ha: [
-      sensor('temperature', 'temperature', '°C', 'temperature'),
-      sensor('humidity', 'humidity', '%', 'humidity'),
-      sensor('battery', 'battery', '%', 'battery'),
-    ],
+    tick: (s, _dt, random) => climateDrift(s, random),
+    ha: [...climateSensors(), sensor('battery', 'battery', '%', 'battery')],
     homie: {
       nodes: { climate: { name: 'Climate', type: 'climate-sensor' } },
-      properties: [
-        {
-          node: 'climate',
-          id: 'temperature',
-          name: 'Temperature',
-          datatype: 'float',
-          unit: '°C',
-          key: 'temperature',
-          ...asNumber,
-        },
-        {
-          node: 'climate',
-          id: 'humidity',
-          name: 'Humidity',
-          datatype: 'float',
-          format: '0:100',
-          unit: '%',
-          key: 'humidity',
-          ...asNumber,
-        },
-        battery('climate'),
-      ],
+      properties: [...climateProperties('climate'), battery('climate')],
     },
   },
 }
