@@ -152,6 +152,9 @@ function crossPlaneCycles(imports: readonly Import[]): string[][] {
   return found
 }
 
+/** STYLE.md: files mostly 100–250 lines, never above 400 */
+const MAX_FILE_LINES = 400
+
 const FILES = tsFiles('src')
 const IMPORTS = FILES.flatMap((file) => importsOf(file, readFileSync(join(ROOT, file), 'utf8')))
 
@@ -183,6 +186,16 @@ describe('planes import one way', () => {
       .filter((i) => !(i.name in pkg.dependencies))
       .map((i) => `${i.from} imports ${i.specifier}: add ${i.name} to package.json's dependencies`)
     expect(undeclared).toEqual([])
+  })
+
+  it('keeps every file of src/ at 400 lines or fewer (STYLE.md)', () => {
+    const long = FILES.map((file) => ({
+      file,
+      lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length - 1,
+    }))
+      .filter(({ lines }) => lines > MAX_FILE_LINES)
+      .map(({ file, lines }) => `${file}: ${lines} lines; split it along a seam`)
+    expect(long).toEqual([])
   })
 
   it('keeps no stale exception', () => {
