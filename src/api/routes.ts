@@ -12,6 +12,8 @@ import { HttpError, type QueryParamDoc, type Route } from './http.ts'
 export interface NodeStatus {
   peerId: string
   name?: string
+  /** the fleet owner id the config names (`owner:`), when it names one */
+  owner?: string
   version: string
   startedAt: number
   uptimeMs: number

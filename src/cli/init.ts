@@ -2,7 +2,7 @@
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN } from '../config/index.ts'
+import { CONFIG_VERSION, DEFAULT_API, DEFAULT_LISTEN, isPeerId } from '../config/index.ts'
 import { loadNodeConfig } from '../node/config.ts'
 import { createIdentity } from '../connectivity/identity.ts'
 import { KithError } from '../util/errors.ts'
@@ -13,6 +13,8 @@ export interface InitOptions {
   api?: string
   listen?: string[]
   bootstrap?: string[]
+  /** the fleet owner id, written as `owner:` */
+  owner?: string
 }
 
 const HEADER = `# kith node configuration. Every key, its default and its meaning: docs/configuration.md.
@@ -36,9 +38,16 @@ export class InitError extends KithError {
  * const { peerId } = await initNode({ dir: '.kith', name: 'hall-hub' })
  */
 export async function initNode(options: InitOptions): Promise<{ peerId: string; config: string }> {
+  // refused before anything is written: a bad id would leave a directory the next init refuses
+  if (options.owner != null && !isPeerId(options.owner))
+    throw new InitError(
+      `--owner ${options.owner}: not a valid libp2p peer id`,
+      'give the owner id that `kith fleet owner init` printed (12D3KooW…)',
+    )
   await mkdir(options.dir, { recursive: true, mode: 0o700 })
   const configPath = join(options.dir, 'kith.yaml')
   const doc: Record<string, unknown> = { version: CONFIG_VERSION }
+  if (options.owner != null) doc.owner = options.owner
   if (options.name != null) doc.name = options.name
   doc.api = options.api ?? DEFAULT_API
   doc.network = {

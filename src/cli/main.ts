@@ -3,7 +3,8 @@
  * The `kith` command line. `npm run --silent kith -- <args>` from a checkout is the same CLI as the binary.
  * Exit codes: 0 success, 1 failure (an API error, a failed task or workflow), 2 usage, 78 configuration
  * (sysexits EX_CONFIG): each kith error carries its own (src/util/errors.ts, docs/errors.md). Verbs that print
- * data take `--json` (init, config check, config explain, fleet render, status, peers, find, call, run); errors
+ * data take `--json` (init, config check, config explain, fleet render, fleet owner init, status, peers, find,
+ * call, run); errors
  * are one line on stderr, `kith: <code>: <message>`, and a config's problems one `FILE:LINE: path: problem` line
  * each.
  */
@@ -17,6 +18,7 @@ import { IdentityError, loadIdentity } from '../connectivity/identity.ts'
 import { loadNodeConfig } from '../node/config.ts'
 import { VERSION } from '../version.ts'
 import { apiClient, DEFAULT_CONFIG, taskDeadlineMs } from './client.ts'
+import { addOwnerCommands } from './fleet-owner.ts'
 import { initNode } from './init.ts'
 import { printMatches, printPeers, printStatus, printTask, printWorkflow } from './output.ts'
 import { withProgress } from './progress.ts'
@@ -55,6 +57,7 @@ export function buildProgram(): Command {
       'a peer to connect to at start, ending in /p2p/<id> (repeatable)',
       collect,
     )
+    .option('--owner <id>', 'the fleet owner id to write as owner: (from kith fleet owner init)')
     .option('--json', 'print {"peerId","config","identity"} instead of the peer id alone')
     .action(async (opts) => {
       const { peerId, config } = await initNode(opts)
@@ -121,9 +124,10 @@ export function buildProgram(): Command {
       console.log(outcome.text)
     })
 
-  program
+  const fleet = program
     .command('fleet')
     .description('work with fleet files: one file for every node of a household')
+  fleet
     .command('render')
     .description(
       'write DIR/<node>/kith.yaml (mode 0640) for each node of a fleet file, one line per node; nothing is ' +
@@ -146,6 +150,7 @@ export function buildProgram(): Command {
       const { renderFleetCommand } = await import('./fleet.ts')
       await renderFleetCommand(file, opts)
     })
+  addOwnerCommands(fleet)
 
   clientOptions(
     program.command('status').description('show the running node: peer id, addresses, connections'),

@@ -8,6 +8,7 @@ export {
   DEFAULT_API,
   DEFAULT_LISTEN,
   isLoopbackHost,
+  isPeerId,
   parseHostPort,
 } from './schema.ts'
 export { ConfigWatcher, type ConfigWatcherInit, watchedFiles } from './watch.ts'

@@ -12,7 +12,7 @@ import { capabilitiesSection, executionSection } from './schema-execution.ts'
 import { mqttSection } from './schema-mqtt.ts'
 import { discoverySection, networkSection } from './schema-network.ts'
 import { trustSection } from './schema-trust.ts'
-import { CONFIG_VERSION, isLoopbackHost, parseHostPort } from './schema-values.ts'
+import { CONFIG_VERSION, isLoopbackHost, isPeerId, parseHostPort } from './schema-values.ts'
 
 export {
   CONFIG_VERSION,
@@ -30,6 +30,16 @@ export const configSchema = z
       .literal(CONFIG_VERSION)
       .default(CONFIG_VERSION)
       .meta({ description: 'The config format version.' }),
+    owner: z
+      .string()
+      .refine(isPeerId, 'not a valid libp2p peer id')
+      .optional()
+      .meta({
+        description:
+          'The fleet owner id (`kith fleet owner init` prints it): the key whose releases this node will accept. Changing it needs a restart.',
+        examples: ['12D3KooWRpMLTTuro1jeoWLcMgFyUqP2hJGitnrZXR22yQhTTbDP'],
+        format: 'peer id',
+      }),
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use 1-63 letters, digits, ".", "_" or "-"')

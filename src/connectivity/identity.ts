@@ -25,6 +25,26 @@ export class IdentityError extends KithError {
   }
 }
 
+/**
+ * How a key file's problems are reported: the node identity by default; fleet/owner.ts keeps the owner key in
+ * the same kind of file and gives its own error and advice.
+ */
+export interface KeyFileKind {
+  /** the error for a problem with `file`: `problem` says what is wrong, `hint` (if any) what to do */
+  error(file: string, problem: string, hint?: string): KithError
+  /** what is said, and what to do, when the file is missing */
+  missing: { problem: string; hint: string }
+  /** why an existing file is not replaced, and what to do instead */
+  exists: { problem: string; hint?: string }
+}
+
+const IDENTITY_FILE: KeyFileKind = {
+  error: (file, problem, hint) =>
+    new IdentityError(file, hint === undefined ? problem : `${problem}; ${hint}`),
+  missing: { problem: 'no identity key here', hint: 'create one with `kith init`' },
+  exists: { problem: 'already exists; refusing to replace an identity' },
+}
+
 export interface Identity {
   peerId: PeerId
   /** the key in libp2p's form, for the host */
@@ -57,7 +77,7 @@ async function fromKeyObject(keyObject: KeyObject): Promise<Identity> {
  * const id = await createIdentity('.kith/identity.key')
  * id.peerId.toString() // '12D3KooW…'
  */
-export async function createIdentity(file: string): Promise<Identity> {
+export async function createIdentity(file: string, kind: KeyFileKind = IDENTITY_FILE): Promise<Identity> {
   const { privateKey } = generateKeyPairSync('ed25519')
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' })
   let handle: Awaited<ReturnType<typeof open>>
@@ -65,10 +85,8 @@ export async function createIdentity(file: string): Promise<Identity> {
     handle = await open(file, 'wx', 0o600)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new IdentityError(
-      file,
-      code === 'EEXIST' ? 'already exists; refusing to replace an identity' : `cannot create: ${code}`,
-    )
+    if (code === 'EEXIST') throw kind.error(file, kind.exists.problem, kind.exists.hint)
+    throw kind.error(file, `cannot create: ${code}`)
   }
   try {
     await handle.writeFile(pem)
@@ -80,39 +98,38 @@ export async function createIdentity(file: string): Promise<Identity> {
 }
 
 /** Loads the identity file, checking its permissions and contents. */
-export async function loadIdentity(file: string): Promise<Identity> {
+export async function loadIdentity(file: string, kind: KeyFileKind = IDENTITY_FILE): Promise<Identity> {
   let info: Awaited<ReturnType<typeof stat>>
   try {
     info = await stat(file)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new IdentityError(
-      file,
-      code === 'ENOENT' ? 'no identity key here; create one with `kith init`' : `cannot read: ${code}`,
-    )
+    if (code === 'ENOENT') throw kind.error(file, kind.missing.problem, kind.missing.hint)
+    throw kind.error(file, `cannot read: ${code}`)
   }
-  if (!info.isFile()) throw new IdentityError(file, 'not a regular file')
+  if (!info.isFile()) throw kind.error(file, 'not a regular file')
   if ((info.mode & 0o077) !== 0) {
-    throw new IdentityError(
+    throw kind.error(
       file,
-      `readable by others (mode ${(info.mode & 0o777).toString(8)}); run chmod 600 on it`,
+      `readable by others (mode ${(info.mode & 0o777).toString(8)})`,
+      'run chmod 600 on it',
     )
   }
-  if (info.size > MAX_KEY_FILE_BYTES) throw new IdentityError(file, 'too large to be a key file')
+  if (info.size > MAX_KEY_FILE_BYTES) throw kind.error(file, 'too large to be a key file')
   let pem: string
   try {
     pem = await readFile(file, 'utf8')
   } catch (err) {
-    throw new IdentityError(file, `cannot read: ${(err as NodeJS.ErrnoException).code}`)
+    throw kind.error(file, `cannot read: ${(err as NodeJS.ErrnoException).code}`)
   }
   let keyObject: KeyObject
   try {
     keyObject = createPrivateKey({ key: pem, format: 'pem' })
   } catch {
-    throw new IdentityError(file, 'not a PEM private key (corrupt?)')
+    throw kind.error(file, 'not a PEM private key (corrupt?)')
   }
   if (keyObject.asymmetricKeyType !== 'ed25519') {
-    throw new IdentityError(file, `holds a ${keyObject.asymmetricKeyType} key; kith needs Ed25519`)
+    throw kind.error(file, `holds a ${keyObject.asymmetricKeyType} key; kith needs Ed25519`)
   }
   return fromKeyObject(keyObject)
 }

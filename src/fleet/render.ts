@@ -61,6 +61,10 @@ export function composeNode(spec: FleetSpec, index: number): ComposedNode {
     value.version = CONFIG_VERSION
     kids.set('version', { at: ['fleet'] })
   }
+  if (spec.owner != null) {
+    value.owner = spec.owner
+    kids.set('owner', { at: ['owner'] })
+  }
   addHousehold(spec, index, value, origin)
   return { name: node.name, value, origin, problems }
 }

@@ -4,6 +4,7 @@
  *
  * ```yaml
  * fleet: 1                 # format version
+ * owner: 12D3KooW…         # optional: the fleet owner id, written into every rendered config
  * defaults: {…}            # kith.yaml keys every node shares
  * labels:                  # kith.yaml keys for the nodes carrying a label
  *   kitchen: {…}
@@ -38,6 +39,8 @@ const fleetNode = z.strictObject({
 export const fleetSchema = z
   .strictObject({
     fleet: z.literal(FLEET_VERSION, { error: `the fleet format version; write fleet: ${FLEET_VERSION}` }),
+    /** the fleet owner id, written as `owner:` at the top of every rendered config */
+    owner: z.string().refine(isPeerId, 'not a valid libp2p peer id').optional(),
     defaults: layer,
     labels: z.preprocess((v) => v ?? {}, z.record(name, layer)),
     nodes: z.array(fleetNode).min(1, 'a fleet lists at least one node').max(256),
@@ -60,6 +63,14 @@ export const fleetSchema = z
           code: 'custom',
           path: [...path, 'fleet'],
           message: 'a rendered config includes no other file; put shared keys under defaults or a label',
+        })
+    for (const [path, value] of layers)
+      if (Object.hasOwn(value, 'owner'))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'owner'],
+          message:
+            'every node of a fleet has the same owner; write owner: once, at the top of the fleet file',
         })
     const names = new Map<string, number>()
     const peers = new Map<string, number>()

@@ -160,6 +160,7 @@ export class KithNode {
     return {
       peerId: this.host.peerId.toString(),
       ...(this.config.name != null ? { name: this.config.name } : {}),
+      ...(this.config.owner != null ? { owner: this.config.owner } : {}),
       version: VERSION,
       startedAt: this.#startedAt,
       uptimeMs: this.#startedAt > 0 ? Date.now() - this.#startedAt : 0,
