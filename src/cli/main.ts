@@ -4,9 +4,8 @@
  * Exit codes: 0 success, 1 failure (an API error, a failed task or workflow), 2 usage, 78 configuration
  * (sysexits EX_CONFIG): each kith error carries its own (src/util/errors.ts, docs/errors.md). Verbs that print
  * data take `--json` (init, config check, config explain, fleet render, fleet owner init, status, peers, find,
- * call, run); errors
- * are one line on stderr, `kith: <code>: <message>`, and a config's problems one `FILE:LINE: path: problem` line
- * each.
+ * call, run); errors are one line on stderr, `kith: <code>: <message>`, and a config's problems one
+ * `FILE:LINE: path: problem` line each.
  */
 // first: in a bundle, sandbox worker threads run this same file (see execution/sandbox/worker-entry.ts)
 import { runSandboxWorkerIfRequested } from '../execution/sandbox/worker-entry.ts'

@@ -152,6 +152,15 @@ describe('fleet render', () => {
     expect((await renderFleet(self))[0]!.config.trust).toEqual({ pretrusted: [PHONE] })
   })
 
+  it('writes the fleet owner into every node, right after the format version', async () => {
+    const fleet = parseFleet(`fleet: 1\nowner: ${PHONE}\nnodes:\n  - name: a\n  - name: b\n`, '/f.yaml')
+    const nodes = await renderFleet(fleet)
+    expect(nodes.map((n) => n.config.owner)).toEqual([PHONE, PHONE])
+    for (const node of nodes) expect(node.yaml).toMatch(new RegExp(`\nversion: 1\nowner: ${PHONE}\nname: `))
+    const none = await renderFleet(parseFleet('fleet: 1\nnodes:\n  - name: a\n', '/f.yaml'))
+    expect(none[0]!.yaml).not.toMatch(/owner:/)
+  })
+
   it('renders only the nodes asked for', async () => {
     expect((await renderFleet(await fixture(), { nodes: ['kitchen'] })).map((n) => n.name)).toEqual([
       'kitchen',
@@ -240,6 +249,15 @@ describe('fleet problems', () => {
       'fleet: 1\ndefaults:\n  devices:\n    - id: plug\n      profile: smart-plug\n      actions:\n        power: { risk: high }\nnodes:\n  - name: a\n'
     expect(await problems(text)).toEqual([
       '/fleet.yaml:7: defaults.devices.0.actions.power: profile smart-plug has no action "power" (actions: set) (node a)',
+    ])
+  })
+
+  it('refuses an owner that is not a peer id, and an owner set by a layer', async () => {
+    expect(await problems('fleet: 1\nowner: someone\nnodes:\n  - name: a\n')).toEqual([
+      '/fleet.yaml:2: owner: not a valid libp2p peer id',
+    ])
+    expect(await problems(`fleet: 1\nnodes:\n  - name: a\n    config:\n      owner: ${PHONE}\n`)).toEqual([
+      '/fleet.yaml:5: nodes.0.config.owner: every node of a fleet has the same owner; write owner: once, at the top of the fleet file',
     ])
   })
 
