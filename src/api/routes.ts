@@ -151,7 +151,8 @@ export function kithRoutes(node: ApiNode): Route[] {
       doc: {
         summary: 'This node: peer id, name, version, listen addresses, connections, last reload',
         description:
-          'Also mDNS and DHT mode, and `clock: {offsetMs, peers, suspect, outliers}`: the median of the ' +
+          'Also `owner` (the fleet owner id, when the config names one), mDNS and DHT mode, and ' +
+          '`clock: {offsetMs, peers, suspect, outliers}`: the median of the ' +
           "peers' clocks minus this node's. `suspect`: two or more peers agree this node is off by more than " +
           'half of discovery.maxClockSkew (a Pi without a real-time clock booted before NTP); `outliers`: the ' +
           'peers that are off themselves.',

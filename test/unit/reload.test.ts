@@ -83,6 +83,14 @@ describe('diffConfig and classifyChanges', () => {
     })
   })
 
+  it('reports a changed owner as needing a restart, keeping the old one in effect', async () => {
+    const a = await config(BASE)
+    const b = await config(`owner: ${PEER}\n${BASE}`)
+    expect(diffConfig(a, b)).toEqual(['owner'])
+    expect(classifyChanges(['owner'])).toEqual({ applied: [], restartRequired: ['owner'] })
+    expect(effectiveConfig(a, b).owner).toBeUndefined()
+  })
+
   it('keeps the old value of a restart path in effect, so the next reload reports it again', async () => {
     const a = await config(BASE)
     const b = await config(`api: 127.0.0.1:7800\ndiscovery: { ttl: 6000 }\nlog: { level: debug }\n${CAP}`)
