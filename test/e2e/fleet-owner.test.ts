@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadOwnerKey } from '../../src/fleet/owner.ts'
-import { runCli, tempDir } from '../helpers.ts'
+import { runCli, startCli, tempDir } from '../helpers.ts'
 
 let root: string
 let cleanup: () => Promise<void>
@@ -33,7 +33,17 @@ describe('kith fleet owner init', () => {
     expect(await readFile(key, 'utf8')).toBe(before)
 
     const node = join(root, 'node')
-    const init = await runCli(['init', '--dir', node, '--owner', id, '--api', '127.0.0.1:0'])
+    const init = await runCli([
+      'init',
+      '--dir',
+      node,
+      '--owner',
+      id,
+      '--api',
+      '127.0.0.1:0',
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+    ])
     expect(init.stderr).toBe('')
     expect(init.code).toBe(0)
     const config = join(node, 'kith.yaml')
@@ -41,6 +51,12 @@ describe('kith fleet owner init', () => {
     const check = await runCli(['config', 'check', config])
     expect(check.stdout.trim()).toBe(`${config}: ok`)
     expect(check.code).toBe(0)
+
+    // the running node shows the owner its config names
+    const running = await startCli(config)
+    const status = await runCli(['status', '--api', running.ready.api, '--json'])
+    expect(JSON.parse(status.stdout)).toMatchObject({ owner: id })
+    expect(await running.stop('SIGTERM')).toBe(0)
   })
 
   it('prints {"owner","key"} with --json', async () => {

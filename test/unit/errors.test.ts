@@ -51,6 +51,7 @@ const CONTRACT: Record<string, [code: string, status: number, exit: number]> = {
   MqttLinkError: ['mqtt_failed', 502, 1],
   NodeStartError: ['start_failed', 500, 1],
   OpinionError: ['bad_opinion', 502, 1],
+  OwnerKeyError: ['bad_owner_key', 500, 78],
   PageError: ['bad_catalog_page', 502, 1],
   PreludeFailed: ['prelude_failed', 500, 1],
   Refusal: ['import_refused', 400, 1],
