@@ -53,7 +53,7 @@ describe('fleet owner key', () => {
     const owner = await createOwnerKey(dir)
     const sig = signAsOwner(owner, bytes)
     const tampered = Uint8Array.from(bytes)
-    tampered[0] ^= 1
+    tampered[0] = tampered[0]! ^ 1
     expect(verifyOwner(owner.id, tampered, sig)).toBe(false)
     expect(verifyOwner(owner.id, bytes, sig.slice(1))).toBe(false)
     expect(verifyOwner('not-a-peer-id', bytes, sig)).toBe(false)
