@@ -17,6 +17,7 @@ import * as cliUsageError from '../../src/cli/usage-error.ts'
 import * as configErrors from '../../src/config/errors.ts'
 import * as fleetFleet from '../../src/fleet/fleet.ts'
 import * as fleetOwner from '../../src/fleet/owner.ts'
+import * as fleetRelease from '../../src/fleet/release.ts'
 import * as connectivityIdentity from '../../src/connectivity/identity.ts'
 import * as devicesBroker from '../../src/devices/broker.ts'
 import * as devicesMqttLink from '../../src/devices/mqtt-link.ts'
@@ -61,6 +62,7 @@ export const ERROR_MODULES: Readonly<Record<string, Record<string, unknown>>> = 
   'src/config/errors.ts': configErrors,
   'src/fleet/fleet.ts': fleetFleet,
   'src/fleet/owner.ts': fleetOwner,
+  'src/fleet/release.ts': fleetRelease,
   'src/connectivity/identity.ts': connectivityIdentity,
   'src/devices/broker.ts': devicesBroker,
   'src/devices/mqtt-link.ts': devicesMqttLink,

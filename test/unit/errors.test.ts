@@ -55,6 +55,7 @@ const CONTRACT: Record<string, [code: string, status: number, exit: number]> = {
   PageError: ['bad_catalog_page', 502, 1],
   PreludeFailed: ['prelude_failed', 500, 1],
   Refusal: ['import_refused', 400, 1],
+  ReleaseError: ['bad_release', 400, 1],
   RequestTimeoutError: ['request_timeout', 504, 1],
   SampleTimeoutError: ['sample_timeout', 500, 1],
   SandboxClosedError: ['sandbox_closed', 503, 1],
