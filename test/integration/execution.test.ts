@@ -100,6 +100,38 @@ afterAll(async () => {
 })
 
 describe('delegation', () => {
+  it('falls back past a provider stopped mid-task and a busy one to the third', async () => {
+    const r = nodes.get('r')!
+    const p2 = nodes.get('p2')!
+    // occupy p2's only slot so it answers busy
+    const blocker = new AbortController()
+    const occupied = p2.execution.scheduler
+      .submit({
+        id: 'blocker-1',
+        peer: peer('p2'),
+        deadline: Date.now() + 30_000,
+        run: (signal) => sleep(30_000, AbortSignal.any([signal, blocker.signal])),
+      })
+      .catch(() => {})
+    const call = r.execution.delegate({ target: { capability: 'work' }, input: {}, timeoutMs: 8_000 })
+    await waitFor('p1 to be running the task', () => nodes.get('p1')!.execution.scheduler.running === 1)
+    await nodes.get('p1')!.stop()
+    nodes.delete('p1')
+    const result = await call
+    blocker.abort()
+    await occupied
+    expect(result.ok).toBe(true)
+    expect(result.output).toEqual({ by: 'p3' })
+    expect(result.provider).toBe(peer('p3'))
+    // the first test of the file: no outcome has moved trust yet, so the order is the providers' load alone
+    // (p1, then busy p2, then p3). After other tests, p3's successes could rank it above an untried p1, and the
+    // task would never reach p1 to be stopped mid-task (seen once in CI)
+    expect(result.attempts.map((a) => a.status).sort()).toEqual(['busy', 'ok', 'unreachable'])
+    expect(result.attempts.at(-1)?.status).toBe('ok')
+    expect(result.fallbacks).toBe(2)
+    expect(r.execution.journal.get(result.id)).toMatchObject({ direction: 'out', status: 'ok' })
+  })
+
   it("runs a two-step workflow across three nodes, passing one step's output to the next", async () => {
     const r = nodes.get('r')!
     const workflow = [
@@ -129,36 +161,6 @@ describe('delegation', () => {
       ['a', 'ok', peer('p2')],
       ['b', 'ok', peer('p3')],
     ])
-  })
-
-  it('falls back past a provider stopped mid-task and a busy one to the third', async () => {
-    const r = nodes.get('r')!
-    const p2 = nodes.get('p2')!
-    // occupy p2's only slot so it answers busy
-    const blocker = new AbortController()
-    const occupied = p2.execution.scheduler
-      .submit({
-        id: 'blocker-1',
-        peer: peer('p2'),
-        deadline: Date.now() + 30_000,
-        run: (signal) => sleep(30_000, AbortSignal.any([signal, blocker.signal])),
-      })
-      .catch(() => {})
-    const call = r.execution.delegate({ target: { capability: 'work' }, input: {}, timeoutMs: 8_000 })
-    await waitFor('p1 to be running the task', () => nodes.get('p1')!.execution.scheduler.running === 1)
-    await nodes.get('p1')!.stop()
-    nodes.delete('p1')
-    const result = await call
-    blocker.abort()
-    await occupied
-    expect(result.ok).toBe(true)
-    expect(result.output).toEqual({ by: 'p3' })
-    expect(result.provider).toBe(peer('p3'))
-    // p1 and p2 come first in an order reputation may change (earlier tests left outcomes); p3 answers last
-    expect(result.attempts.map((a) => a.status).sort()).toEqual(['busy', 'ok', 'unreachable'])
-    expect(result.attempts.at(-1)?.status).toBe('ok')
-    expect(result.fallbacks).toBe(2)
-    expect(r.execution.journal.get(result.id)).toMatchObject({ direction: 'out', status: 'ok' })
   })
 
   it('checks input and output against the capability’s JSON Schemas on the provider', async () => {
