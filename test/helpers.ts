@@ -151,3 +151,17 @@ export async function apiJson<T = unknown>(base: string, path: string, body?: un
   if (!res.ok) throw new Error(`${res.status} from ${path}: ${text}`)
   return JSON.parse(text) as T
 }
+
+/** The HTTP endpoints DESIGN.md's Contract names, as `METHOD /path` (OpenAPI path templates). */
+export const CONTRACT_ROUTES: string[] = [
+  'GET /healthz',
+  'GET /v1/descriptor',
+  'GET /v1/descriptors',
+  'GET /v1/peers',
+  'GET /v1/capabilities',
+  'POST /v1/tasks',
+  'GET /v1/tasks/{id}',
+  'GET /metrics',
+  'GET /.well-known/agent-card.json',
+  'POST /mcp',
+]

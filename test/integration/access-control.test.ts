@@ -22,24 +22,11 @@ import { ConfigError, loadConfig } from '../../src/config/index.ts'
 import { createIdentity, IdentityError, loadIdentity } from '../../src/connectivity/identity.ts'
 import { createNode, type KithNode } from '../../src/node/node.ts'
 import { silentLogger } from '../../src/util/logger.ts'
-import { runCli, tempDir, waitFor, writeText } from '../helpers.ts'
+import { CONTRACT_ROUTES, runCli, tempDir, waitFor, writeText } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 import { LAN_IP, skipWithout } from '../system.ts'
 
 const TRIALS = 100
-/** the endpoints DESIGN.md's Contract names */
-const CONTRACT_ROUTES = [
-  'GET /healthz',
-  'GET /v1/descriptor',
-  'GET /v1/descriptors',
-  'GET /v1/peers',
-  'GET /v1/capabilities',
-  'POST /v1/tasks',
-  'GET /v1/tasks/{id}',
-  'GET /metrics',
-  'GET /.well-known/agent-card.json',
-  'POST /mcp',
-]
 const TOKEN = 'a-token-of-well-over-sixteen-characters'
 
 let root: string

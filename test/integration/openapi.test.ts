@@ -10,7 +10,7 @@ import { openApiDocument, openApiPath, withOpenApi } from '../../src/api/openapi
 import { documentedRoutes } from '../../scripts/docs/http-reference.ts'
 import { taskBody, workflowBody } from '../../src/api/tasks.ts'
 import type { KithNode } from '../../src/node/node.ts'
-import { tempDir } from '../helpers.ts'
+import { CONTRACT_ROUTES, tempDir } from '../helpers.ts'
 import { startTestNode } from '../nodes.ts'
 
 type Operation = {
@@ -88,20 +88,7 @@ describe('GET /openapi.json of a running node', () => {
       Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, op })),
     )
     const keys = ops.map((o) => o.key)
-    for (const key of [
-      'GET /healthz',
-      'GET /v1/descriptor',
-      'GET /v1/descriptors',
-      'GET /v1/peers',
-      'GET /v1/capabilities',
-      'POST /v1/tasks',
-      'GET /v1/tasks/{id}',
-      'GET /metrics',
-      'GET /.well-known/agent-card.json',
-      'POST /mcp',
-      'GET /openapi.json',
-    ])
-      expect(keys).toContain(key)
+    for (const key of [...CONTRACT_ROUTES, 'GET /openapi.json']) expect(keys).toContain(key)
     // a route mounted without `doc` would show its method and path as its summary
     for (const { key, op } of ops) expect(op.summary, key).not.toBe(key.replace(/\{(\w+)\}/g, ':$1'))
   })
